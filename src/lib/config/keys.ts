@@ -1,0 +1,52 @@
+/**
+ * The configuration keys of shared/cli.md: one row per key with its environment variable,
+ * its type and its default. Everything else in the config layer is driven by this table.
+ */
+export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'stringArray' | 'secret'
+
+export interface KeySpec {
+  key: string
+  env?: string
+  type: KeyType
+  /** Default value; a function gets MAKIMA_HOME. undefined = no default. */
+  default?: unknown | ((home: string) => unknown)
+  min?: number
+  max?: number
+  /** URL schemes a `url` key accepts. */
+  schemes?: string[]
+  description: string
+}
+
+export const CONFIG_KEYS: readonly KeySpec[] = [
+  {key: 'server.url', env: 'MAKIMA_DAEMON_SERVER_URL', type: 'url', schemes: ['ws:', 'wss:'], default: 'wss://api.makima.jp', description: 'WebSocket URL of the makima server'},
+  {key: 'server.apiKey', env: 'MAKIMA_DAEMON_SERVER_APIKEY', type: 'secret', description: 'API key the daemon authenticates with (required by `makima daemon`)'},
+  {key: 'server.heartbeatIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_HEARTBEATINTERVALSECS', type: 'number', min: 0.1, default: 30, description: 'seconds between daemon heartbeats'},
+  {key: 'server.reconnectIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_RECONNECTINTERVALSECS', type: 'number', min: 0.1, default: 5, description: 'first reconnect delay in seconds (doubles up to 60)'},
+  {key: 'worktree.baseDir', env: 'MAKIMA_DAEMON_WORKTREE_BASEDIR', type: 'string', default: (home: string) => `${home}/worktrees`, description: 'where task worktrees are created'},
+  {key: 'worktree.reposDir', env: 'MAKIMA_DAEMON_WORKTREE_REPOSDIR', type: 'string', default: (home: string) => `${home}/repos`, description: 'where remote repositories are cloned'},
+  {key: 'localDb.path', env: 'MAKIMA_DAEMON_LOCALDB_PATH', type: 'string', default: (home: string) => `${home}/makima.db`, description: 'the SQLite database'},
+  {key: 'process.maxConcurrentTasks', env: 'MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once on this machine'},
+  {key: 'process.maxTasksPerContract', env: 'MAKIMA_DAEMON_PROCESS_MAXTASKSPERCONTRACT', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once per contract'},
+  {key: 'process.claudeCommand', env: 'MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND', type: 'string', default: 'claude', description: 'the Claude Code executable (name on PATH or path)'},
+  {key: 'process.claudeArgs', type: 'stringArray', default: [], description: 'extra arguments appended to every claude invocation'},
+  {key: 'process.claudePreArgs', type: 'stringArray', default: [], description: 'arguments placed before the print-mode flags'},
+  {key: 'process.enablePermissions', env: 'MAKIMA_DAEMON_PROCESS_ENABLEPERMISSIONS', type: 'boolean', default: false, description: 'keep Claude Code permission prompts (no --dangerously-skip-permissions)'},
+  {key: 'process.heartbeatCommitIntervalSecs', env: 'MAKIMA_DAEMON_PROCESS_HEARTBEATCOMMITINTERVALSECS', type: 'number', min: 0, default: 300, description: 'seconds between heartbeat snapshots (0 = off)'},
+  {key: 'process.bubblewrap.enabled', env: 'MAKIMA_DAEMON_PROCESS_BUBBLEWRAP_ENABLED', type: 'boolean', default: false, description: 'run Claude Code under bwrap'},
+  {key: 'process.interruptGraceSecs', env: 'MAKIMA_DAEMON_PROCESS_INTERRUPTGRACESECS', type: 'number', min: 0, default: 5, description: 'seconds between SIGTERM and SIGKILL on interrupt'},
+  {key: 'checkpointPatches.enabled', type: 'boolean', default: true, description: 'attach patches to checkpoints'},
+  {key: 'checkpointPatches.maxPatchSizeBytes', type: 'int', min: 0, default: 10_485_760, description: 'largest patch (gzip) that is stored'},
+  {key: 'api.url', env: 'MAKIMA_DAEMON_API_URL', type: 'url', schemes: ['http:', 'https:'], default: 'https://api.makima.jp', description: 'HTTP API given to tasks as MAKIMA_API_URL'},
+  {key: 'history.retentionDays', env: 'MAKIMA_DAEMON_HISTORY_RETENTIONDAYS', type: 'number', min: 0, default: 30, description: 'days finished tasks, their output, patches and side refs are kept'},
+  {key: 'autonomous.maxRuns', type: 'int', min: 1, default: 10, description: 'autonomous loop: most runs of one task'},
+  {key: 'autonomous.maxRunsWithoutProgress', type: 'int', min: 1, default: 3, description: 'autonomous loop: consecutive runs without progress before failing'},
+  {key: 'autonomous.maxSameBlocker', type: 'int', min: 1, default: 3, description: 'autonomous loop: same first blocker in a row before failing'},
+  {key: 'outbox.maxMessages', type: 'int', min: 1, default: 100_000, description: 'daemon outbox bound (messages)'},
+  {key: 'outbox.maxBytes', type: 'int', min: 1, default: 268_435_456, description: 'daemon outbox bound (bytes)'},
+]
+
+const BY_KEY = new Map(CONFIG_KEYS.map((spec) => [spec.key, spec]))
+
+export function keySpec(key: string): KeySpec | undefined {
+  return BY_KEY.get(key)
+}

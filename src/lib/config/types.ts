@@ -1,0 +1,23 @@
+/** The typed configuration every layer receives (built by loadConfig; never read from process.env elsewhere). */
+export interface Config {
+  home: string
+  server: {url: string; apiKey?: string; heartbeatIntervalSecs: number; reconnectIntervalSecs: number}
+  worktree: {baseDir: string; reposDir: string}
+  localDb: {path: string}
+  process: {
+    maxConcurrentTasks: number
+    maxTasksPerContract: number
+    claudeCommand: string
+    claudeArgs: string[]
+    claudePreArgs: string[]
+    enablePermissions: boolean
+    heartbeatCommitIntervalSecs: number
+    bubblewrap: {enabled: boolean}
+    interruptGraceSecs: number
+  }
+  checkpointPatches: {enabled: boolean; maxPatchSizeBytes: number}
+  api: {url: string}
+  history: {retentionDays: number}
+  autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
+  outbox: {maxMessages: number; maxBytes: number}
+}
