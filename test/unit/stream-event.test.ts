@@ -1,0 +1,286 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  authFailureOf,
+  parseStreamLine,
+  userMessageLine,
+  type ClaudeEvent,
+} from '../../src/lib/claude/stream-event.js'
+
+const FIXTURES = '/work/shared/fixtures/claude-stream-json'
+
+function load(file: string): ClaudeEvent[] {
+  return readFileSync(join(FIXTURES, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(parseStreamLine)
+}
+
+function only<K extends ClaudeEvent['kind']>(events: ClaudeEvent[], kind: K): Extract<ClaudeEvent, { kind: K }>[] {
+  return events.filter((e): e is Extract<ClaudeEvent, { kind: K }> => e.kind === kind)
+}
+
+describe('parseStreamLine on the real fixtures', () => {
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl'))
+
+  it('finds the fixture files', () => {
+    expect(files.length).toBeGreaterThanOrEqual(8)
+  })
+
+  it.each(files)('%s: no line is invalid, first is init with a session id', (file) => {
+    const events = load(file)
+    expect(events.length).toBeGreaterThan(0)
+    expect(events.filter((e) => e.kind === 'invalid')).toEqual([])
+    const first = events[0]
+    expect(first.kind).toBe('init')
+    if (first.kind !== 'init') return
+    expect(first.sessionId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(first.cwd).toBe('/home/dev/app')
+    expect(first.model).toMatch(/^claude-opus-4-8/)
+    expect(first.tools).toContain('Bash')
+    // session_id is on every line
+    for (const e of events) {
+      if (e.kind !== 'invalid' && e.kind !== 'unknown') expect(e.sessionId).toBe(first.sessionId)
+    }
+  })
+
+  it('print-twofiles: init, two Bash tool_use, tool_results, text, success result', () => {
+    const events = load('print-twofiles.jsonl')
+    expect(events.map((e) => e.kind)).toEqual(['init', 'assistant', 'user', 'assistant', 'user', 'assistant', 'result'])
+
+    const toolUses = only(events, 'assistant').flatMap((e) => e.content.filter((b) => b.type === 'tool_use'))
+    expect(toolUses).toHaveLength(2)
+    expect(toolUses.map((b) => b.type === 'tool_use' && b.name)).toEqual(['Bash', 'Bash'])
+    const first = toolUses[0]
+    expect(first.type === 'tool_use' && first.id).toBe('toolu_1')
+    expect(first.type === 'tool_use' && first.input.command).toBe('mkdir -p src && printf "export const a = 1;\\n" > src/a.ts')
+
+    const results = only(events, 'user').flatMap((e) => e.content)
+    expect(results).toEqual([
+      { type: 'tool_result', toolUseId: 'toolu_1', content: '(Bash completed with no output)', isError: false },
+      { type: 'tool_result', toolUseId: 'toolu_2', content: '?? src/', isError: false },
+    ])
+    for (const a of only(events, 'assistant')) {
+      expect(a.synthetic).toBe(false)
+      expect(a.parentToolUseId).toBeNull()
+    }
+
+    const [result] = only(events, 'result')
+    expect(result).toMatchObject({
+      isError: false,
+      apiErrorStatus: null,
+      subtype: 'success',
+      result: 'Wrote src/a.ts and src/b.ts.',
+      durationMs: 265,
+      numTurns: 3,
+    })
+    expect(result.costUsd).toBeCloseTo(0.00039, 8)
+    expect(events.some((e) => authFailureOf(e) !== null)).toBe(false)
+  })
+
+  it('api-500: synthetic assistant and an error result with status 500, not an auth failure', () => {
+    const events = load('api-500.jsonl')
+    const [assistant] = only(events, 'assistant')
+    expect(assistant.synthetic).toBe(true)
+    expect(assistant.error).toBe('server_error')
+    const [result] = only(events, 'result')
+    expect(result.isError).toBe(true)
+    expect(result.apiErrorStatus).toBe(500)
+    expect(result.subtype).toBe('success')
+    expect(result.result).toMatch(/^API Error: 500 scripted failure/)
+    expect(events.map(authFailureOf)).toEqual([null, null, null])
+  })
+
+  it('auth-401-first25s: api_retry 401 lines, the first one already an auth failure', () => {
+    const events = load('auth-401-first25s.jsonl')
+    const retries = only(events, 'api_retry')
+    expect(retries).toHaveLength(6)
+    expect(retries[0]).toMatchObject({ attempt: 1, maxRetries: 10, errorStatus: 401, error: 'authentication_failed' })
+    expect(retries[0].retryDelayMs).toBeCloseTo(529.68, 1)
+    const firstRetryIndex = events.findIndex((e) => e.kind === 'api_retry')
+    expect(firstRetryIndex).toBe(1)
+    expect(authFailureOf(events[0])).toBeNull()
+    expect(authFailureOf(events[firstRetryIndex])).toMatch(/401/)
+    expect(only(events, 'result')).toHaveLength(0)
+  })
+
+  it('auth-401: the synthetic assistant and the 401 result are auth failures', () => {
+    const events = load('auth-401.jsonl')
+    const reasons = events.map(authFailureOf)
+    expect(reasons[0]).toBeNull()
+    expect(reasons[1]).toMatch(/OAuth token has expired/)
+    expect(reasons[2]).toMatch(/OAuth token has expired/)
+    const [result] = only(events, 'result')
+    expect(result).toMatchObject({ isError: true, apiErrorStatus: 401 })
+  })
+
+  it('input-chat: two turns, two results', () => {
+    const events = load('input-chat.jsonl')
+    const results = only(events, 'result')
+    expect(results.map((r) => r.result)).toEqual(['ready for follow-ups', 'echo: second message'])
+    expect(results.every((r) => !r.isError)).toBe(true)
+    expect(only(events, 'init')).toHaveLength(2)
+  })
+
+  it.each([
+    ['resume.jsonl', 'echo: resumed message'],
+    ['continue.jsonl', 'echo: continued message'],
+  ])('%s: session id of the chat captured', (file, text) => {
+    const events = load(file)
+    expect(events[0].kind === 'init' && events[0].sessionId).toBe('0f2e9f2a-3f7e-41e8-a0d6-feb09cb3eef6')
+    const [result] = only(events, 'result')
+    expect(result.sessionId).toBe('0f2e9f2a-3f7e-41e8-a0d6-feb09cb3eef6')
+    expect(result.result).toBe(text)
+  })
+
+  it('slow: task_started and task_notification are plain system events', () => {
+    const events = load('slow.jsonl')
+    expect(only(events, 'system').map((e) => e.subtype)).toEqual(['task_started', 'task_notification'])
+  })
+})
+
+describe('parseStreamLine edge cases', () => {
+  it('garbage text is invalid', () => {
+    const e = parseStreamLine('Error: something went wrong')
+    expect(e).toEqual({ kind: 'invalid', line: 'Error: something went wrong', error: 'not a JSON object' })
+  })
+
+  it('empty and partial lines are invalid', () => {
+    expect(parseStreamLine('').kind).toBe('invalid')
+    expect(parseStreamLine('   ').kind).toBe('invalid')
+    const partial = parseStreamLine('{"type":"assistant","message":{"content":[')
+    expect(partial.kind).toBe('invalid')
+    expect(partial.kind === 'invalid' && partial.error.length).toBeGreaterThan(0)
+  })
+
+  it('JSON that is not an object is invalid', () => {
+    expect(parseStreamLine('[{"type":"result"}]').kind).toBe('invalid')
+    expect(parseStreamLine('42').kind).toBe('invalid')
+    expect(parseStreamLine('null').kind).toBe('invalid')
+    expect(parseStreamLine('"text"').kind).toBe('invalid')
+  })
+
+  it('unknown types are unknown, with the type and the object', () => {
+    const e = parseStreamLine('{"type":"rate_limit_event","rate_limit_info":{"status":"allowed"}}')
+    expect(e.kind).toBe('unknown')
+    expect(e.kind === 'unknown' && e.type).toBe('rate_limit_event')
+    expect(e.kind === 'unknown' && e.raw.rate_limit_info).toEqual({ status: 'allowed' })
+    const noType = parseStreamLine('{"foo":1}')
+    expect(noType).toEqual({ kind: 'unknown', type: null, raw: { foo: 1 } })
+  })
+
+  it('accepts a trailing newline / CRLF', () => {
+    expect(parseStreamLine('{"type":"result","is_error":false}\r\n').kind).toBe('result')
+  })
+
+  it('missing fields give defaults instead of throwing', () => {
+    expect(parseStreamLine('{"type":"system"}')).toMatchObject({ kind: 'system', subtype: '', sessionId: null })
+    expect(parseStreamLine('{"type":"system","subtype":"init"}')).toMatchObject({
+      kind: 'init', sessionId: null, cwd: null, model: null, tools: [],
+    })
+    expect(parseStreamLine('{"type":"system","subtype":"api_retry"}')).toMatchObject({
+      kind: 'api_retry', attempt: 0, maxRetries: 0, errorStatus: null, error: null, retryDelayMs: 0,
+    })
+    expect(parseStreamLine('{"type":"assistant"}')).toMatchObject({
+      kind: 'assistant', content: [], synthetic: false, parentToolUseId: null, error: null,
+    })
+    expect(parseStreamLine('{"type":"user","message":null}')).toMatchObject({ kind: 'user', content: [] })
+    expect(parseStreamLine('{"type":"result","is_error":"yes","total_cost_usd":"1"}')).toMatchObject({
+      kind: 'result', isError: false, apiErrorStatus: null, subtype: '', result: null, durationMs: 0, costUsd: null, numTurns: 0,
+    })
+    const weird = parseStreamLine('{"type":"assistant","message":{"content":[null,7,{"type":"tool_use"},{"type":"text"}]}}')
+    expect(weird.kind === 'assistant' && weird.content).toEqual([
+      { type: 'other', raw: null },
+      { type: 'other', raw: 7 },
+      { type: 'tool_use', id: '', name: '', input: {} },
+      { type: 'other', raw: { type: 'text' } },
+    ])
+  })
+
+  it('user content as a plain string becomes a text block', () => {
+    const e = parseStreamLine('{"type":"user","message":{"role":"user","content":"hello"},"session_id":"s1"}')
+    expect(e).toMatchObject({ kind: 'user', sessionId: 's1', content: [{ type: 'text', text: 'hello' }] })
+  })
+
+  it('flattens array tool_result content and keeps thinking and subagent parent', () => {
+    const line = JSON.stringify({
+      type: 'user',
+      parent_tool_use_id: 'toolu_parent',
+      message: {
+        content: [
+          {
+            type: 'tool_result',
+            tool_use_id: 't9',
+            is_error: true,
+            content: [{ type: 'text', text: 'line one' }, { type: 'image', source: {} }, { type: 'text', text: 'line two' }],
+          },
+        ],
+      },
+    })
+    const e = parseStreamLine(line)
+    expect(e.kind === 'user' && e.parentToolUseId).toBe('toolu_parent')
+    expect(e.kind === 'user' && e.content).toEqual([
+      { type: 'tool_result', toolUseId: 't9', content: 'line one\n[image]\nline two', isError: true },
+    ])
+    const t = parseStreamLine('{"type":"assistant","message":{"content":[{"type":"thinking","thinking":"hmm","signature":"x"}]}}')
+    expect(t.kind === 'assistant' && t.content).toEqual([{ type: 'thinking', text: 'hmm' }])
+  })
+})
+
+describe('authFailureOf', () => {
+  it('older text signatures on synthetic assistant text and error results', () => {
+    const synthetic = (text: string) =>
+      parseStreamLine(JSON.stringify({ type: 'assistant', message: { model: '<synthetic>', content: [{ type: 'text', text }] } }))
+    expect(authFailureOf(synthetic('Invalid API key · Please run /login'))).toBe('Invalid API key · Please run /login')
+    expect(authFailureOf(synthetic('API Error: 401 {"type":"error","error":{"type":"authentication_error"}}'))).not.toBeNull()
+    expect(authFailureOf(synthetic('API Error: 529 overloaded'))).toBeNull()
+    const errResult = parseStreamLine(JSON.stringify({ type: 'result', is_error: true, result: 'OAuth token has expired' }))
+    expect(authFailureOf(errResult)).toBe('OAuth token has expired')
+  })
+
+  it('does not flag ordinary model text or successful results that mention those words', () => {
+    const modelText = parseStreamLine(
+      JSON.stringify({ type: 'assistant', message: { model: 'claude-opus-4-8', content: [{ type: 'text', text: 'Fixed the "Invalid API key" message' }] } }),
+    )
+    expect(authFailureOf(modelText)).toBeNull()
+    const ok = parseStreamLine(JSON.stringify({ type: 'result', is_error: false, result: 'Please run /login handled' }))
+    expect(authFailureOf(ok)).toBeNull()
+    const retry500 = parseStreamLine('{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"error_status":500,"error":"server_error"}')
+    expect(authFailureOf(retry500)).toBeNull()
+  })
+})
+
+describe('userMessageLine', () => {
+  it('is one JSON line Claude Code takes on stdin, round-tripping the text', () => {
+    const text = 'line one\nline "two" ✓'
+    const line = userMessageLine(text)
+    expect(line).not.toContain('\n')
+    expect(JSON.parse(line)).toEqual({ type: 'user', message: { role: 'user', content: text } })
+    expect(parseStreamLine(line)).toMatchObject({ kind: 'user', content: [{ type: 'text', text }] })
+  })
+})
+
+describe('throughput', () => {
+  // JSON.parse is the floor (~200k of these lines/s on a 2-core box); the parser must add
+  // little on top of it. Compared with bare JSON.parse, best of several rounds, so a loaded
+  // machine slows both sides alike.
+  it('costs little more than one JSON.parse per line', () => {
+    const lines = readFileSync(join(FIXTURES, 'print-twofiles.jsonl'), 'utf8').split('\n').filter(Boolean)
+    const n = 10_000
+    const time = (fn: (line: string) => unknown): number => {
+      const start = performance.now()
+      let sink = 0
+      for (let i = 0; i < n; i++) if (fn(lines[i % lines.length])) sink++
+      expect(sink).toBe(n)
+      return performance.now() - start
+    }
+    let bare = Infinity
+    let ours = Infinity
+    for (let round = 0; round < 4; round++) {
+      bare = Math.min(bare, time((l) => JSON.parse(l)))
+      ours = Math.min(ours, time((l) => parseStreamLine(l).kind !== 'invalid'))
+    }
+    expect(ours).toBeLessThan(bare * 1.6)
+  })
+})
