@@ -1,8 +1,8 @@
-import {Command} from '@oclif/core'
+import {Command, Errors} from '@oclif/core'
 
 import {loadConfig} from './lib/config/load.js'
 import type {Config} from './lib/config/types.js'
-import {toMakimaError} from './lib/errors.js'
+import {MakimaError, toMakimaError} from './lib/errors.js'
 
 /**
  * Base of every makima command: `--json` (oclif's json flag: the value `run()` returns is printed
@@ -31,19 +31,35 @@ export abstract class MakimaCommand extends Command {
     process.stderr.write(`${line}\n`)
   }
 
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    // oclif's own exit (this.exit) and its parse errors keep oclif's handling.
-    if (error.oclif?.exit !== undefined && error.constructor.name === 'ExitError') throw error
-    if (error.constructor.name.endsWith('Error') && 'parse' in error) {
-      // flag/arg parse failures from oclif: bad usage, exit 2
-      process.stderr.write(`Error: ${error.message.split('\n')[0]}\n`)
-      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({error: {code: 'INVALID_INPUT', message: error.message}})}\n`)
-      return this.exit(2)
+  protected override async catch(error: Error): Promise<unknown> {
+    // this.exit(): let oclif exit with that code (it prints nothing for an ExitError).
+    if (error instanceof Errors.ExitError || (error as {code?: unknown}).code === 'EEXIT') throw error
+    let err: MakimaError
+    if (error instanceof Errors.CLIError) {
+      // oclif's usage errors (parse errors: missing or unexpected arg, unknown flag, invalid flag
+      // value; they are CLIError subclasses with exit 2) and this.error(): one line, their exit code.
+      const exit = (error as Errors.CLIError).oclif.exit ?? 2
+      err = new MakimaError(exit === 2 ? 'INVALID_INPUT' : 'FAILED', oneLine(error.message), {cause: error})
+      return this.report(err, exit)
     }
-    const err = toMakimaError(error)
+    err = toMakimaError(error)
     if (err.code === 'INTERNAL' && process.env.MAKIMA_DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
+    return this.report(err, err.exitCode)
+  }
+
+  private report(err: MakimaError, exitCode: number): never {
     process.stderr.write(`Error: ${err.message}\n`)
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({error: {code: err.code, message: err.message}})}\n`)
-    return this.exit(err.exitCode)
+    return this.exit(exitCode)
   }
+}
+
+/** oclif's multi-line parse messages ("Missing 1 required arg:\nkey  the key\nSee more help with --help") as one line. */
+function oneLine(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim().replace(/^(\S+)\s{2,}(\S.*)$/, '$1 ($2)').replace(/\s+/g, ' '))
+    .filter((line) => line !== '' && !/^See more help with --help$/.test(line))
+  if (lines.length === 0) return 'bad usage (see --help)'
+  return `${lines[0]}${lines.length > 1 ? ` ${lines.slice(1).join('; ')}` : ''} (see --help)`
 }
