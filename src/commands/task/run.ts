@@ -1,0 +1,30 @@
+import {TaskCommand} from '../../task-command.js'
+import {taskIdArg} from '../../task-flags.js'
+
+export default class TaskRun extends TaskCommand {
+  static override hidden = true
+  static override summary = 'Host a task in this process (what --detach starts in the background)'
+  static override args = {task: taskIdArg}
+
+  async run(): Promise<unknown> {
+    const {args} = await this.parse(TaskRun)
+    const manager = await this.taskManager()
+    const task = manager.store.tasks.resolve(args.task)
+    const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
+    manager.onEvent((event) => {
+      if (event.type === 'progress') log(event.message)
+      else if (event.type === 'status') log(`state ${event.oldState} -> ${event.newState}`)
+      else if (event.type === 'complete') log(`ended: ${event.task.state}${event.error ? ` (${event.error})` : ''}`)
+    })
+    const stop = (signal: NodeJS.Signals) => {
+      log(`${signal}: interrupting the task`)
+      void manager.interruptLocal()
+    }
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+    process.on('SIGHUP', () => undefined) // the terminal that started us may go away
+    log(`runner pid ${process.pid} for task ${task.id}`)
+    await manager.run(task.id)
+    return undefined
+  }
+}

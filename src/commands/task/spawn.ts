@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+
+import {readPlan} from '../../plan-input.js'
+import {TaskCommand, taskExitCode} from '../../task-command.js'
+import {specFlags} from '../../task-flags.js'
+
+export default class TaskSpawn extends TaskCommand {
+  static override summary = 'Create a task and run Claude Code on it in its own worktree'
+  static override description = `Creates the task, takes a concurrency slot, makes a git worktree on a new branch (makima/<shortId>-<name>) and runs Claude Code there with the plan as its first message.
+
+Attached (the default) it shows a readable transcript and returns when the task ends: exit 0 when it completed, 1 when it failed or was interrupted. Ctrl-C interrupts the task (exit 130). With --detach the worktree is made here, Claude Code runs in a background process, and the task id is printed at once; follow it with \`makima task logs -f <id>\`.`
+
+  static override examples = [
+    '<%= config.bin %> task spawn --repo . "Add a --verbose flag to the CLI and document it"',
+    '<%= config.bin %> task spawn --repo ~/src/app --detach --name lint "Fix every lint warning"',
+    'cat plan.md | <%= config.bin %> task spawn --repo . -',
+    '<%= config.bin %> task spawn --json "Write a haiku into haiku.txt"  # no repo: a temp directory',
+  ]
+
+  static override args = {
+    plan: Args.string({required: true, description: 'what the task should do; "-" reads it from stdin'}),
+  }
+
+  static override flags = {
+    ...specFlags,
+    detach: Flags.boolean({description: 'run in the background and print the task id'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(TaskSpawn)
+    const plan = await readPlan(args.plan, process.stdin)
+    const manager = await this.taskManager()
+    const spec = {plan, name: flags.name, repo: flags.repo, baseBranch: flags['base-branch'], parentTaskId: flags.parent}
+    const task = await manager.admit(spec)
+
+    if (flags.detach) {
+      await manager.prepareWorkspace(task.id)
+      manager.startDetachedRunner(task.id)
+      if (this.jsonEnabled()) return {taskId: task.id}
+      this.say(task.id)
+      return undefined
+    }
+
+    const {attachTask} = await import('../../attached-run.js')
+    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
+    if (this.jsonEnabled()) this.logJson((await import('../../lib/store/task-record.js')).toTaskJson(final))
+    const code = interrupted ? 130 : taskExitCode(final)
+    if (code !== 0) this.exit(code)
+    return undefined
+  }
+}

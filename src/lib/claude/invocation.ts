@@ -1,0 +1,55 @@
+import {accessSync, constants} from 'node:fs'
+import path from 'node:path'
+
+import {MakimaError} from '../errors.js'
+
+export interface ClaudeSettings {
+  claudeCommand: string
+  claudeArgs: string[]
+  claudePreArgs: string[]
+  enablePermissions: boolean
+}
+
+export interface InvocationOptions {
+  /** Resume this Claude session (`--resume <id>`). */
+  resumeSessionId?: string | null
+  /** Continue the most recent session in the directory (`--continue`). */
+  continueSession?: boolean
+  appendSystemPrompt?: string
+}
+
+/**
+ * argv of one run of Claude Code in print mode, reading user messages as stream-json on stdin
+ * and writing stream-json on stdout. The plan (or a follow-up) is the first stdin message.
+ */
+export function claudeArgv(settings: ClaudeSettings, options: InvocationOptions = {}): string[] {
+  const args = [...settings.claudePreArgs, '-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose']
+  if (!settings.enablePermissions) args.push('--dangerously-skip-permissions')
+  if (options.resumeSessionId) args.push('--resume', options.resumeSessionId)
+  else if (options.continueSession) args.push('--continue')
+  if (options.appendSystemPrompt) args.push('--append-system-prompt', options.appendSystemPrompt)
+  args.push(...settings.claudeArgs)
+  return args
+}
+
+/**
+ * Find the claude executable the way the shell would (a name is looked up on PATH, a path is
+ * checked directly). Throws INVALID_INPUT saying how to install it or point makima at it.
+ */
+export function resolveClaudeCommand(command: string, envPath: string | undefined, cwd = process.cwd()): string {
+  const candidates = command.includes('/')
+    ? [path.resolve(cwd, command)]
+    : (envPath ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command))
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // keep looking
+    }
+  }
+  throw new MakimaError(
+    'INVALID_INPUT',
+    `Claude Code executable "${command}" was not found${command.includes('/') ? '' : ' on PATH'}: install it with \`npm install -g @anthropic-ai/claude-code\`, or set process.claudeCommand (makima config set process.claudeCommand /path/to/claude)`,
+  )
+}

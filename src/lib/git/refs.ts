@@ -1,0 +1,47 @@
+import {MakimaError} from '../errors.js'
+import {git} from './git-runner.js'
+
+/**
+ * Validate a branch name before git sees it: no leading `-` (option injection), and whatever
+ * `git check-ref-format --branch` rejects (`..`, `~`, `^`, `:`, spaces, `.lock`, …).
+ */
+export async function validateBranchName(name: string, what = 'branch name'): Promise<string> {
+  if (typeof name !== 'string' || name.length === 0) throw new MakimaError('INVALID_INPUT', `${what} is empty`)
+  if (name.startsWith('-')) throw new MakimaError('INVALID_INPUT', `invalid ${what} "${name}": it may not start with "-"`)
+  if (/[\0-\x1f\x7f]/.test(name)) throw new MakimaError('INVALID_INPUT', `invalid ${what} ${JSON.stringify(name)}: control characters`)
+  const result = await git(['check-ref-format', '--branch', name], {cwd: process.cwd(), allowFailure: true})
+  if (result.exitCode !== 0) throw new MakimaError('INVALID_INPUT', `invalid ${what} "${name}": git check-ref-format rejects it`)
+  return name
+}
+
+/** The branch name of a task: makima/<shortId>-<slug of its name>. */
+export function taskBranchName(shortId: string, name: string): string {
+  return `makima/${shortId}-${slugify(name)}`
+}
+
+export function slugify(text: string, max = 40): string {
+  const slug = text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, max)
+    .replace(/-+$/g, '')
+  return slug || 'task'
+}
+
+/** Resolve a revision to a commit sha, or undefined when it does not exist. */
+export async function resolveCommit(repo: string, rev: string): Promise<string | undefined> {
+  if (rev.startsWith('-')) return undefined
+  const result = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], {cwd: repo, allowFailure: true})
+  return result.exitCode === 0 ? result.stdout.trim() : undefined
+}
+
+/** The repository's default branch: origin's HEAD, else the checked-out branch, else undefined (detached). */
+export async function defaultBranch(repo: string): Promise<string | undefined> {
+  const origin = await git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {cwd: repo, allowFailure: true})
+  if (origin.exitCode === 0 && origin.stdout.trim()) return origin.stdout.trim().replace(/^origin\//, '')
+  const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], {cwd: repo, allowFailure: true})
+  if (head.exitCode === 0 && head.stdout.trim()) return head.stdout.trim()
+  return undefined
+}

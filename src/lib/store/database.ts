@@ -1,0 +1,66 @@
+import {mkdirSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import path from 'node:path'
+
+import type BetterSqlite3 from 'better-sqlite3'
+
+import {MakimaError} from '../errors.js'
+import {MIGRATIONS} from './schema.js'
+
+export type Db = BetterSqlite3.Database
+
+const require = createRequire(import.meta.url)
+
+/**
+ * Open (creating if needed) the SQLite database shared by every makima process on the machine:
+ * WAL so readers never block the writer, a busy timeout so writers queue instead of failing,
+ * and the migrations applied.
+ */
+export function openDatabase(file: string): Db {
+  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  const Database = require('better-sqlite3') as typeof BetterSqlite3
+  let db: Db
+  try {
+    db = new Database(file)
+  } catch (error) {
+    throw new MakimaError('INVALID_INPUT', `cannot open the database ${file}: ${(error as Error).message}`)
+  }
+  db.pragma('busy_timeout = 10000')
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  migrate(db)
+  return db
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', {simple: true}) as number
+}
+
+function migrate(db: Db): void {
+  if (schemaVersion(db) >= MIGRATIONS.length) return
+  // Two processes may open a new database at once: take the write lock, then re-check.
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    let version = schemaVersion(db)
+    for (; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version])
+    db.pragma(`user_version = ${version}`)
+    db.exec('COMMIT')
+  } catch (error) {
+    db.exec('ROLLBACK')
+    throw error
+  }
+}
+
+/** Run fn inside BEGIN IMMEDIATE (the write lock is taken up front, so counts read inside stay true). */
+export function immediate<T>(db: Db, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = fn()
+    db.exec('COMMIT')
+    return result
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK')
+    throw error
+  }
+}

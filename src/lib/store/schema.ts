@@ -1,0 +1,90 @@
+/**
+ * Versioned migrations, applied in order inside one transaction each; PRAGMA user_version holds
+ * the number applied. Never edit a shipped migration: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: tasks, their output, checkpoints, the cross-process inbox, key/value metadata
+  `
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    short_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'cli',
+    repo_source TEXT,
+    repo_path TEXT,
+    base_branch TEXT,
+    target_branch TEXT,
+    target_repo TEXT,
+    branch TEXT,
+    worktree_path TEXT,
+    base_sha TEXT,
+    parent_task_id TEXT,
+    is_orchestrator INTEGER NOT NULL DEFAULT 0,
+    is_supervisor INTEGER NOT NULL DEFAULT 0,
+    autonomous INTEGER NOT NULL DEFAULT 0,
+    contract_id TEXT,
+    continue_from_task_id TEXT,
+    copy_files TEXT,
+    completion_action_kind TEXT NOT NULL DEFAULT 'none',
+    completion_action TEXT,
+    pid INTEGER,
+    runner_pid INTEGER,
+    runner_start TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    session_id TEXT,
+    needs_recovery INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    completed_at TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX tasks_state ON tasks(state);
+  CREATE INDEX tasks_parent ON tasks(parent_task_id);
+  CREATE INDEX tasks_created ON tasks(created_at);
+
+  CREATE TABLE output (
+    task_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (task_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE checkpoints (
+    task_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    commit_sha TEXT,
+    ref TEXT,
+    branch TEXT,
+    message TEXT,
+    files TEXT,
+    lines_added INTEGER,
+    lines_removed INTEGER,
+    patch BLOB,
+    patch_base_sha TEXT,
+    patch_files_count INTEGER,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, kind, number)
+  );
+
+  CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT,
+    created_at TEXT NOT NULL,
+    taken_at TEXT
+  );
+  CREATE INDEX inbox_pending ON inbox(task_id, taken_at);
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+  );
+  `,
+]

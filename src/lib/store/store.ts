@@ -1,0 +1,42 @@
+import {openDatabase, schemaVersion, type Db} from './database.js'
+import {InboxStore} from './inbox-store.js'
+import {OutputStore} from './output-store.js'
+import {TaskStore} from './task-store.js'
+
+/** The local database: one per process, shared with every other makima process on the machine. */
+export class Store {
+  readonly tasks: TaskStore
+  readonly output: OutputStore
+  readonly inbox: InboxStore
+
+  private constructor(readonly db: Db) {
+    this.tasks = new TaskStore(db)
+    this.output = new OutputStore(db)
+    this.inbox = new InboxStore(db)
+  }
+
+  static open(file: string): Store {
+    return new Store(openDatabase(file))
+  }
+
+  get schemaVersion(): number {
+    return schemaVersion(this.db)
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as {value: string} | undefined
+    return row?.value
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+
+  close(): void {
+    try {
+      this.output.flush()
+    } finally {
+      this.db.close()
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/** A task as the store keeps it, and the lifecycle states of shared/cli.md. */
+export const TASK_STATES = ['pending', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
+export type TaskState = (typeof TASK_STATES)[number]
+
+/** States that hold a concurrency slot and have (or are about to have) a runner. */
+export const ACTIVE_STATES: readonly TaskState[] = ['initializing', 'starting', 'running', 'paused']
+export const ENDED_STATES: readonly TaskState[] = ['completed', 'failed', 'interrupted']
+
+export const isActive = (state: TaskState) => ACTIVE_STATES.includes(state)
+export const isEnded = (state: TaskState) => ENDED_STATES.includes(state)
+
+export type CompletionActionKind = 'none' | 'branch' | 'merge' | 'pr'
+export interface CompletionActionResult {
+  action: CompletionActionKind
+  ok: boolean | null
+  error: string | null
+  url: string | null
+}
+
+export interface TaskRecord {
+  id: string
+  shortId: string
+  name: string
+  state: TaskState
+  plan: string
+  origin: 'cli' | 'daemon'
+  repoSource: string | null
+  /** The local repository the worktree belongs to (the source path, or the clone cache dir). */
+  repoPath: string | null
+  baseBranch: string | null
+  targetBranch: string | null
+  targetRepo: string | null
+  branch: string | null
+  worktreePath: string | null
+  baseSha: string | null
+  parentTaskId: string | null
+  isOrchestrator: boolean
+  isSupervisor: boolean
+  autonomous: boolean
+  contractId: string | null
+  continueFromTaskId: string | null
+  copyFiles: string[] | null
+  completionActionKind: CompletionActionKind
+  completionAction: CompletionActionResult | null
+  /** pid of the claude process of the current run */
+  pid: number | null
+  /** pid of the process hosting the task (attached spawn, `task run`, or the daemon) */
+  runnerPid: number | null
+  /** start time of runnerPid (from /proc), to tell a live runner from a reused pid */
+  runnerStart: string | null
+  exitCode: number | null
+  error: string | null
+  sessionId: string | null
+  needsRecovery: boolean
+  createdAt: string
+  startedAt: string | null
+  completedAt: string | null
+  updatedAt: string
+}
+
+export type TaskPatch = Partial<Omit<TaskRecord, 'id' | 'shortId' | 'createdAt'>>
+
+/** The task object of shared/cli.md (`--json`). */
+export interface TaskJson {
+  id: string
+  shortId: string
+  name: string
+  state: TaskState
+  plan: string
+  repoSource: string | null
+  baseBranch: string | null
+  branch: string | null
+  worktreePath: string | null
+  parentTaskId: string | null
+  isOrchestrator: boolean
+  pid: number | null
+  exitCode: number | null
+  error: string | null
+  sessionId: string | null
+  createdAt: string
+  startedAt: string | null
+  completedAt: string | null
+  origin: 'cli' | 'daemon'
+  baseSha: string | null
+  completionAction: CompletionActionResult | null
+}
+
+export function toTaskJson(task: TaskRecord): TaskJson {
+  const completionAction =
+    task.completionAction ??
+    (task.completionActionKind === 'none' ? null : {action: task.completionActionKind, ok: null, error: null, url: null})
+  return {
+    id: task.id,
+    shortId: task.shortId,
+    name: task.name,
+    state: task.state,
+    plan: task.plan,
+    repoSource: task.repoSource,
+    baseBranch: task.baseBranch,
+    branch: task.branch,
+    worktreePath: task.worktreePath,
+    parentTaskId: task.parentTaskId,
+    isOrchestrator: task.isOrchestrator,
+    pid: task.pid,
+    exitCode: task.exitCode,
+    error: task.error,
+    sessionId: task.sessionId,
+    createdAt: task.createdAt,
+    startedAt: task.startedAt,
+    completedAt: task.completedAt,
+    origin: task.origin,
+    baseSha: task.baseSha,
+    completionAction,
+  }
+}

@@ -1,0 +1,208 @@
+import {MakimaError} from '../errors.js'
+import {immediate, type Db} from './database.js'
+import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from './task-record.js'
+
+const COLUMNS: Record<keyof TaskRecord, string> = {
+  id: 'id',
+  shortId: 'short_id',
+  name: 'name',
+  state: 'state',
+  plan: 'plan',
+  origin: 'origin',
+  repoSource: 'repo_source',
+  repoPath: 'repo_path',
+  baseBranch: 'base_branch',
+  targetBranch: 'target_branch',
+  targetRepo: 'target_repo',
+  branch: 'branch',
+  worktreePath: 'worktree_path',
+  baseSha: 'base_sha',
+  parentTaskId: 'parent_task_id',
+  isOrchestrator: 'is_orchestrator',
+  isSupervisor: 'is_supervisor',
+  autonomous: 'autonomous',
+  contractId: 'contract_id',
+  continueFromTaskId: 'continue_from_task_id',
+  copyFiles: 'copy_files',
+  completionActionKind: 'completion_action_kind',
+  completionAction: 'completion_action',
+  pid: 'pid',
+  runnerPid: 'runner_pid',
+  runnerStart: 'runner_start',
+  exitCode: 'exit_code',
+  error: 'error',
+  sessionId: 'session_id',
+  needsRecovery: 'needs_recovery',
+  createdAt: 'created_at',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  updatedAt: 'updated_at',
+}
+const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery'])
+const JSONS = new Set<keyof TaskRecord>(['copyFiles', 'completionAction'])
+const FIELDS = Object.keys(COLUMNS) as (keyof TaskRecord)[]
+
+function toRow(key: keyof TaskRecord, value: unknown): unknown {
+  if (value === undefined || value === null) return null
+  if (BOOLEANS.has(key)) return value ? 1 : 0
+  if (JSONS.has(key)) return JSON.stringify(value)
+  return value
+}
+
+function fromRow(row: Record<string, unknown>): TaskRecord {
+  const task: Record<string, unknown> = {}
+  for (const key of FIELDS) {
+    const value = row[COLUMNS[key]]
+    if (BOOLEANS.has(key)) task[key] = value === 1
+    else if (JSONS.has(key)) task[key] = value === null ? null : JSON.parse(value as string)
+    else task[key] = value ?? null
+  }
+  return task as unknown as TaskRecord
+}
+
+const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(',')
+
+export interface SlotCaps {
+  maxConcurrentTasks: number
+  maxTasksPerContract?: number
+}
+
+export interface StateChange {
+  task: TaskRecord
+  oldState: TaskState
+  newState: TaskState
+}
+
+/** Tasks in the store. All writes are single statements or IMMEDIATE transactions. */
+export class TaskStore {
+  constructor(private readonly db: Db) {}
+
+  insert(task: TaskRecord): void {
+    const cols = FIELDS.map((k) => COLUMNS[k])
+    this.db
+      .prepare(`INSERT INTO tasks (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
+      .run(...FIELDS.map((k) => toRow(k, task[k])))
+  }
+
+  get(id: string): TaskRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Record<string, unknown> | undefined
+    return row ? fromRow(row) : undefined
+  }
+
+  require(id: string): TaskRecord {
+    const task = this.get(id)
+    if (!task) throw new MakimaError('NOT_FOUND', `no task ${id}`)
+    return task
+  }
+
+  /** Resolve a full id or a unique prefix of at least 4 hex characters. */
+  resolve(idOrPrefix: string): TaskRecord {
+    const value = idOrPrefix.trim().toLowerCase()
+    if (!/^[0-9a-f-]{4,36}$/.test(value)) {
+      throw new MakimaError('INVALID_INPUT', `invalid task id "${idOrPrefix}": give the task's UUID or at least its first 4 hex characters`)
+    }
+    const rows = this.db.prepare('SELECT * FROM tasks WHERE id LIKE ? ORDER BY created_at LIMIT 3').all(`${value}%`) as Record<string, unknown>[]
+    if (rows.length === 0) throw new MakimaError('NOT_FOUND', `no task matches id "${idOrPrefix}"`)
+    if (rows.length > 1) {
+      const ids = rows.map((r) => r.short_id).join(', ')
+      throw new MakimaError('INVALID_INPUT', `task id "${idOrPrefix}" is ambiguous (matches ${ids}${rows.length > 2 ? ', …' : ''}): give more characters`)
+    }
+    return fromRow(rows[0])
+  }
+
+  list(options: {all?: boolean; parentTaskId?: string; states?: readonly TaskState[]} = {}): TaskRecord[] {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (options.states) where.push(`state IN (${options.states.map(() => '?').join(',')})`), params.push(...options.states)
+    else if (!options.all) where.push(`state NOT IN ('completed','failed','interrupted')`)
+    if (options.parentTaskId) where.push('parent_task_id = ?'), params.push(options.parentTaskId)
+    const sql = `SELECT * FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`
+    return (this.db.prepare(sql).all(...params) as Record<string, unknown>[]).map(fromRow)
+  }
+
+  update(id: string, patch: TaskPatch): TaskRecord {
+    const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined)
+    const sets = [...keys.map((k) => `${COLUMNS[k]} = ?`), 'updated_at = ?']
+    const values = [...keys.map((k) => toRow(k, patch[k])), new Date().toISOString()]
+    this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`).run(...values, id)
+    return this.require(id)
+  }
+
+  /**
+   * Move a task to `to` if its current state is one of `from` (atomically); returns the change,
+   * or throws INVALID_STATE naming the current state.
+   */
+  transition(id: string, from: readonly TaskState[] | 'any', to: TaskState, patch: TaskPatch = {}): StateChange {
+    return immediate(this.db, () => {
+      const task = this.require(id)
+      if (from !== 'any' && !from.includes(task.state)) {
+        throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; cannot move it to ${to}`)
+      }
+      const updated = this.update(id, {...patch, state: to})
+      return {task: updated, oldState: task.state, newState: to}
+    })
+  }
+
+  /**
+   * Take a concurrency slot: in one IMMEDIATE transaction count the other active tasks and, when
+   * below the caps, move the task to `initializing`. `task` is either a new record (inserted in
+   * the same transaction, so nothing is recorded when the cap is full) or the id of a task whose
+   * state must be one of `from`. Holds across every process that shares the database.
+   */
+  acquireSlot(task: TaskRecord | string, caps: SlotCaps, from: readonly TaskState[] = ['pending'], patch: TaskPatch = {}): StateChange {
+    return immediate(this.db, () => {
+      const existing = typeof task === 'string' ? this.require(task) : undefined
+      const record = existing ?? (task as TaskRecord)
+      if (existing && !from.includes(existing.state)) {
+        throw new MakimaError('INVALID_STATE', `task ${existing.shortId} is ${existing.state}; it cannot be started`)
+      }
+      this.checkCaps(record, caps)
+      if (existing) return {task: this.update(record.id, {...patch, state: 'initializing'}), oldState: existing.state, newState: 'initializing'}
+      this.insert({...record, ...patch, state: 'initializing'})
+      return {task: this.require(record.id), oldState: 'pending', newState: 'initializing'}
+    })
+  }
+
+  private checkCaps(task: TaskRecord, caps: SlotCaps): void {
+    const active = this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL}) AND id != ?`).get(task.id) as {n: number}
+    if (active.n >= caps.maxConcurrentTasks) {
+      throw new MakimaError(
+        'CONCURRENCY_LIMIT',
+        `concurrency limit reached: ${active.n} of ${caps.maxConcurrentTasks} task slots are taken (process.maxConcurrentTasks); wait for a task to end or raise the limit`,
+      )
+    }
+    if (!task.contractId || caps.maxTasksPerContract === undefined) return
+    const perContract = this.db
+      .prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL}) AND contract_id = ? AND id != ?`)
+      .get(task.contractId, task.id) as {n: number}
+    if (perContract.n >= caps.maxTasksPerContract) {
+      throw new MakimaError(
+        'CONTRACT_CONCURRENCY_LIMIT',
+        `contract ${task.contractId} already has ${perContract.n} active tasks (process.maxTasksPerContract = ${caps.maxTasksPerContract})`,
+      )
+    }
+  }
+
+  countActive(): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL})`).get() as {n: number}).n
+  }
+
+  /** Delete ended tasks (and their output, checkpoints, inbox) older than `days`; returns their ids. */
+  purgeEnded(days: number): string[] {
+    const cutoff = new Date(Date.now() - days * 86_400_000).toISOString()
+    return immediate(this.db, () => {
+      const ids = (
+        this.db
+          .prepare(`SELECT id FROM tasks WHERE state IN ('completed','failed','interrupted') AND coalesce(completed_at, updated_at) < ?`)
+          .all(cutoff) as {id: string}[]
+      ).map((r) => r.id)
+      for (const table of ['output', 'checkpoints', 'inbox']) {
+        const stmt = this.db.prepare(`DELETE FROM ${table} WHERE task_id = ?`)
+        for (const id of ids) stmt.run(id)
+      }
+      const del = this.db.prepare('DELETE FROM tasks WHERE id = ?')
+      for (const id of ids) del.run(id)
+      return ids
+    })
+  }
+}

@@ -1,0 +1,342 @@
+import {spawn} from 'node:child_process'
+import {mkdirSync, openSync, closeSync, existsSync} from 'node:fs'
+import path from 'node:path'
+
+import {resolveClaudeCommand} from '../claude/invocation.js'
+import {cleanEnvironment} from '../claude/task-env.js'
+import type {Config} from '../config/types.js'
+import {MakimaError} from '../errors.js'
+import {validateBranchName} from '../git/refs.js'
+import {createWorktree} from '../git/worktrees.js'
+import type {Store} from '../store/store.js'
+import {ACTIVE_STATES, ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import type {StateChange} from '../store/task-store.js'
+import type {TaskEvent, TaskEventSink} from './events.js'
+import {isSameProcessAlive, processStartToken} from './process-table.js'
+import {reapStaleTasks} from './stale-runners.js'
+import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
+import {TaskRun, type RunOutcome} from './task-run.js'
+import {resolveTaskSpec, worktreePathFor, type TaskSpec} from './task-spec.js'
+
+export interface TaskManagerOptions {
+  store: Store
+  config: Config
+  /** environment tasks and runners inherit (cleaned); commands pass process.env */
+  env: Record<string, string | undefined>
+  /** how to start a detached runner: `<execPath> <script> task run <id>` */
+  runnerEntry?: {execPath: string; script: string}
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The lifecycle of tasks: create, take a slot, set up the worktree, run Claude Code (here or in a
+ * detached runner), and control tasks owned by any process through the store. Every state change
+ * is persisted, then emitted to the sinks.
+ */
+export class TaskManager {
+  private readonly sinks = new Set<TaskEventSink>()
+  private readonly runs = new Map<string, TaskRun>()
+
+  constructor(private readonly options: TaskManagerOptions) {}
+
+  get store(): Store {
+    return this.options.store
+  }
+
+  get config(): Config {
+    return this.options.config
+  }
+
+  onEvent(sink: TaskEventSink): () => void {
+    this.sinks.add(sink)
+    return () => this.sinks.delete(sink)
+  }
+
+  private emit = (event: TaskEvent): void => {
+    for (const sink of this.sinks) sink(event)
+  }
+
+  private progress(taskId: string, message: string): void {
+    this.store.output.push(taskId, 'makima', message)
+    this.store.output.flush()
+    this.emit({type: 'progress', taskId, message})
+  }
+
+  private changed(change: StateChange): TaskRecord {
+    if (change.oldState !== change.newState) {
+      this.emit({type: 'status', taskId: change.task.id, oldState: change.oldState, newState: change.newState, task: change.task})
+    }
+    return change.task
+  }
+
+  /** The claude executable, checked before anything is recorded. */
+  claudePath(): string {
+    return resolveClaudeCommand(this.config.process.claudeCommand, this.options.env.PATH)
+  }
+
+  /** Validate and record a pending task (holds no slot). */
+  async create(spec: TaskSpec): Promise<TaskRecord> {
+    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
+    this.store.tasks.insert(task)
+    return task
+  }
+
+  /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
+  async admit(spec: TaskSpec): Promise<TaskRecord> {
+    this.claudePath()
+    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
+    return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
+  }
+
+  /** Take a slot for an existing task (pending, or ended for a resumed session). */
+  acquire(taskId: string, from: readonly TaskState[] = ['pending'], patch: TaskPatch = {}): TaskRecord {
+    this.claudePath()
+    return this.changed(this.store.tasks.acquireSlot(taskId, this.caps(), from, {...this.runnerPatch(), ...patch}))
+  }
+
+  private caps() {
+    return {maxConcurrentTasks: this.config.process.maxConcurrentTasks, maxTasksPerContract: this.config.process.maxTasksPerContract}
+  }
+
+  private runnerPatch(pid = process.pid): TaskPatch {
+    return {runnerPid: pid, runnerStart: processStartToken(pid)}
+  }
+
+  /** Create the task's worktree (or temp dir) for a task in `initializing`. Fails the task on error. */
+  async prepareWorkspace(taskId: string): Promise<TaskRecord> {
+    let task = this.store.tasks.require(taskId)
+    if (task.worktreePath && existsSync(task.worktreePath)) return task
+    const worktreePath = worktreePathFor(task, this.config)
+    try {
+      if (task.repoPath) {
+        this.progress(task.id, `Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
+        await validateBranchName(task.branch!, 'task branch')
+        const {baseSha} = await createWorktree({
+          repoPath: task.repoPath,
+          baseRef: task.baseBranch ?? 'HEAD',
+          branch: task.branch!,
+          worktreePath,
+          locksDir: path.join(this.config.home, 'locks'),
+        })
+        task = this.store.tasks.update(task.id, {worktreePath, baseSha})
+        this.progress(task.id, `Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
+      } else {
+        mkdirSync(worktreePath, {recursive: true, mode: 0o700})
+        task = this.store.tasks.update(task.id, {worktreePath})
+        this.progress(task.id, `Working directory ready at ${worktreePath} (no repository)`)
+      }
+      return task
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      this.finish(task.id, 'failed', {error: `setting up the worktree failed: ${message}`})
+      throw error
+    }
+  }
+
+  /**
+   * Start a detached runner (`task run <id>`) that outlives this process; its output goes to
+   * $MAKIMA_HOME/logs/<id>.log. The task's runner pid is recorded before this returns.
+   */
+  startDetachedRunner(taskId: string): TaskRecord {
+    const entry = this.options.runnerEntry
+    if (!entry) throw new MakimaError('INTERNAL', 'no runner entry point configured')
+    const logs = path.join(this.config.home, 'logs')
+    mkdirSync(logs, {recursive: true, mode: 0o700})
+    const fd = openSync(path.join(logs, `${taskId}.log`), 'a', 0o600)
+    try {
+      const child = spawn(entry.execPath, [entry.script, 'task', 'run', taskId], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: cleanEnvironment(this.options.env),
+        cwd: this.config.home,
+      })
+      child.unref()
+      if (!child.pid) throw new MakimaError('INTERNAL', `could not start the runner for task ${taskId}`)
+      return this.store.tasks.update(taskId, this.runnerPatch(child.pid))
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /**
+   * Run a task in this process until it ends: initializing -> starting -> running -> ended.
+   * Messages that arrive after claude closed are delivered by resuming the session.
+   */
+  async run(taskId: string): Promise<TaskRecord> {
+    let task = this.store.tasks.update(taskId, this.runnerPatch())
+    if (task.state !== 'initializing') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; it cannot be run`)
+    task = await this.prepareWorkspace(taskId)
+    let resume = task.sessionId !== null && this.store.inbox.pendingCount(taskId, 'message') > 0
+    let claudePath: string
+    try {
+      claudePath = this.claudePath()
+    } catch (error) {
+      return this.finish(taskId, 'failed', {error: (error as Error).message})
+    }
+    this.changed(this.store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, exitCode: null, completedAt: null}))
+    for (;;) {
+      const messages = resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
+      const run = new TaskRun(
+        {store: this.store, config: this.config, claudePath, parentEnv: this.options.env, emit: this.emit, excludePids: () => this.runnerPids()},
+        task,
+        messages,
+        resume,
+      )
+      this.runs.set(taskId, run)
+      const outcomePromise = run.start()
+      if (run.pid) {
+        const current = this.store.tasks.require(taskId)
+        const patch: TaskPatch = {pid: run.pid, startedAt: current.startedAt ?? new Date().toISOString()}
+        if (current.state === 'starting') this.changed(this.store.tasks.transition(taskId, ['starting'], 'running', patch))
+        else this.store.tasks.update(taskId, patch)
+        this.progress(taskId, resume ? `Resumed Claude session ${task.sessionId} (pid ${run.pid})` : `Claude Code started (pid ${run.pid})`)
+      }
+      const outcome = await outcomePromise
+      this.runs.delete(taskId)
+      task = this.store.tasks.require(taskId)
+      const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && this.store.inbox.pendingCount(taskId, 'message') > 0
+      if (!again) return this.finishRun(taskId, outcome)
+      resume = true
+    }
+  }
+
+  private finishRun(taskId: string, outcome: RunOutcome): TaskRecord {
+    const {exit, lastResult} = outcome
+    const exitCode = exit.code ?? (exit.signal ? 128 : null)
+    if (outcome.interrupted) return this.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
+    if (outcome.authFailure) {
+      return this.finish(taskId, 'failed', {
+        exitCode,
+        error: `Claude Code is not logged in or its token expired: run \`makima auth login\` (${outcome.authFailure})`,
+      })
+    }
+    if (exit.spawnError) return this.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
+    if (lastResult && !lastResult.isError && exit.code === 0) return this.finish(taskId, 'completed', {exitCode: 0})
+    if (lastResult?.isError) {
+      const status = lastResult.apiErrorStatus ? ` (API ${lastResult.apiErrorStatus})` : ''
+      return this.finish(taskId, 'failed', {exitCode, error: `${lastResult.result ?? 'Claude Code reported an error'}${status}`})
+    }
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
+    const tail = exit.stderrTail ? `: ${exit.stderrTail.split('\n').slice(-5).join(' | ')}` : ''
+    return this.finish(taskId, 'failed', {exitCode, error: `Claude Code ${how} before finishing${tail}`})
+  }
+
+  /** Move an active task to its end state and tell the sinks. */
+  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch: TaskPatch = {}): TaskRecord {
+    this.store.output.flush()
+    const change = this.store.tasks.transition(taskId, [...ACTIVE_STATES, 'pending'], state, {
+      ...patch,
+      pid: null,
+      completedAt: new Date().toISOString(),
+    })
+    const task = this.changed(change)
+    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, task})
+    return task
+  }
+
+  /** pids of every recorded runner (never signalled as part of another task). */
+  runnerPids(): Set<number> {
+    const pids = new Set<number>([process.pid])
+    for (const task of this.store.tasks.list({states: ACTIVE_STATES})) if (task.runnerPid) pids.add(task.runnerPid)
+    return pids
+  }
+
+  /** Mark tasks whose runner died as interrupted (see stale-runners.ts). */
+  reap(): TaskRecord[] {
+    return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, task}))
+  }
+
+  // ---- controls that work from any process ----
+
+  async pause(idOrPrefix: string): Promise<TaskRecord> {
+    this.reap()
+    const task = this.store.tasks.resolve(idOrPrefix)
+    if (task.state !== 'running' || !task.pid) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a running task can be paused`)
+    pauseTaskProcesses(task.id, task.pid, this.runnerPids())
+    return this.changed(this.store.tasks.transition(task.id, ['running'], 'paused'))
+  }
+
+  async resume(idOrPrefix: string): Promise<TaskRecord> {
+    this.reap()
+    const task = this.store.tasks.resolve(idOrPrefix)
+    if (task.state !== 'paused') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a paused task can be resumed`)
+    resumeTaskProcesses(task.id, task.pid, this.runnerPids())
+    return this.changed(this.store.tasks.transition(task.id, ['paused'], 'running'))
+  }
+
+  /**
+   * End a task and every process it started. The owning process does the work when alive (so it
+   * records the outcome); otherwise this process does. Returns once the task has ended.
+   */
+  async interrupt(idOrPrefix: string): Promise<TaskRecord> {
+    this.reap()
+    const task = this.store.tasks.resolve(idOrPrefix)
+    if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
+    if (task.state === 'pending') return this.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
+    const local = this.runs.get(task.id)
+    if (local) {
+      await local.interrupt()
+      return this.waitForEnd(task.id)
+    }
+    const graceMs = this.config.process.interruptGraceSecs * 1000
+    if (task.runnerPid && task.runnerPid !== process.pid && isSameProcessAlive(task.runnerPid, task.runnerStart)) {
+      this.store.inbox.push(task.id, 'interrupt')
+      try {
+        return await this.waitForEnd(task.id, graceMs + 15_000)
+      } catch {
+        // the runner did not answer: do it here
+      }
+    }
+    await terminateTaskProcesses(task.id, task.pid, graceMs, this.runnerPids())
+    const current = this.store.tasks.require(task.id)
+    return isActive(current.state) ? this.finish(task.id, 'interrupted', {error: 'interrupted'}) : current
+  }
+
+  /** Interrupt every task this process runs (Ctrl-C, shutdown). */
+  async interruptLocal(): Promise<void> {
+    await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
+  }
+
+  /**
+   * A follow-up message. Active task: delivered to claude's stdin by its owner (a paused task is
+   * resumed first). Ended task with a session and a worktree: a slot is taken and the session is
+   * resumed with the message in a detached runner (or here when `inProcess`).
+   */
+  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+    if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
+    this.reap()
+    let task = this.store.tasks.resolve(idOrPrefix)
+    if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
+    if (isActive(task.state)) {
+      if (task.state === 'paused') task = await this.resume(task.id)
+      this.store.inbox.push(task.id, 'message', message)
+      return {task, resumed: false}
+    }
+    if (!task.sessionId) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and has no Claude session to resume`)
+    if (!task.worktreePath || !existsSync(task.worktreePath)) {
+      throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
+    }
+    this.store.inbox.push(task.id, 'message', message)
+    try {
+      task = this.acquire(task.id, ENDED_STATES)
+    } catch (error) {
+      this.store.inbox.take(task.id, 'message') // nothing half-done stays behind
+      throw error
+    }
+    if (options.inProcess) return {task, resumed: true}
+    return {task: this.startDetachedRunner(task.id), resumed: true}
+  }
+
+  /** Poll the store until the task has ended (reaping dead runners on the way). */
+  async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
+    for (;;) {
+      this.reap()
+      const task = this.store.tasks.require(taskId)
+      if (isEnded(task.state)) return task
+      if (Date.now() >= deadline) throw new MakimaError('TIMEOUT', `task ${task.shortId} is still ${task.state}`)
+      await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import {ClaudeProcess, type ClaudeExit} from '../claude/claude-process.js'
+import {claudeArgv} from '../claude/invocation.js'
+import {SUBTASK_PROMPT} from '../claude/prompts.js'
+import {authFailureOf, parseStreamLine, type ResultEvent} from '../claude/stream-event.js'
+import {buildTaskEnvironment} from '../claude/task-env.js'
+import type {Config} from '../config/types.js'
+import type {Store} from '../store/store.js'
+import type {TaskRecord} from '../store/task-record.js'
+import type {TaskEventSink} from './events.js'
+import {terminateTaskProcesses} from './task-processes.js'
+
+export const POLL_MS = 200
+const FLUSH_LINES = 2000
+
+export interface RunOutcome {
+  exit: ClaudeExit
+  lastResult: ResultEvent | null
+  interrupted: boolean
+  authFailure: string | null
+}
+
+export interface TaskRunOptions {
+  store: Store
+  config: Config
+  claudePath: string
+  parentEnv: Record<string, string | undefined>
+  emit: TaskEventSink
+  /** pids never to signal (runners of other tasks) */
+  excludePids: () => Set<number>
+}
+
+/**
+ * One run of Claude Code for a task: spawn it, feed it the first message (the plan, or the
+ * follow-up that resumes a session), record and emit every line, deliver messages from the inbox,
+ * close stdin when a turn ends with nothing waiting, and report how the process ended.
+ */
+export class TaskRun {
+  private proc?: ClaudeProcess
+  private outstandingTurns = 0
+  private lastResult: ResultEvent | null = null
+  private interruptRequested = false
+  private authFailure: string | null = null
+  private sessionId: string | null
+  private timer?: NodeJS.Timeout
+  private terminating?: Promise<void>
+
+  constructor(
+    private readonly options: TaskRunOptions,
+    private task: TaskRecord,
+    private readonly firstMessages: string[],
+    private readonly resumeSession: boolean,
+  ) {
+    this.sessionId = task.sessionId
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid
+  }
+
+  /** Start claude; resolves once it is spawned (or failed to spawn), with the run's outcome promise. */
+  start(): Promise<RunOutcome> {
+    const {config} = this.options
+    const args = claudeArgv(config.process, {
+      resumeSessionId: this.resumeSession ? this.task.sessionId : null,
+      appendSystemPrompt: SUBTASK_PROMPT,
+    })
+    const env = buildTaskEnvironment(this.options.parentEnv, {taskId: this.task.id, contractId: this.task.contractId})
+    this.proc = new ClaudeProcess({command: this.options.claudePath, args, cwd: this.task.worktreePath!, env})
+    this.proc.on('stdout', (line: string) => this.onStdout(line))
+    this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', line))
+    for (const message of this.firstMessages) this.deliver(message)
+    this.timer = setInterval(() => this.tick(), POLL_MS)
+    return this.proc.done.then(async (exit) => {
+      clearInterval(this.timer)
+      await this.terminating
+      this.flush()
+      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, authFailure: this.authFailure}
+    })
+  }
+
+  /** End the run and every process it started (SIGTERM, SIGKILL after the grace period). */
+  interrupt(): Promise<void> {
+    this.interruptRequested = true
+    return this.stopProcesses()
+  }
+
+  private stopProcesses(): Promise<void> {
+    this.terminating ??= terminateTaskProcesses(
+      this.task.id,
+      this.proc?.pid ?? null,
+      this.options.config.process.interruptGraceSecs * 1000,
+      this.options.excludePids(),
+    )
+    return this.terminating
+  }
+
+  private deliver(message: string): void {
+    if (this.proc?.send(message)) this.outstandingTurns++
+  }
+
+  private onStdout(line: string): void {
+    const {store, emit} = this.options
+    store.output.push(this.task.id, 'stdout', line)
+    const event = parseStreamLine(line)
+    emit({type: 'output', taskId: this.task.id, stream: 'stdout', line, event})
+    if ('sessionId' in event && event.sessionId && event.sessionId !== this.sessionId) {
+      this.sessionId = event.sessionId
+      this.task = store.tasks.update(this.task.id, {sessionId: event.sessionId})
+    }
+    const auth = this.authFailure ? null : authFailureOf(event)
+    if (auth) {
+      // Claude Code retries a 401 for minutes: stop at the first sign.
+      this.authFailure = auth
+      void this.stopProcesses()
+      return
+    }
+    if (event.kind === 'result') {
+      this.lastResult = event
+      this.outstandingTurns = Math.max(0, this.outstandingTurns - 1)
+      if (this.outstandingTurns === 0) this.endTurn()
+    }
+    if (store.output.pendingCount >= FLUSH_LINES) this.flush()
+  }
+
+  /** A turn ended: deliver what is waiting, or close stdin so claude exits. */
+  private endTurn(): void {
+    const waiting = this.options.store.inbox.take(this.task.id, 'message')
+    if (waiting.length === 0) {
+      this.proc?.closeInput()
+      return
+    }
+    for (const item of waiting) this.deliver(item.payload ?? '')
+  }
+
+  private tick(): void {
+    this.flush()
+    const {inbox} = this.options.store
+    if (!this.interruptRequested && inbox.take(this.task.id, 'interrupt').length > 0) {
+      void this.interrupt()
+      return
+    }
+    if (this.proc?.acceptsInput && this.outstandingTurns > 0) {
+      for (const item of inbox.take(this.task.id, 'message')) this.deliver(item.payload ?? '')
+    }
+  }
+
+  private flush(): void {
+    this.options.store.output.flush()
+  }
+}

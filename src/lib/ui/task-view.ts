@@ -1,0 +1,64 @@
+import type {TaskEvent} from '../tasks/events.js'
+import {parseStreamLine} from '../claude/stream-event.js'
+import type {OutputLine} from '../store/output-store.js'
+import {TranscriptRenderer} from './transcript.js'
+
+export interface ViewOptions {
+  out: NodeJS.WritableStream
+  color: boolean
+  width?: number
+  /** print stream-json lines as they are instead of the transcript */
+  raw?: boolean
+}
+
+/** Whether to use color on a stream: a TTY and no NO_COLOR. */
+export function useColor(stream: NodeJS.WritableStream & {isTTY?: boolean}, env: Record<string, string | undefined>): boolean {
+  return Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb'
+}
+
+/**
+ * Renders a task for people: makima's progress lines, the transcript of Claude Code's output,
+ * and the outcome. Used live (TaskEvents of an attached spawn) and after the fact (stored lines
+ * of `task logs`), so both look the same.
+ */
+export class TaskView {
+  private readonly transcript: TranscriptRenderer
+
+  constructor(private readonly options: ViewOptions) {
+    this.transcript = new TranscriptRenderer({color: options.color, width: options.width})
+  }
+
+  private write(lines: string[]): void {
+    if (lines.length > 0) this.options.out.write(`${lines.join('\n')}\n`)
+  }
+
+  /** A live event. */
+  onEvent = (event: TaskEvent): void => {
+    switch (event.type) {
+      case 'progress':
+        if (!this.options.raw) this.write([this.transcript.renderProgress(event.message)])
+        return
+      case 'output':
+        if (event.stream !== 'stdout') return
+        this.write(this.options.raw ? [event.line] : this.transcript.render(event.event ?? parseStreamLine(event.line)))
+        return
+      case 'status':
+        if (!this.options.raw && (event.newState === 'paused' || (event.oldState === 'paused' && event.newState === 'running'))) {
+          this.write([this.transcript.renderProgress(event.newState === 'paused' ? 'Paused' : 'Resumed')])
+        }
+        return
+      case 'complete':
+        return
+    }
+  }
+
+  /** A stored line (`task logs`). */
+  onStoredLine(line: OutputLine): void {
+    if (line.stream === 'stderr') return
+    if (line.stream === 'makima') {
+      if (!this.options.raw) this.write([this.transcript.renderProgress(line.line)])
+      return
+    }
+    this.write(this.options.raw ? [line.line] : this.transcript.render(parseStreamLine(line.line)))
+  }
+}

@@ -1,0 +1,49 @@
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {MakimaCommand} from './base-command.js'
+import type {Config} from './lib/config/types.js'
+import type {Store} from './lib/store/store.js'
+import type {TaskRecord} from './lib/store/task-record.js'
+import type {TaskManager} from './lib/tasks/task-manager.js'
+
+/** Base of the task commands: opens the store and a TaskManager for this process, closes them after. */
+export abstract class TaskCommand extends MakimaCommand {
+  private openedStore?: Store
+
+  protected async openStore(config: Config = this.makimaConfig()): Promise<Store> {
+    if (!this.openedStore) {
+      const {Store} = await import('./lib/store/store.js')
+      this.openedStore = Store.open(config.localDb.path)
+    }
+    return this.openedStore
+  }
+
+  protected async taskManager(overrides?: Record<string, unknown>): Promise<TaskManager> {
+    const config = this.makimaConfig(overrides)
+    const store = await this.openStore(config)
+    const {TaskManager} = await import('./lib/tasks/task-manager.js')
+    const binDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin')
+    return new TaskManager({
+      store,
+      config,
+      env: process.env,
+      runnerEntry: {execPath: process.execPath, script: path.join(binDir, 'run.js')},
+    })
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    try {
+      this.openedStore?.close()
+    } catch {
+      // closing is best effort
+    }
+    return super.finally(error)
+  }
+}
+
+/** Exit code of a task that has ended (shared/cli.md): 0 completed (and its completion action ok), else 1. */
+export function taskExitCode(task: TaskRecord): number {
+  if (task.state !== 'completed') return 1
+  return task.completionAction?.ok === false ? 1 : 0
+}
