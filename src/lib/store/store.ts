@@ -1,4 +1,5 @@
 import {openDatabase, schemaVersion, type Db} from './database.js'
+import {CheckpointStore} from './checkpoint-store.js'
 import {InboxStore} from './inbox-store.js'
 import {OutputStore} from './output-store.js'
 import {TaskStore} from './task-store.js'
@@ -8,11 +9,13 @@ export class Store {
   readonly tasks: TaskStore
   readonly output: OutputStore
   readonly inbox: InboxStore
+  readonly checkpoints: CheckpointStore
 
   private constructor(readonly db: Db) {
     this.tasks = new TaskStore(db)
     this.output = new OutputStore(db)
     this.inbox = new InboxStore(db)
+    this.checkpoints = new CheckpointStore(db)
   }
 
   static open(file: string): Store {

@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+
+import {TaskCommand} from '../../task-command.js'
+import {formatAge} from '../../lib/ui/format.js'
+
+export default class TaskList extends TaskCommand {
+  static override summary = 'List tasks (active ones; --all for finished ones too)'
+  static override examples = ['<%= config.bin %> task list', '<%= config.bin %> task list --all --json', '<%= config.bin %> task list --parent 1a2b3c4d']
+  static override flags = {
+    all: Flags.boolean({char: 'a', description: 'include completed, failed and interrupted tasks'}),
+    parent: Flags.string({description: 'only the subtasks of this task'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(TaskList)
+    const config = this.makimaConfig()
+    const store = await this.openStore(config)
+    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    reapStaleTasks(store)
+    const parentTaskId = flags.parent ? store.tasks.resolve(flags.parent).id : undefined
+    const tasks = store.tasks.list({all: flags.all || Boolean(parentTaskId), parentTaskId})
+    const {toTaskJson} = await import('../../lib/store/task-record.js')
+    if (this.jsonEnabled()) return tasks.map(toTaskJson)
+    if (tasks.length === 0) {
+      this.say(flags.all ? 'No tasks.' : 'No active tasks (use --all to include finished ones).')
+      return undefined
+    }
+    const rows = tasks.map((t) => [t.shortId, t.state, formatAge(t.createdAt), t.branch ?? '-', t.name])
+    const header = ['ID', 'STATE', 'AGE', 'BRANCH', 'NAME']
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+    for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+    return undefined
+  }
+}

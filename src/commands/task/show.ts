@@ -1,0 +1,39 @@
+import {TaskCommand} from '../../task-command.js'
+import {taskIdArg} from '../../task-flags.js'
+
+export default class TaskShow extends TaskCommand {
+  static override summary = 'Show one task'
+  static override examples = ['<%= config.bin %> task show 1a2b', '<%= config.bin %> task show 1a2b --json | jq -r .worktreePath']
+  static override args = {task: taskIdArg}
+
+  async run(): Promise<unknown> {
+    const {args} = await this.parse(TaskShow)
+    const store = await this.openStore()
+    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    reapStaleTasks(store)
+    const {toTaskJson} = await import('../../lib/store/task-record.js')
+    const task = toTaskJson(store.tasks.resolve(args.task))
+    if (this.jsonEnabled()) return task
+    const rows: [string, unknown][] = [
+      ['id', task.id],
+      ['name', task.name],
+      ['state', task.state],
+      ['error', task.error],
+      ['repo', task.repoSource],
+      ['base branch', task.baseBranch],
+      ['branch', task.branch],
+      ['worktree', task.worktreePath],
+      ['base sha', task.baseSha],
+      ['parent', task.parentTaskId],
+      ['pid', task.pid],
+      ['session', task.sessionId],
+      ['created', task.createdAt],
+      ['started', task.startedAt],
+      ['ended', task.completedAt],
+      ['origin', task.origin],
+    ]
+    for (const [key, value] of rows) if (value !== null && value !== undefined) this.say(`${key.padEnd(12)} ${value}`)
+    this.say(`plan\n${task.plan.replace(/^/gm, '  ')}`)
+    return undefined
+  }
+}

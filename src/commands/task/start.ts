@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+
+import {TaskCommand, taskExitCode} from '../../task-command.js'
+import {taskIdArg} from '../../task-flags.js'
+
+export default class TaskStart extends TaskCommand {
+  static override summary = 'Run a pending task (takes a concurrency slot)'
+  static override description =
+    'Attached it behaves like `task spawn` (transcript, exit code of the task, Ctrl-C interrupts). With --detach it prepares the worktree, starts a background runner and returns. Exit 4 when the concurrency cap is full or the task is not pending.'
+
+  static override examples = ['<%= config.bin %> task start 1a2b3c4d', '<%= config.bin %> task start 1a2b --detach']
+  static override args = {task: taskIdArg}
+  static override flags = {detach: Flags.boolean({description: 'run in the background and return at once'})}
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(TaskStart)
+    const manager = await this.taskManager()
+    const pending = manager.store.tasks.resolve(args.task)
+    const task = manager.acquire(pending.id, ['pending'])
+    if (flags.detach) {
+      await manager.prepareWorkspace(task.id)
+      manager.startDetachedRunner(task.id)
+      if (this.jsonEnabled()) return {taskId: task.id}
+      this.say(task.id)
+      return undefined
+    }
+    const {attachTask} = await import('../../attached-run.js')
+    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
+    if (this.jsonEnabled()) this.logJson((await import('../../lib/store/task-record.js')).toTaskJson(final))
+    const code = interrupted ? 130 : taskExitCode(final)
+    if (code !== 0) this.exit(code)
+    return undefined
+  }
+}

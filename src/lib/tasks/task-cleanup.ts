@@ -1,0 +1,89 @@
+import {existsSync, readdirSync, rmSync} from 'node:fs'
+import path from 'node:path'
+
+import {MakimaError} from '../errors.js'
+import {git} from '../git/git-runner.js'
+import {validateBranchName} from '../git/refs.js'
+import {createSnapshot, isDirty} from '../git/snapshot.js'
+import {removeWorktree} from '../git/worktrees.js'
+import {isActive} from '../store/task-record.js'
+import type {TaskManager} from './task-manager.js'
+
+export interface CleanupResult {
+  taskId: string
+  success: boolean
+  message: string
+  worktreeRemoved: boolean
+  branchDeleted: boolean
+  snapshot: {ref: string; commitSha: string; restore: string} | null
+}
+
+/**
+ * Remove a task's worktree. Refuses an active task. Uncommitted or untracked work is first kept
+ * as a final snapshot (side ref + patch in the store), so nothing is lost. The branch is deleted
+ * only when asked and merged into the base branch, or with force.
+ */
+export async function cleanupTask(manager: TaskManager, idOrPrefix: string, options: {deleteBranch?: boolean; force?: boolean}): Promise<CleanupResult> {
+  manager.reap()
+  const {store, config} = manager
+  const task = store.tasks.resolve(idOrPrefix)
+  if (isActive(task.state)) {
+    throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; interrupt it (makima task interrupt ${task.shortId}) before cleaning up`)
+  }
+  const result: CleanupResult = {taskId: task.id, success: true, message: '', worktreeRemoved: false, branchDeleted: false, snapshot: null}
+  const wt = task.worktreePath
+  if (!task.repoPath) {
+    if (wt && existsSync(wt)) {
+      if (readdirSync(wt).length > 0 && !options.force) {
+        throw new MakimaError('INVALID_STATE', `task ${task.shortId} has files in ${wt} and no repository to keep them in; copy what you need, then run cleanup with --force`)
+      }
+      rmSync(wt, {recursive: true, force: true})
+      result.worktreeRemoved = true
+    }
+    result.message = result.worktreeRemoved ? `removed ${wt}` : 'nothing to remove'
+    return result
+  }
+  if (wt && existsSync(wt)) {
+    if (await isDirty(wt)) {
+      const number = store.checkpoints.nextNumber(task.id, 'snapshot')
+      const snap = await createSnapshot(wt, task.id, number, task.baseSha ?? 'HEAD', `makima: final snapshot of task ${task.shortId} before cleanup`)
+      if (snap) {
+        store.checkpoints.insert({
+          taskId: task.id,
+          number,
+          kind: 'snapshot',
+          commitSha: snap.commitSha,
+          ref: snap.ref,
+          branch: task.branch,
+          message: 'final snapshot before cleanup',
+          patch: snap.patch,
+          patchBaseSha: task.baseSha,
+          patchFilesCount: snap.filesCount,
+          createdAt: new Date().toISOString(),
+        })
+        const restoreDir = path.join(path.dirname(wt), `${path.basename(wt)}-restored`)
+        result.snapshot = {ref: snap.ref, commitSha: snap.commitSha, restore: `git -C ${task.repoPath} worktree add ${restoreDir} ${snap.ref}`}
+      }
+    }
+    await removeWorktree(task.repoPath, wt, path.join(config.home, 'locks'))
+    result.worktreeRemoved = true
+  }
+  if (options.deleteBranch && task.branch) {
+    await validateBranchName(task.branch)
+    const merged = task.baseBranch ? await isMerged(task.repoPath, task.branch, task.baseBranch) : false
+    if (merged || options.force) {
+      await git(['branch', '-D', '--', task.branch], {cwd: task.repoPath})
+      result.branchDeleted = true
+    } else {
+      result.message = `kept branch ${task.branch}: it is not merged into ${task.baseBranch ?? 'its base'} (use --force to delete it anyway). `
+    }
+  }
+  result.message += result.worktreeRemoved ? `removed worktree ${wt}` : 'the worktree was already gone'
+  if (result.snapshot) result.message += `; uncommitted work kept at ${result.snapshot.ref} (restore: ${result.snapshot.restore})`
+  return result
+}
+
+async function isMerged(repo: string, branch: string, base: string): Promise<boolean> {
+  const r = await git(['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${base}`], {cwd: repo, allowFailure: true})
+  return r.exitCode === 0
+}
