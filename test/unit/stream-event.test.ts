@@ -260,27 +260,3 @@ describe('userMessageLine', () => {
     expect(parseStreamLine(line)).toMatchObject({ kind: 'user', content: [{ type: 'text', text }] })
   })
 })
-
-describe('throughput', () => {
-  // JSON.parse is the floor (~200k of these lines/s on a 2-core box); the parser must add
-  // little on top of it. Compared with bare JSON.parse, best of several rounds, so a loaded
-  // machine slows both sides alike.
-  it('costs little more than one JSON.parse per line', () => {
-    const lines = readFileSync(join(FIXTURES, 'print-twofiles.jsonl'), 'utf8').split('\n').filter(Boolean)
-    const n = 10_000
-    const time = (fn: (line: string) => unknown): number => {
-      const start = performance.now()
-      let sink = 0
-      for (let i = 0; i < n; i++) if (fn(lines[i % lines.length])) sink++
-      expect(sink).toBe(n)
-      return performance.now() - start
-    }
-    let bare = Infinity
-    let ours = Infinity
-    for (let round = 0; round < 4; round++) {
-      bare = Math.min(bare, time((l) => JSON.parse(l)))
-      ours = Math.min(ours, time((l) => parseStreamLine(l).kind !== 'invalid'))
-    }
-    expect(ours).toBeLessThan(bare * 1.6)
-  })
-})

@@ -37,6 +37,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export class TaskManager {
   private readonly sinks = new Set<TaskEventSink>()
   private readonly runs = new Map<string, TaskRun>()
+  /** set by interruptLocal: runs that have not spawned claude yet end as interrupted */
+  private stopping = false
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -77,14 +79,21 @@ export class TaskManager {
 
   /** Validate and record a pending task (holds no slot). */
   async create(spec: TaskSpec): Promise<TaskRecord> {
+    this.purgeExpired()
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     this.store.tasks.insert(task)
     return task
   }
 
+  /** Drop ended tasks older than history.retentionDays (their output, checkpoints and inbox too). */
+  purgeExpired(): string[] {
+    return this.store.tasks.purgeEnded(this.config.history.retentionDays)
+  }
+
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
+    this.purgeExpired()
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
   }
@@ -174,6 +183,7 @@ export class TaskManager {
     } catch (error) {
       return this.finish(taskId, 'failed', {error: (error as Error).message})
     }
+    if (this.stopping) return this.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
     this.changed(this.store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, exitCode: null, completedAt: null}))
     for (;;) {
       const messages = resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
@@ -295,6 +305,7 @@ export class TaskManager {
 
   /** Interrupt every task this process runs (Ctrl-C, shutdown). */
   async interruptLocal(): Promise<void> {
+    this.stopping = true
     await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
   }
 

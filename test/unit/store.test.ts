@@ -1,0 +1,127 @@
+import {mkdtempSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {Store} from '../../src/lib/store/store.js'
+import type {TaskRecord} from '../../src/lib/store/task-record.js'
+
+const dirs: string[] = []
+function tempDb(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'makima-store-'))
+  dirs.push(dir)
+  return path.join(dir, 'makima.db')
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
+
+function record(id: string, patch: Partial<TaskRecord> = {}): TaskRecord {
+  const now = new Date().toISOString()
+  return {
+    id, shortId: id.slice(0, 8), name: `task ${id.slice(0, 4)}`, state: 'pending', plan: 'do it', origin: 'cli',
+    repoSource: null, repoPath: null, baseBranch: null, targetBranch: null, targetRepo: null, branch: null,
+    worktreePath: null, baseSha: null, parentTaskId: null, isOrchestrator: false, isSupervisor: false,
+    autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none',
+    completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null,
+    sessionId: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
+    ...patch,
+  }
+}
+const id = (prefix: string) => `${prefix.padEnd(8, '0')}-0000-4000-8000-000000000000`
+
+describe('Store on a real SQLite file', () => {
+  it('creates the schema once and reopens at the same version, in WAL mode', () => {
+    const file = tempDb()
+    const a = Store.open(file)
+    const version = a.schemaVersion
+    expect(version).toBeGreaterThan(0)
+    expect(a.db.pragma('journal_mode', {simple: true})).toBe('wal')
+    a.close()
+    const b = Store.open(file)
+    expect(b.schemaVersion).toBe(version)
+    b.close()
+    expect(statSync(file).size).toBeGreaterThan(0)
+  })
+
+  it('resolves ids by unique prefix and names unknown, ambiguous and malformed ones', () => {
+    const store = Store.open(tempDb())
+    store.tasks.insert(record(id('abcd1111')))
+    store.tasks.insert(record(id('abcd2222')))
+    expect(store.tasks.resolve('abcd1').id).toBe(id('abcd1111'))
+    expect(() => store.tasks.resolve('abcd')).toThrow(/ambiguous.*abcd1111.*abcd2222/)
+    expect(() => store.tasks.resolve('ffff')).toThrow(expect.objectContaining({code: 'NOT_FOUND'}))
+    expect(() => store.tasks.resolve('ab')).toThrow(expect.objectContaining({code: 'INVALID_INPUT'}))
+    expect(() => store.tasks.resolve('zz; drop')).toThrow(/invalid task id "zz; drop"/)
+    store.close()
+  })
+
+  it('holds the concurrency cap across two connections to the same file', () => {
+    const file = tempDb()
+    const a = Store.open(file)
+    const b = Store.open(file)
+    const caps = {maxConcurrentTasks: 2}
+    a.tasks.acquireSlot(record(id('00000001')), caps)
+    b.tasks.acquireSlot(record(id('00000002')), caps)
+    expect(() => a.tasks.acquireSlot(record(id('00000003')), caps)).toThrow(expect.objectContaining({code: 'CONCURRENCY_LIMIT'}))
+    // nothing was recorded for the refused task
+    expect(b.tasks.get(id('00000003'))).toBeUndefined()
+    // a pending task holds no slot; ending a task frees one
+    b.tasks.insert(record(id('00000004')))
+    b.tasks.transition(id('00000001'), ['initializing'], 'completed')
+    expect(a.tasks.acquireSlot(id('00000004'), caps).newState).toBe('initializing')
+    a.close()
+    b.close()
+  })
+
+  it('refuses a transition from the wrong state and names the state', () => {
+    const store = Store.open(tempDb())
+    store.tasks.insert(record(id('00000009'), {state: 'completed'}))
+    expect(() => store.tasks.transition(id('00000009'), ['running'], 'paused')).toThrow(/is completed; cannot move it to paused/)
+    store.close()
+  })
+
+  it('numbers output lines per task in order, across writers', () => {
+    const file = tempDb()
+    const a = Store.open(file)
+    a.tasks.insert(record(id('0000000a')))
+    for (let i = 0; i < 5; i++) a.output.push(id('0000000a'), 'stdout', `line ${i}`)
+    a.output.flush()
+    a.close()
+    const b = Store.open(file)
+    b.output.push(id('0000000a'), 'makima', 'later')
+    b.output.flush()
+    const lines = b.output.read(id('0000000a'))
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(lines.at(-1)).toMatchObject({stream: 'makima', line: 'later'})
+    expect(b.output.read(id('0000000a'), 4).map((l) => l.line)).toEqual(['line 4', 'later'])
+    b.close()
+  })
+
+  it('inbox items are taken once, in order, by kind', () => {
+    const store = Store.open(tempDb())
+    const t = id('0000000b')
+    store.inbox.push(t, 'message', 'one')
+    store.inbox.push(t, 'interrupt')
+    store.inbox.push(t, 'message', 'two')
+    expect(store.inbox.pendingCount(t, 'message')).toBe(2)
+    expect(store.inbox.take(t, 'message').map((m) => m.payload)).toEqual(['one', 'two'])
+    expect(store.inbox.take(t, 'message')).toEqual([])
+    expect(store.inbox.take(t).map((m) => m.kind)).toEqual(['interrupt'])
+    store.close()
+  })
+
+  it('keeps history until the retention period has passed', () => {
+    const store = Store.open(tempDb())
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString()
+    store.tasks.insert(record(id('0000000c'), {state: 'completed', completedAt: old}))
+    store.tasks.insert(record(id('0000000d'), {state: 'completed', completedAt: new Date().toISOString()}))
+    store.tasks.insert(record(id('0000000e'), {state: 'running', runnerPid: process.pid}))
+    store.output.push(id('0000000c'), 'stdout', 'x')
+    store.output.flush()
+    expect(store.tasks.purgeEnded(30)).toEqual([id('0000000c')])
+    expect(store.tasks.list({all: true}).map((t) => t.id).sort()).toEqual([id('0000000d'), id('0000000e')])
+    expect(store.output.count(id('0000000c'))).toBe(0)
+    store.close()
+  })
+})
