@@ -6,8 +6,6 @@ import {resolveClaudeCommand} from '../claude/invocation.js'
 import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {validateBranchName} from '../git/refs.js'
-import {createWorktree} from '../git/worktrees.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
@@ -16,7 +14,10 @@ import {isSameProcessAlive, processStartToken} from './process-table.js'
 import {reapStaleTasks} from './stale-runners.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
 import {TaskRun, type RunOutcome} from './task-run.js'
-import {resolveTaskSpec, worktreePathFor, type TaskSpec} from './task-spec.js'
+import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
+import {setUpWorkspace} from './workspace.js'
+import {runCompletionAction, type CompletionContext} from './completion.js'
+import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
 
 export interface TaskManagerOptions {
   store: Store
@@ -114,28 +115,11 @@ export class TaskManager {
 
   /** Create the task's worktree (or temp dir) for a task in `initializing`. Fails the task on error. */
   async prepareWorkspace(taskId: string): Promise<TaskRecord> {
-    let task = this.store.tasks.require(taskId)
+    const task = this.store.tasks.require(taskId)
     if (task.worktreePath && existsSync(task.worktreePath)) return task
-    const worktreePath = worktreePathFor(task, this.config)
     try {
-      if (task.repoPath) {
-        this.progress(task.id, `Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
-        await validateBranchName(task.branch!, 'task branch')
-        const {baseSha} = await createWorktree({
-          repoPath: task.repoPath,
-          baseRef: task.baseBranch ?? 'HEAD',
-          branch: task.branch!,
-          worktreePath,
-          locksDir: path.join(this.config.home, 'locks'),
-        })
-        task = this.store.tasks.update(task.id, {worktreePath, baseSha})
-        this.progress(task.id, `Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
-      } else {
-        mkdirSync(worktreePath, {recursive: true, mode: 0o700})
-        task = this.store.tasks.update(task.id, {worktreePath})
-        this.progress(task.id, `Working directory ready at ${worktreePath} (no repository)`)
-      }
-      return task
+      const patch = await setUpWorkspace(task, {config: this.config, store: this.store, progress: (m) => this.progress(task.id, m)})
+      return this.store.tasks.update(task.id, patch)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       this.finish(task.id, 'failed', {error: `setting up the worktree failed: ${message}`})
@@ -202,16 +186,18 @@ export class TaskManager {
         else this.store.tasks.update(taskId, patch)
         this.progress(taskId, resume ? `Resumed Claude session ${task.sessionId} (pid ${run.pid})` : `Claude Code started (pid ${run.pid})`)
       }
+      const heartbeat = startHeartbeat(this.store.tasks.require(taskId), this.heartbeatContext(taskId))
       const outcome = await outcomePromise
+      await heartbeat.stop()
       this.runs.delete(taskId)
       task = this.store.tasks.require(taskId)
       const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && this.store.inbox.pendingCount(taskId, 'message') > 0
-      if (!again) return this.finishRun(taskId, outcome)
+      if (!again) return await this.finishRun(taskId, outcome)
       resume = true
     }
   }
 
-  private finishRun(taskId: string, outcome: RunOutcome): TaskRecord {
+  private async finishRun(taskId: string, outcome: RunOutcome): Promise<TaskRecord> {
     const {exit, lastResult} = outcome
     const exitCode = exit.code ?? (exit.signal ? 128 : null)
     if (outcome.interrupted) return this.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
@@ -222,7 +208,10 @@ export class TaskManager {
       })
     }
     if (exit.spawnError) return this.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
-    if (lastResult && !lastResult.isError && exit.code === 0) return this.finish(taskId, 'completed', {exitCode: 0})
+    if (lastResult && !lastResult.isError && exit.code === 0) {
+      const completionAction = await runCompletionAction(this.store.tasks.require(taskId), this.completionContext(taskId))
+      return this.finish(taskId, 'completed', {exitCode: 0, completionAction})
+    }
     if (lastResult?.isError) {
       const status = lastResult.apiErrorStatus ? ` (API ${lastResult.apiErrorStatus})` : ''
       return this.finish(taskId, 'failed', {exitCode, error: `${lastResult.result ?? 'Claude Code reported an error'}${status}`})
@@ -230,6 +219,14 @@ export class TaskManager {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
     const tail = exit.stderrTail ? `: ${exit.stderrTail.split('\n').slice(-5).join(' | ')}` : ''
     return this.finish(taskId, 'failed', {exitCode, error: `Claude Code ${how} before finishing${tail}`})
+  }
+
+  private heartbeatContext(taskId: string): HeartbeatContext {
+    return {config: this.config, store: this.store, emit: this.emit, progress: (m) => this.progress(taskId, m)}
+  }
+
+  private completionContext(taskId: string): CompletionContext {
+    return {config: this.config, store: this.store, env: this.options.env, progress: (m) => this.progress(taskId, m)}
   }
 
   /** Move an active task to its end state and tell the sinks. */
