@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {readPlan} from '../../plan-input.js'
 import {TaskCommand} from '../../task-command.js'
-import {specFlags} from '../../task-flags.js'
+import {specFlags, specFromFlags} from '../../task-flags.js'
 
 export default class TaskCreate extends TaskCommand {
   static override summary = 'Record a pending task without running it'
@@ -17,7 +17,7 @@ export default class TaskCreate extends TaskCommand {
     const {args, flags} = await this.parse(TaskCreate)
     const plan = await readPlan(args.plan, process.stdin)
     const manager = await this.taskManager()
-    const task = await manager.create({plan, name: flags.name, repo: flags.repo, baseBranch: flags['base-branch'], parentTaskId: flags.parent})
+    const task = await manager.create(specFromFlags(plan, flags))
     if (this.jsonEnabled()) return {taskId: task.id}
     this.say(task.id)
     return undefined

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {readPlan} from '../../plan-input.js'
 import {TaskCommand, taskExitCode} from '../../task-command.js'
-import {specFlags} from '../../task-flags.js'
+import {specFlags, specFromFlags} from '../../task-flags.js'
 
 export default class TaskSpawn extends TaskCommand {
   static override summary = 'Create a task and run Claude Code on it in its own worktree'
@@ -30,8 +30,7 @@ Attached (the default) it shows a readable transcript and returns when the task 
     const {args, flags} = await this.parse(TaskSpawn)
     const plan = await readPlan(args.plan, process.stdin)
     const manager = await this.taskManager()
-    const spec = {plan, name: flags.name, repo: flags.repo, baseBranch: flags['base-branch'], parentTaskId: flags.parent}
-    const task = await manager.admit(spec)
+    const task = await manager.admit(specFromFlags(plan, flags))
 
     if (flags.detach) {
       await manager.prepareWorkspace(task.id)
