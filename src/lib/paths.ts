@@ -1,4 +1,4 @@
-import {existsSync, realpathSync} from 'node:fs'
+import {existsSync, lstatSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 
 import {expandHome} from './config/load.js'
@@ -27,6 +27,9 @@ function realpathOfExisting(p: string): string {
   let current = p
   const rest: string[] = []
   while (!existsSync(current)) {
+    if (isSymlink(current)) {
+      throw new MakimaError('INVALID_INPUT', `path "${current}" is a symbolic link to something that does not exist`)
+    }
     const parent = path.dirname(current)
     if (parent === current) break
     rest.unshift(path.basename(current))
@@ -38,4 +41,12 @@ function realpathOfExisting(p: string): string {
 /** A directory given from outside that may start with `~`: absolute and normalised. */
 export function userDirectory(p: string): string {
   return path.resolve(expandHome(p))
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink()
+  } catch {
+    return false
+  }
 }
