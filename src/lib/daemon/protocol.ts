@@ -1,0 +1,108 @@
+import {z} from 'zod'
+
+import {branchNameProblem} from '../git/ref-format.js'
+
+/**
+ * The server -> daemon commands of shared/protocol.md, validated at the edge. Optional fields
+ * may be absent or null (both mean "absent"); ids are lowercase UUIDs.
+ */
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID')
+const opt = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined)
+const branch = z.string().superRefine((value, ctx) => {
+  const problem = branchNameProblem(value)
+  if (problem) ctx.addIssue({code: 'custom', message: `invalid branch name "${value}": ${problem}`})
+})
+const relPath = z.string().min(1).superRefine((value, ctx) => {
+  if (value.includes('\0')) ctx.addIssue({code: 'custom', message: 'contains a NUL byte'})
+  else if (value.startsWith('/') || value.split(/[\\/]/).includes('..')) ctx.addIssue({code: 'custom', message: `path "${value}" escapes its root`})
+})
+const dir = z.string().min(1).refine((v) => !v.includes('\0'), 'contains a NUL byte')
+const action = z.enum(['none', 'branch', 'merge', 'pr'])
+
+export const COMMAND_SCHEMAS = {
+  spawnTask: z.object({
+    taskId: uuid,
+    taskName: z.string().min(1),
+    plan: z.string().min(1),
+    repoUrl: opt(z.string().min(1)),
+    baseBranch: opt(branch),
+    targetBranch: opt(branch),
+    parentTaskId: opt(uuid),
+    depth: opt(z.number().int().min(0)).transform((v) => v ?? 0),
+    isOrchestrator: opt(z.boolean()).transform((v) => v ?? false),
+    isSupervisor: opt(z.boolean()).transform((v) => v ?? false),
+    targetRepoPath: opt(dir),
+    completionAction: opt(action),
+    continueFromTaskId: opt(uuid),
+    copyFiles: opt(z.array(relPath)),
+    contractId: opt(uuid),
+    autonomousLoop: opt(z.boolean()).transform((v) => v ?? false),
+    resumeSession: opt(z.boolean()).transform((v) => v ?? false),
+    conversationHistory: z.unknown().optional(),
+    patchData: opt(z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'must be base64')),
+    patchBaseSha: opt(z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a commit sha')),
+  }),
+  pauseTask: z.object({taskId: uuid}),
+  resumeTask: z.object({taskId: uuid}),
+  interruptTask: z.object({taskId: uuid, graceful: opt(z.boolean())}),
+  sendMessage: z.object({taskId: uuid, message: z.string().min(1)}),
+  injectSiblingContext: z.object({taskId: uuid, context: z.unknown().optional()}),
+  listBranches: z.object({taskId: uuid}),
+  mergeStart: z.object({taskId: uuid, sourceBranch: branch}),
+  mergeStatus: z.object({taskId: uuid}),
+  mergeResolve: z.object({taskId: uuid, file: relPath, strategy: z.enum(['ours', 'theirs'])}),
+  mergeCommit: z.object({taskId: uuid, message: z.string().min(1)}),
+  mergeAbort: z.object({taskId: uuid}),
+  mergeSkip: z.object({taskId: uuid, subtaskId: uuid, reason: z.string().min(1)}),
+  checkMergeComplete: z.object({taskId: uuid}),
+  retryCompletionAction: z.object({taskId: uuid, taskName: z.string(), action, targetRepoPath: dir, targetBranch: opt(branch)}),
+  cloneWorktree: z.object({taskId: uuid, targetDir: dir}),
+  checkTargetExists: z.object({taskId: uuid, targetDir: dir}),
+  readRepoFile: z.object({requestId: uuid, contractId: uuid, filePath: relPath, repoPath: dir}),
+  createBranch: z.object({taskId: uuid, branchName: branch, fromRef: opt(z.string().min(1).refine((v) => !v.startsWith('-'), 'may not start with "-"'))}),
+  mergeTaskToTarget: z.object({taskId: uuid, targetBranch: opt(branch), squash: opt(z.boolean()).transform((v) => v ?? false)}),
+  createPR: z.object({taskId: uuid, title: z.string().min(1), body: opt(z.string()), baseBranch: branch}),
+  getTaskDiff: z.object({taskId: uuid}),
+  createCheckpoint: z.object({taskId: uuid, message: z.string().min(1)}),
+  cleanupWorktree: z.object({taskId: uuid, deleteBranch: opt(z.boolean()).transform((v) => v ?? false)}),
+  inheritGitConfig: z.object({sourceDir: opt(dir)}),
+  restartDaemon: z.object({}),
+  ack: z.object({seq: z.number().int().min(0)}),
+  error: z.object({code: z.string(), message: z.string()}),
+} as const
+
+export type CommandType = keyof typeof COMMAND_SCHEMAS
+export type Command<T extends CommandType = CommandType> = {type: T} & z.output<(typeof COMMAND_SCHEMAS)[T]>
+
+export type ParseResult =
+  | {ok: true; command: Command}
+  | {ok: false; code: 'INVALID_JSON' | 'UNKNOWN_COMMAND' | 'INVALID_FIELD'; message: string; commandType: string; taskId?: string; requestId?: string}
+
+/** Parse one text frame into a validated command, or say exactly what is wrong with it. */
+export function parseCommand(frame: string): ParseResult {
+  let value: unknown
+  try {
+    value = JSON.parse(frame)
+  } catch (error) {
+    return {ok: false, code: 'INVALID_JSON', message: `the frame is not JSON: ${(error as Error).message}`, commandType: 'unknown'}
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {ok: false, code: 'INVALID_JSON', message: 'the frame must be a JSON object', commandType: 'unknown'}
+  }
+  const obj = value as Record<string, unknown>
+  const type = typeof obj.type === 'string' ? obj.type : undefined
+  const ids = {
+    taskId: typeof obj.taskId === 'string' ? obj.taskId : undefined,
+    requestId: typeof obj.requestId === 'string' ? obj.requestId : undefined,
+  }
+  if (!type || !Object.hasOwn(COMMAND_SCHEMAS, type)) {
+    return {ok: false, code: 'UNKNOWN_COMMAND', message: type ? `unknown command type "${type}"` : 'the frame has no "type"', commandType: type ?? 'unknown', ...ids}
+  }
+  const result = COMMAND_SCHEMAS[type as CommandType].safeParse(obj)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const field = issue.path.join('.') || '(frame)'
+    return {ok: false, code: 'INVALID_FIELD', message: `${type}.${field}: ${issue.message}`, commandType: type, ...ids}
+  }
+  return {ok: true, command: {type, ...(result.data as object)} as Command}
+}
