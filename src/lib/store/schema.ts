@@ -87,4 +87,16 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT
   );
   `,
+  // 2: the daemon's durable outbox (protocol.md "Delivery: nothing is lost")
+  `
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    task_id TEXT,
+    payload TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_type ON outbox(type, seq);
+  `,
 ]
