@@ -125,3 +125,35 @@ describe('Store on a real SQLite file', () => {
     store.close()
   })
 })
+
+describe('OutboxStore', () => {
+  const limits = {maxMessages: 1000, maxBytes: 1_000_000}
+
+  it('numbers messages strictly increasing across restarts, never reusing a seq after acks', () => {
+    const file = tempDb()
+    const a = Store.open(file)
+    const first = a.outbox.append([{type: 'taskOutput', taskId: 't', body: {output: 'one'}}, {type: 'taskStatusChange', taskId: 't', body: {}}], limits)
+    expect(first.messages.map((m) => m.seq)).toEqual([1, 2])
+    expect(JSON.parse(first.messages[0].payload)).toEqual({type: 'taskOutput', output: 'one', seq: 1})
+    expect(a.outbox.ack(2)).toBe(2)
+    a.close()
+    const b = Store.open(file)
+    expect(b.outbox.depth.messages).toBe(0)
+    expect(b.outbox.lastAckedSeq()).toBe(2)
+    expect(b.outbox.append([{type: 'taskOutput', body: {}}], limits).messages[0].seq).toBe(3)
+    b.close()
+  })
+
+  it('drops the oldest taskOutput first and never status or completion messages', () => {
+    const store = Store.open(tempDb())
+    const small = {maxMessages: 3, maxBytes: 1_000_000}
+    store.outbox.append([{type: 'taskStatusChange', body: {n: 1}}, {type: 'taskOutput', body: {n: 2}}, {type: 'taskOutput', body: {n: 3}}], small)
+    const {dropped} = store.outbox.append([{type: 'taskComplete', body: {n: 4}}, {type: 'taskComplete', body: {n: 5}}], small)
+    expect(dropped).toBe(2)
+    expect(store.outbox.pending().map((m) => m.type)).toEqual(['taskStatusChange', 'taskComplete', 'taskComplete'])
+    // nothing droppable left: the bound yields rather than lose a completion
+    store.outbox.append([{type: 'taskComplete', body: {n: 6}}], small)
+    expect(store.outbox.depth.messages).toBe(4)
+    store.close()
+  })
+})

@@ -1,6 +1,7 @@
 import {openDatabase, schemaVersion, type Db} from './database.js'
 import {CheckpointStore} from './checkpoint-store.js'
 import {InboxStore} from './inbox-store.js'
+import {OutboxStore} from './outbox-store.js'
 import {OutputStore} from './output-store.js'
 import {TaskStore} from './task-store.js'
 
@@ -16,6 +17,14 @@ export class Store {
     this.output = new OutputStore(db)
     this.inbox = new InboxStore(db)
     this.checkpoints = new CheckpointStore(db)
+  }
+
+  private outboxStore?: OutboxStore
+
+  /** The daemon's outbox (opened on first use: only the daemon needs it). */
+  get outbox(): OutboxStore {
+    this.outboxStore ??= new OutboxStore(this.db)
+    return this.outboxStore
   }
 
   static open(file: string): Store {

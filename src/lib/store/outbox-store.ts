@@ -1,0 +1,117 @@
+import type {Db} from './database.js'
+
+export interface OutboxMessage {
+  seq: number
+  type: string
+  taskId: string | null
+  /** the message object without seq (JSON text) */
+  payload: string
+}
+
+export interface OutboxLimits {
+  maxMessages: number
+  maxBytes: number
+}
+
+const DROPPABLE = 'taskOutput'
+
+/**
+ * The daemon's durable outbox (protocol.md "Delivery"): every message but authenticate and
+ * heartbeat gets a seq (strictly increasing, never reused, persisted) and is stored before it is
+ * sent; an ack deletes every message up to its seq. Bounded: past the limits the oldest
+ * taskOutput messages are dropped first; status, completion and answers are never dropped.
+ */
+export class OutboxStore {
+  private count: number
+  private bytes: number
+
+  constructor(private readonly db: Db) {
+    const row = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox').get() as {n: number; b: number}
+    this.count = row.n
+    this.bytes = row.b
+  }
+
+  /** Store messages (in order, one transaction); returns them with their seq and how many old ones were dropped. */
+  append(items: {type: string; taskId?: string | null; body: Record<string, unknown>}[], limits: OutboxLimits): {messages: OutboxMessage[]; dropped: number} {
+    const insert = this.db.prepare('INSERT INTO outbox (seq, type, task_id, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    return this.db
+      .transaction(() => {
+        let seq = this.lastSeq()
+        const now = Date.now()
+        const messages = items.map((item) => {
+          seq += 1
+          const payload = JSON.stringify({type: item.type, ...item.body, seq})
+          insert.run(seq, item.type, item.taskId ?? null, payload, payload.length, now)
+          this.count += 1
+          this.bytes += payload.length
+          return {seq, type: item.type, taskId: item.taskId ?? null, payload}
+        })
+        this.setLastSeq(seq)
+        return {messages, dropped: this.enforce(limits)}
+      })
+      .immediate()
+  }
+
+  private enforce(limits: OutboxLimits): number {
+    let dropped = 0
+    while (this.count > limits.maxMessages || this.bytes > limits.maxBytes) {
+      const excess = Math.max(this.count - limits.maxMessages, 1)
+      const victims = this.db
+        .prepare('SELECT seq, bytes FROM outbox WHERE type = ? ORDER BY seq LIMIT ?')
+        .all(DROPPABLE, Math.min(excess + 100, 10_000)) as {seq: number; bytes: number}[]
+      if (victims.length === 0) break // only undroppable messages left: keep them
+      const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?')
+      for (const v of victims) {
+        if (this.count <= limits.maxMessages && this.bytes <= limits.maxBytes) break
+        del.run(v.seq)
+        this.count -= 1
+        this.bytes -= v.bytes
+        dropped += 1
+      }
+    }
+    return dropped
+  }
+
+  /** The server stored every message up to `seq`. */
+  ack(seq: number): number {
+    const row = this.db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox WHERE seq <= ?').get(seq) as {n: number; b: number}
+    this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(seq)
+    this.count -= row.n
+    this.bytes -= row.b
+    const prev = Number(this.meta('outbox.lastAckedSeq') ?? 0)
+    if (seq > prev) this.setMeta('outbox.lastAckedSeq', String(seq))
+    return row.n
+  }
+
+  /** Unacknowledged messages after `afterSeq`, in seq order. */
+  pending(afterSeq = 0, limit = 1000): OutboxMessage[] {
+    return this.db
+      .prepare('SELECT seq, type, task_id AS taskId, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as OutboxMessage[]
+  }
+
+  get depth(): {messages: number; bytes: number} {
+    return {messages: this.count, bytes: this.bytes}
+  }
+
+  lastAckedSeq(): number | null {
+    const v = this.meta('outbox.lastAckedSeq')
+    return v === undefined ? null : Number(v)
+  }
+
+  lastSeq(): number {
+    return Number(this.meta('outbox.lastSeq') ?? 0)
+  }
+
+  private setLastSeq(seq: number): void {
+    this.setMeta('outbox.lastSeq', String(seq))
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as {value: string} | undefined)?.value
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+}
