@@ -40,6 +40,8 @@ export class TaskManager {
   private readonly runs = new Map<string, TaskRun>()
   /** set by interruptLocal: runs that have not spawned claude yet end as interrupted */
   private stopping = false
+  /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
+  private abandoning = false
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -190,6 +192,7 @@ export class TaskManager {
       const outcome = await outcomePromise
       await heartbeat.stop()
       this.runs.delete(taskId)
+      if (this.abandoning) return this.store.tasks.update(taskId, {pid: null, needsRecovery: true})
       task = this.store.tasks.require(taskId)
       const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && this.store.inbox.pendingCount(taskId, 'message') > 0
       if (!again) return await this.finishRun(taskId, outcome)
@@ -298,6 +301,21 @@ export class TaskManager {
     await terminateTaskProcesses(task.id, task.pid, graceMs, this.runnerPids())
     const current = this.store.tasks.require(task.id)
     return isActive(current.state) ? this.finish(task.id, 'interrupted', {error: 'interrupted'}) : current
+  }
+
+  /** ids of the tasks this process is running now */
+  localTaskIds(): string[] {
+    return [...this.runs.keys()]
+  }
+
+  /**
+   * End every process of the tasks this process runs without recording an outcome: the tasks stay
+   * active in the store, flagged for recovery (daemon shutdown; the next start reports them).
+   */
+  async abandonLocal(): Promise<void> {
+    this.abandoning = true
+    this.stopping = true
+    await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
   }
 
   /** Interrupt every task this process runs (Ctrl-C, shutdown). */

@@ -1,0 +1,233 @@
+import {EventEmitter} from 'node:events'
+
+import type WebSocket from 'ws'
+
+import type {OutboxStore} from '../store/outbox-store.js'
+
+export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'waiting' | 'stopped'
+
+export interface ConnectionOptions {
+  url: string
+  apiKey: string
+  hostname: string
+  version: string
+  maxConcurrentTasks: number
+  heartbeatIntervalSecs: number
+  reconnectIntervalSecs: number
+  outbox: OutboxStore
+  activeTaskIds: () => string[]
+  getDaemonId: () => string | undefined
+  setDaemonId: (id: string) => void
+  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void
+}
+
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024
+const MAX_BACKOFF_SECS = 60
+
+/** The URL the daemon connects to: `/ws/daemon` appended when the path is empty or `/`. */
+export function daemonUrl(serverUrl: string): string {
+  const url = new URL(serverUrl)
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/ws/daemon'
+  return url.toString()
+}
+
+/**
+ * The daemon's WebSocket session (protocol.md): authenticate first, then heartbeats and pings,
+ * the outbox resent in seq order after every (re)connect and each new message after it, acks
+ * applied to the outbox, reconnect with exponential backoff and jitter. Emits 'frame' (text of a
+ * server frame other than authenticated/ack) and 'state'.
+ */
+export class DaemonConnection extends EventEmitter {
+  private ws?: WebSocket
+  private stateValue: ConnectionState = 'idle'
+  private attempt = 0
+  private authFailed = false
+  private sentUpTo = 0
+  private timers = new Set<NodeJS.Timeout>()
+  private lastPong = 0
+  private stopped = false
+
+  constructor(private readonly options: ConnectionOptions) {
+    super()
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.stateValue) return
+    this.stateValue = state
+    this.emit('state', state)
+  }
+
+  start(): void {
+    this.stopped = false
+    void this.connect()
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return
+    this.setState('connecting')
+    const {default: WebSocketClass} = await import('ws')
+    const url = daemonUrl(this.options.url)
+    const ws = new WebSocketClass(url, {maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000})
+    this.ws = ws
+    ws.on('open', () => {
+      this.setState('authenticating')
+      this.lastPong = Date.now()
+      ws.send(
+        JSON.stringify({
+          type: 'authenticate',
+          apiKey: this.options.apiKey,
+          daemonId: this.options.getDaemonId(),
+          hostname: this.options.hostname,
+          version: this.options.version,
+          maxConcurrentTasks: this.options.maxConcurrentTasks,
+          activeTaskIds: this.options.activeTaskIds(),
+          lastAckedSeq: this.options.outbox.lastAckedSeq(),
+        }),
+      )
+    })
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.options.log('warn', 'ignored a binary frame from the server')
+        return
+      }
+      this.onFrame(data.toString())
+    })
+    ws.on('pong', () => (this.lastPong = Date.now()))
+    ws.on('error', (error) => this.options.log('warn', `connection error: ${error.message}`, {url}))
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()))
+  }
+
+  private onFrame(text: string): void {
+    let type: string | undefined
+    let parsed: Record<string, unknown> | undefined
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>
+      type = typeof parsed?.type === 'string' ? parsed.type : undefined
+    } catch {
+      // the dispatcher answers INVALID_JSON
+    }
+    if (type === 'authenticated' && this.stateValue === 'authenticating') {
+      if (typeof parsed!.daemonId === 'string') this.options.setDaemonId(parsed!.daemonId)
+      this.attempt = 0
+      this.authFailed = false
+      this.sentUpTo = 0
+      this.setState('connected')
+      this.options.log('info', 'connected and authenticated', {daemonId: parsed!.daemonId})
+      this.startLiveness()
+      this.pump()
+      this.emit('authenticated')
+      return
+    }
+    if (type === 'error' && this.stateValue === 'authenticating') {
+      this.authFailed = parsed!.code === 'AUTH_FAILED'
+      this.options.log('error', `the server refused authentication: ${String(parsed!.message ?? parsed!.code)}`)
+      this.ws?.close()
+      return
+    }
+    if (this.stateValue !== 'connected') return // nothing but authenticate before authenticated
+    if (type === 'ack' && typeof parsed!.seq === 'number') {
+      this.options.outbox.ack(parsed!.seq)
+      return
+    }
+    this.emit('frame', text)
+  }
+
+  private startLiveness(): void {
+    const interval = this.options.heartbeatIntervalSecs * 1000
+    this.every(interval, () => {
+      const ws = this.ws
+      if (!ws || this.stateValue !== 'connected') return
+      if (Date.now() - this.lastPong > 2 * interval + 1000) {
+        this.options.log('warn', 'no pong for two heartbeat intervals: reconnecting')
+        ws.terminate()
+        return
+      }
+      ws.ping()
+      ws.send(JSON.stringify({type: 'heartbeat', timestamp: new Date().toISOString(), activeTaskIds: this.options.activeTaskIds()}))
+    })
+  }
+
+  /** Send every stored message after what this connection has sent, in seq order. */
+  pump(): void {
+    const ws = this.ws
+    if (!ws || this.stateValue !== 'connected') return
+    for (;;) {
+      if (ws.bufferedAmount > 8 * 1024 * 1024) {
+        this.after(20, () => this.pump())
+        return
+      }
+      const batch = this.options.outbox.pending(this.sentUpTo, 500)
+      if (batch.length === 0) return
+      for (const message of batch) ws.send(message.payload)
+      this.sentUpTo = batch.at(-1)!.seq
+    }
+  }
+
+  /** Send a message that is not stored (heartbeat-like); dropped when not connected. */
+  sendVolatile(message: Record<string, unknown>): boolean {
+    if (!this.ws || this.stateValue !== 'connected') return false
+    this.ws.send(JSON.stringify(message))
+    return true
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return
+    this.clearTimers()
+    this.ws = undefined
+    if (this.stopped) {
+      this.setState('stopped')
+      return
+    }
+    const base = this.options.reconnectIntervalSecs
+    const delaySecs = this.authFailed ? MAX_BACKOFF_SECS : Math.min(MAX_BACKOFF_SECS, base * 2 ** this.attempt)
+    const jittered = delaySecs * (0.75 + Math.random() * 0.5)
+    this.attempt += 1
+    this.setState('waiting')
+    this.options.log('warn', `disconnected (code ${code}${reason ? `: ${reason}` : ''}); reconnecting in ${jittered.toFixed(1)}s`)
+    this.after(jittered * 1000, () => void this.connect())
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.clearTimers()
+    const ws = this.ws
+    if (!ws) {
+      this.setState('stopped')
+      return
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate()
+        resolve()
+      }, 2000)
+      ws.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      ws.close(1000, 'daemon shutting down')
+    })
+    this.setState('stopped')
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      fn()
+    }, ms)
+    this.timers.add(t)
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms)
+    this.timers.add(t)
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+  }
+}

@@ -1,0 +1,23 @@
+export type LogLevel = 'info' | 'warn' | 'error'
+export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
+
+/**
+ * The daemon's log: human-readable lines for a terminal, JSON lines otherwise. Every secret
+ * registered (the server API key, tool keys) is replaced before anything is written.
+ */
+export function createLogger(options: {json: boolean; out: NodeJS.WritableStream; secrets: Set<string>}): Logger {
+  const redact = (text: string) => {
+    let out = text
+    for (const secret of options.secrets) if (secret.length >= 6) out = out.split(secret).join('[redacted]')
+    return out
+  }
+  return (level, message, fields) => {
+    const time = new Date().toISOString()
+    if (options.json) {
+      options.out.write(`${redact(JSON.stringify({time, level, message, ...fields}))}\n`)
+      return
+    }
+    const extra = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''
+    options.out.write(`${redact(`${time.slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${message}${extra}`)}\n`)
+  }
+}
