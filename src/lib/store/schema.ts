@@ -99,4 +99,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outbox_type ON outbox(type, seq);
   `,
+  // 3: subtasks whose branch is deliberately not merged into their parent (merge skip / merge check)
+  `
+  CREATE TABLE merge_skips (
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    subtask_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, subtask_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX merge_skips_subtask ON merge_skips(subtask_id);
+  `,
 ]
