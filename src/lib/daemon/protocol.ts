@@ -72,7 +72,9 @@ export const COMMAND_SCHEMAS = {
 } as const
 
 export type CommandType = keyof typeof COMMAND_SCHEMAS
-export type Command<T extends CommandType = CommandType> = {type: T} & z.output<(typeof COMMAND_SCHEMAS)[T]>
+export type CommandOf<T extends CommandType> = {type: T} & z.output<(typeof COMMAND_SCHEMAS)[T]>
+/** A validated command: a union discriminated on `type`. */
+export type Command = {[T in CommandType]: CommandOf<T>}[CommandType]
 
 export type ParseResult =
   | {ok: true; command: Command}

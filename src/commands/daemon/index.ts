@@ -1,0 +1,64 @@
+import {hostname} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {Flags} from '@oclif/core'
+
+import {MakimaCommand} from '../../base-command.js'
+import {MakimaError} from '../../lib/errors.js'
+
+export default class DaemonRun extends MakimaCommand {
+  static override summary = 'Connect to the makima server and run the tasks it sends'
+  static override description = `Keeps one WebSocket connection to server.url (protocol v1), runs spawned tasks here, and streams their output and state back through a durable outbox: nothing is lost while disconnected. SIGINT/SIGTERM stop it gracefully (every process of each task gets SIGTERM, then SIGKILL after process.interruptGraceSecs; tasks are kept for recovery and reported at the next start). Exit 42 after the server's restartDaemon command.`
+  static override examples = [
+    'MAKIMA_DAEMON_SERVER_APIKEY=... <%= config.bin %> daemon',
+    '<%= config.bin %> daemon --server-url ws://127.0.0.1:8080 --api-key "$KEY" --max-concurrent-tasks 4 --log-json',
+  ]
+  static override enableJsonFlag = false
+  static override flags = {
+    'server-url': Flags.string({description: 'server URL (ws:// or wss://; /ws/daemon is appended when the path is empty)'}),
+    'api-key': Flags.string({description: 'API key (prefer the MAKIMA_DAEMON_SERVER_APIKEY variable: flags show up in ps)'}),
+    'max-concurrent-tasks': Flags.integer({min: 1, description: 'concurrency cap (process.maxConcurrentTasks)'}),
+    'log-json': Flags.boolean({description: 'log JSON lines (the default when stderr is not a terminal)'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(DaemonRun)
+    const config = this.makimaConfig({
+      'server.url': flags['server-url'],
+      'server.apiKey': flags['api-key'],
+      'process.maxConcurrentTasks': flags['max-concurrent-tasks'],
+    })
+    const apiKey = config.server.apiKey
+    if (!apiKey) {
+      throw new MakimaError('INVALID_INPUT', 'no API key: set MAKIMA_DAEMON_SERVER_APIKEY, `makima config set server.apiKey <key>`, or pass --api-key')
+    }
+    const {createLogger} = await import('../../lib/daemon/logger.js')
+    const {Daemon} = await import('../../lib/daemon/daemon.js')
+    const secrets = new Set([apiKey])
+    const log = createLogger({json: flags['log-json'] || !process.stderr.isTTY, out: process.stderr, secrets})
+    const binDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin')
+    const daemon = new Daemon({
+      config,
+      apiKey,
+      env: process.env,
+      version: this.config.version,
+      hostname: hostname(),
+      log,
+      secrets,
+      runnerEntry: {execPath: process.execPath, script: path.join(binDir, 'run.js')},
+    })
+    const stop = (signal: NodeJS.Signals) => {
+      log('info', `${signal} received`)
+      void daemon.shutdown(0)
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    log('info', `makima daemon ${this.config.version} (pid ${process.pid}) connecting to ${config.server.url}`)
+    await daemon.start()
+    const code = await daemon.exited
+    log('info', `stopped (exit ${code})`)
+    if (code !== 0) this.exit(code)
+    return undefined
+  }
+}

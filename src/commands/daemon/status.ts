@@ -1,0 +1,40 @@
+import {MakimaCommand} from '../../base-command.js'
+
+export default class DaemonStatus extends MakimaCommand {
+  static override summary = "Show the daemon's state: connection, daemon id, active tasks, outbox depth"
+  static override examples = ['<%= config.bin %> daemon status', '<%= config.bin %> daemon status --json']
+
+  async run(): Promise<unknown> {
+    const config = this.makimaConfig()
+    const {Store} = await import('../../lib/store/store.js')
+    const {isPidAlive} = await import('../../lib/tasks/process-table.js')
+    const {ACTIVE_STATES} = await import('../../lib/store/task-record.js')
+    const store = Store.open(config.localDb.path)
+    try {
+      const pid = Number(store.getMeta('daemon.pid') ?? 0)
+      const running = pid > 0 && isPidAlive(pid)
+      const last = JSON.parse(store.getMeta('daemon.state') ?? 'null') as {state: string; at: string} | null
+      const status = {
+        running,
+        pid: running ? pid : null,
+        connection: running ? (last?.state ?? 'unknown') : 'not running',
+        since: running ? (last?.at ?? null) : null,
+        daemonId: store.getMeta('daemon.id') ?? null,
+        serverUrl: config.server.url,
+        activeTasks: store.tasks.list({states: ACTIVE_STATES}).filter((t) => t.origin === 'daemon').map((t) => ({id: t.id, state: t.state, name: t.name})),
+        outbox: {...store.outbox.depth, lastSeq: store.outbox.lastSeq(), lastAckedSeq: store.outbox.lastAckedSeq()},
+      }
+      if (this.jsonEnabled()) return status
+      this.say(`daemon       ${running ? `running (pid ${pid})` : 'not running'}`)
+      this.say(`connection   ${status.connection}${status.since ? ` since ${status.since}` : ''}`)
+      this.say(`server       ${status.serverUrl}`)
+      this.say(`daemon id    ${status.daemonId ?? '-'}`)
+      this.say(`outbox       ${status.outbox.messages} unacknowledged (${status.outbox.bytes} bytes), last seq ${status.outbox.lastSeq}, acked ${status.outbox.lastAckedSeq ?? '-'}`)
+      this.say(`tasks        ${status.activeTasks.length} active`)
+      for (const t of status.activeTasks) this.say(`  ${t.id.slice(0, 8)}  ${t.state.padEnd(12)} ${t.name}`)
+      return undefined
+    } finally {
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import type {Config} from '../config/types.js'
+import {MakimaError, toMakimaError} from '../errors.js'
+import {worktreeHealthy} from '../git/worktrees.js'
+import {Store} from '../store/store.js'
+import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
+import {isSameProcessAlive} from '../tasks/process-table.js'
+import {findTaskProcesses, signalAll} from '../tasks/task-processes.js'
+import {TaskManager} from '../tasks/task-manager.js'
+import {failureAnswer} from './answers.js'
+import {DaemonConnection} from './connection.js'
+import {dispatch, type DispatchContext} from './dispatcher.js'
+import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
+import type {Logger} from './logger.js'
+import {parseCommand} from './protocol.js'
+
+export interface DaemonOptions {
+  config: Config
+  apiKey: string
+  env: Record<string, string | undefined>
+  version: string
+  hostname: string
+  log: Logger
+  /** secrets the logger redacts; tool keys are added as tasks get them */
+  secrets: Set<string>
+  runnerEntry: {execPath: string; script: string}
+}
+
+export const DAEMON_RESTART_EXIT_CODE = 42
+
+/**
+ * `makima daemon`: one TaskManager for the server's tasks, a WebSocket session to the server, and
+ * the durable outbox between them. Tasks keep running while the connection is down.
+ */
+export class Daemon {
+  readonly store: Store
+  readonly manager: TaskManager
+  readonly connection: DaemonConnection
+  readonly writer: OutboxWriter
+  private readonly origins = new Map<string, TaskRecord>()
+  private accepting = true
+  private exitResolve?: (code: number) => void
+  readonly exited: Promise<number>
+
+  constructor(private readonly options: DaemonOptions) {
+    const {config} = options
+    this.store = Store.open(config.localDb.path)
+    this.manager = new TaskManager({store: this.store, config, env: options.env, runnerEntry: options.runnerEntry})
+    this.exited = new Promise((resolve) => (this.exitResolve = resolve))
+    this.connection = new DaemonConnection({
+      url: config.server.url,
+      apiKey: options.apiKey,
+      hostname: options.hostname,
+      version: options.version,
+      maxConcurrentTasks: config.process.maxConcurrentTasks,
+      heartbeatIntervalSecs: config.server.heartbeatIntervalSecs,
+      reconnectIntervalSecs: config.server.reconnectIntervalSecs,
+      outbox: this.store.outbox,
+      activeTaskIds: () => this.activeTaskIds(),
+      getDaemonId: () => this.store.getMeta('daemon.id'),
+      setDaemonId: (id) => this.store.setMeta('daemon.id', id),
+      log: options.log,
+    })
+    this.writer = new OutboxWriter(
+      this.store.outbox,
+      config.outbox,
+      () => this.connection.pump(),
+      options.log,
+      (id) => this.taskRecord(id)?.origin === 'daemon',
+      (id) => this.taskRecord(id)?.isSupervisor === true,
+    )
+    this.manager.onEvent(this.writer.onEvent)
+    this.manager.onEvent((event) => {
+      if (event.type === 'status' || event.type === 'complete') this.origins.set(event.taskId, event.task)
+    })
+    this.connection.on('frame', (text: string) => void this.onFrame(text))
+    this.connection.on('state', (state: string) => {
+      this.store.setMeta('daemon.state', JSON.stringify({state, pid: process.pid, at: new Date().toISOString()}))
+    })
+  }
+
+  private taskRecord(id: string): TaskRecord | undefined {
+    let task = this.origins.get(id)
+    if (!task) {
+      task = this.store.tasks.get(id)
+      if (task) this.origins.set(id, task)
+    }
+    return task
+  }
+
+  activeTaskIds(): string[] {
+    return this.store.tasks
+      .list({states: ACTIVE_STATES})
+      .filter((t) => t.origin === 'daemon')
+      .map((t) => t.id)
+  }
+
+  /** Report orphaned daemon tasks, then connect. */
+  async start(): Promise<void> {
+    this.store.setMeta('daemon.pid', String(process.pid))
+    await this.recover()
+    this.connection.start()
+  }
+
+  /**
+   * Start-up recovery (design.md "Processes"): every daemon task the store lists as active whose
+   * runner is gone, or that a CLI flagged for recovery, is reported with the health of its
+   * worktree and marked interrupted; the server decides whether to respawn it.
+   */
+  async recover(): Promise<number> {
+    const orphans = this.store.tasks
+      .list({all: true})
+      .filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
+    const reports = await Promise.all(
+      orphans.map(async (task) => {
+        signalAll(findTaskProcesses(task.id, task.pid, this.manager.runnerPids()), 'SIGKILL')
+        const intact = await worktreeHealthy(task.worktreePath).catch(() => false)
+        const previousState = isActive(task.state) ? task.state : task.startedAt ? 'running' : 'initializing'
+        if (isActive(task.state)) {
+          this.store.tasks.transition(task.id, ACTIVE_STATES, 'interrupted', {
+            error: `the daemon stopped while the task was ${task.state}`,
+            pid: null,
+            completedAt: new Date().toISOString(),
+          })
+        }
+        this.store.tasks.update(task.id, {needsRecovery: false})
+        return {
+          type: 'taskRecoveryDetected',
+          taskId: task.id,
+          body: {taskId: task.id, previousState, worktreeIntact: intact, worktreePath: task.worktreePath ?? undefined, needsPatch: !intact},
+        }
+      }),
+    )
+    for (const report of reports) this.writer.enqueue(report)
+    this.writer.flush()
+    if (reports.length > 0) this.options.log('info', `recovery: reported ${reports.length} interrupted task(s) to the server`)
+    return reports.length
+  }
+
+  private async onFrame(text: string): Promise<void> {
+    const parsed = parseCommand(text)
+    if (!parsed.ok) {
+      this.commandError(parsed.commandType, {taskId: parsed.taskId, requestId: parsed.requestId}, parsed.code, parsed.message)
+      return
+    }
+    const command = parsed.command
+    if (command.type === 'ack') return
+    if (command.type === 'error') {
+      this.options.log('warn', `server error ${command.code}: ${command.message}`)
+      return
+    }
+    if (!this.accepting) {
+      this.commandError(command.type, command as Record<string, unknown>, 'INVALID_STATE', 'the daemon is shutting down')
+      return
+    }
+    try {
+      const answer = await dispatch(command, this.dispatchContext())
+      if (answer) this.writer.sendNow(answer)
+    } catch (error) {
+      const err = toMakimaError(error)
+      if (err.code === 'INTERNAL') this.options.log('error', `${command.type} failed: ${err.message}`, {stack: (error as Error).stack})
+      this.commandError(command.type, command as Record<string, unknown>, err.protocolCode, err.message)
+    }
+  }
+
+  private dispatchContext(): DispatchContext {
+    return {
+      daemon: this,
+      manager: this.manager,
+      store: this.store,
+      config: this.options.config,
+      log: this.options.log,
+      secrets: this.options.secrets,
+      send: (message: OutgoingMessage) => this.writer.sendNow(message),
+      runInBackground: (taskId: string) => this.runInBackground(taskId),
+      requireTask: (taskId: string) => {
+        const task = this.store.tasks.get(taskId)
+        if (!task || task.origin !== 'daemon') throw new MakimaError('NOT_FOUND', `unknown task ${taskId}`)
+        return task
+      },
+      restart: () => void this.shutdown(DAEMON_RESTART_EXIT_CODE),
+    }
+  }
+
+  runInBackground(taskId: string): void {
+    this.manager.run(taskId).catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
+  }
+
+  private commandError(commandType: string, fields: Record<string, unknown>, code: string, message: string): void {
+    const ids = {
+      taskId: typeof fields.taskId === 'string' ? fields.taskId : undefined,
+      requestId: typeof fields.requestId === 'string' ? fields.requestId : undefined,
+    }
+    this.options.log('warn', `command ${commandType} refused: ${code}: ${message}`)
+    this.writer.sendNow({type: 'commandError', taskId: ids.taskId, body: {commandType, ...ids, code, message}})
+    const answer = failureAnswer(commandType, fields, message)
+    if (answer) this.writer.sendNow({type: answer.type, taskId: ids.taskId, body: answer.body})
+  }
+
+  /**
+   * Stop: refuse new commands, end every process of every running task (SIGTERM, SIGKILL after
+   * the grace period) keeping the tasks for recovery, flush what the outbox can send, close.
+   */
+  async shutdown(exitCode = 0): Promise<number> {
+    if (!this.accepting) return this.exited
+    this.accepting = false
+    this.options.log('info', exitCode === DAEMON_RESTART_EXIT_CODE ? 'restarting: stopping tasks' : 'shutting down: stopping tasks')
+    await this.manager.abandonLocal()
+    this.writer.flush()
+    const deadline = Date.now() + 3000
+    while (this.connection.state === 'connected' && this.store.outbox.depth.messages > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await this.connection.stop()
+    this.store.close()
+    this.exitResolve?.(exitCode)
+    return exitCode
+  }
+}

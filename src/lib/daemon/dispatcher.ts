@@ -1,0 +1,101 @@
+import type {Config} from '../config/types.js'
+import {MakimaError} from '../errors.js'
+import type {Store} from '../store/store.js'
+import {isActive, type TaskRecord} from '../store/task-record.js'
+import type {TaskManager} from '../tasks/task-manager.js'
+import type {TaskSpec} from '../tasks/task-spec.js'
+import type {Daemon} from './daemon.js'
+import type {OutgoingMessage} from './event-sink.js'
+import type {Logger} from './logger.js'
+import type {Command, CommandOf, CommandType} from './protocol.js'
+import {GIT_HANDLERS} from './git-handlers.js'
+
+export interface DispatchContext {
+  daemon: Daemon
+  manager: TaskManager
+  store: Store
+  config: Config
+  log: Logger
+  secrets: Set<string>
+  send: (message: OutgoingMessage) => void
+  runInBackground: (taskId: string) => void
+  /** a task of this daemon (origin daemon), or NOT_FOUND */
+  requireTask: (taskId: string) => TaskRecord
+  restart: () => void
+}
+
+export type Handler<T extends CommandType> = (command: CommandOf<T>, ctx: DispatchContext) => Promise<OutgoingMessage | void>
+export type HandlerTable = {[T in CommandType]?: Handler<T>}
+
+/** Run one validated command; returns its answer message (if it has one). Throws MakimaError on failure. */
+export async function dispatch(command: Command, ctx: DispatchContext): Promise<OutgoingMessage | void> {
+  const handler = (TASK_HANDLERS[command.type] ?? GIT_HANDLERS[command.type]) as Handler<CommandType> | undefined
+  if (!handler) throw new MakimaError('INTERNAL', `command ${command.type} is not handled by this daemon yet`)
+  return handler(command as never, ctx)
+}
+
+const TASK_HANDLERS: HandlerTable = {
+  async spawnTask(cmd, ctx) {
+    const existing = ctx.store.tasks.get(cmd.taskId)
+    if (existing) {
+      if (existing.origin !== 'daemon') throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} exists on this machine and was not started by the server`)
+      if (isActive(existing.state)) throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} is already ${existing.state}`)
+      if (!cmd.resumeSession) throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} already exists (${existing.state}); set resumeSession to resume it`)
+      const {resumed} = await ctx.manager.send(cmd.taskId, cmd.plan, {inProcess: true})
+      if (resumed) ctx.runInBackground(cmd.taskId)
+      return
+    }
+    const knownParent = cmd.parentTaskId ? ctx.store.tasks.get(cmd.parentTaskId) : undefined
+    const spec: TaskSpec = {
+      id: cmd.taskId,
+      name: cmd.taskName,
+      plan: cmd.plan,
+      repo: cmd.repoUrl,
+      baseBranch: cmd.baseBranch,
+      targetBranch: cmd.targetBranch,
+      targetRepo: cmd.targetRepoPath,
+      completionAction: cmd.completionAction,
+      parentTaskId: knownParent ? knownParent.id : undefined,
+      isOrchestrator: cmd.isOrchestrator,
+      isSupervisor: cmd.isSupervisor,
+      autonomous: cmd.autonomousLoop,
+      contractId: cmd.contractId,
+      continueFromTaskId: cmd.continueFromTaskId,
+      copyFiles: cmd.copyFiles,
+      origin: 'daemon',
+    }
+    const task = await ctx.manager.admit(spec)
+    if (cmd.parentTaskId && !knownParent) ctx.store.tasks.update(task.id, {parentTaskId: cmd.parentTaskId})
+    ctx.runInBackground(task.id)
+  },
+
+  async pauseTask(cmd, ctx) {
+    ctx.requireTask(cmd.taskId)
+    await ctx.manager.pause(cmd.taskId)
+  },
+
+  async resumeTask(cmd, ctx) {
+    ctx.requireTask(cmd.taskId)
+    await ctx.manager.resume(cmd.taskId)
+  },
+
+  async interruptTask(cmd, ctx) {
+    ctx.requireTask(cmd.taskId)
+    await ctx.manager.interrupt(cmd.taskId)
+  },
+
+  async sendMessage(cmd, ctx) {
+    if (cmd.message.startsWith('AUTH_CODE:')) throw new MakimaError('INVALID_STATE', 'no Claude login flow is waiting for a code')
+    ctx.requireTask(cmd.taskId)
+    const {resumed} = await ctx.manager.send(cmd.taskId, cmd.message, {inProcess: true})
+    if (resumed) ctx.runInBackground(cmd.taskId)
+  },
+
+  async injectSiblingContext(cmd, ctx) {
+    ctx.requireTask(cmd.taskId) // accepted and ignored for subprocess tasks (protocol.md)
+  },
+
+  async restartDaemon(_cmd, ctx) {
+    ctx.restart()
+  },
+}
