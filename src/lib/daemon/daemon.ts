@@ -181,8 +181,14 @@ export class Daemon {
     }
   }
 
+  private readonly running = new Set<Promise<unknown>>()
+
   runInBackground(taskId: string): void {
-    this.manager.run(taskId).catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
+    const run = this.manager
+      .run(taskId)
+      .catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
+      .finally(() => this.running.delete(run))
+    this.running.add(run)
   }
 
   private commandError(commandType: string, fields: Record<string, unknown>, code: string, message: string): void {
@@ -205,6 +211,7 @@ export class Daemon {
     this.accepting = false
     this.options.log('info', exitCode === DAEMON_RESTART_EXIT_CODE ? 'restarting: stopping tasks' : 'shutting down: stopping tasks')
     await this.manager.abandonLocal()
+    await Promise.race([Promise.all(this.running), new Promise((resolve) => setTimeout(resolve, 10_000))])
     this.writer.flush()
     const deadline = Date.now() + 3000
     while (this.connection.state === 'connected' && this.store.outbox.depth.messages > 0 && Date.now() < deadline) {

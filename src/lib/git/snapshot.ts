@@ -1,12 +1,15 @@
-import {rmSync} from 'node:fs'
+import {copyFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {gzipSync} from 'node:zlib'
 
+import {commitIdentityEnv} from './commit-identity.js'
 import {git, gitText} from './git-runner.js'
 
 export interface Snapshot {
   commitSha: string
   ref: string
+  /** the snapshot commit's tree */
+  tree: string
   /** gzip of `git diff --binary <baseSha> <snapshot>` (working tree, index and untracked files) */
   patch: Buffer
   filesCount: number
@@ -17,30 +20,59 @@ export function snapshotRef(taskId: string, number: number): string {
 }
 
 /**
- * Record the worktree as it is (tracked changes and untracked files, ignored files excluded) as a
- * commit on the side ref refs/makima/checkpoints/<taskId>/<n>, built with a temporary index:
- * HEAD, the branch and the worktree's own index never move. Returns undefined when nothing
- * differs from HEAD.
+ * The tree of the worktree as it is (tracked changes and untracked files, ignored files
+ * excluded), written with a temporary index seeded from the worktree's own (so unchanged files
+ * are not hashed again): the worktree's index, HEAD and branch never move.
  */
-export async function createSnapshot(worktreePath: string, taskId: string, number: number, baseSha: string, message: string): Promise<Snapshot | undefined> {
-  const gitDir = path.resolve(worktreePath, await gitText(['rev-parse', '--git-dir'], {cwd: worktreePath}))
-  const indexFile = path.join(gitDir, `makima-snapshot-${process.pid}-${Date.now()}.index`)
+export async function writeWorktreeTree(worktreePath: string): Promise<string> {
+  const realIndex = path.resolve(worktreePath, await gitText(['rev-parse', '--git-path', 'index'], {cwd: worktreePath}))
+  const indexFile = path.join(path.dirname(realIndex), `makima-snapshot-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.index`)
   const env = {GIT_INDEX_FILE: indexFile}
   try {
-    await git(['read-tree', 'HEAD'], {cwd: worktreePath, env})
+    try {
+      copyFileSync(realIndex, indexFile)
+    } catch {
+      await git(['read-tree', 'HEAD'], {cwd: worktreePath, env})
+    }
     await git(['add', '--all', '--', '.'], {cwd: worktreePath, env})
-    const tree = await gitText(['write-tree'], {cwd: worktreePath, env})
-    const headTree = await gitText(['rev-parse', 'HEAD^{tree}'], {cwd: worktreePath})
-    if (tree === headTree) return undefined
-    const commitSha = await gitText(['commit-tree', tree, '-p', 'HEAD', '-m', message], {cwd: worktreePath})
-    const ref = snapshotRef(taskId, number)
-    await git(['update-ref', ref, commitSha], {cwd: worktreePath})
-    const diff = await git(['diff', '--binary', '--full-index', baseSha, commitSha], {cwd: worktreePath, binary: true})
-    const names = await gitText(['diff', '--name-only', baseSha, commitSha], {cwd: worktreePath})
-    return {commitSha, ref, patch: gzipSync(diff.stdout), filesCount: names ? names.split('\n').length : 0}
+    return await gitText(['write-tree'], {cwd: worktreePath, env})
   } finally {
     rmSync(indexFile, {force: true})
   }
+}
+
+/**
+ * Record the worktree as it is (see writeWorktreeTree; or `tree` when the caller wrote it already)
+ * as a commit on the side ref refs/makima/checkpoints/<taskId>/<n> whose parent is HEAD: HEAD, the
+ * branch and the worktree's own index never move. Returns undefined when nothing differs from HEAD.
+ */
+export async function createSnapshot(
+  worktreePath: string,
+  taskId: string,
+  number: number,
+  baseSha: string,
+  message: string,
+  tree?: string,
+): Promise<Snapshot | undefined> {
+  tree ??= await writeWorktreeTree(worktreePath)
+  const headTree = await gitText(['rev-parse', 'HEAD^{tree}'], {cwd: worktreePath})
+  if (tree === headTree) return undefined
+  const identity = await commitIdentityEnv(worktreePath)
+  const commitSha = await gitText(['commit-tree', tree, '-p', 'HEAD', '-m', message], {cwd: worktreePath, env: identity})
+  const ref = snapshotRef(taskId, number)
+  await git(['update-ref', ref, commitSha], {cwd: worktreePath})
+  const patch = await binaryPatch(worktreePath, baseSha, commitSha)
+  const names = await gitText(['diff-tree', '-r', '--name-only', '--no-renames', baseSha, commitSha], {cwd: worktreePath})
+  return {commitSha, ref, tree, patch: gzipSync(patch), filesCount: names ? names.split('\n').length : 0}
+}
+
+/**
+ * `git diff --binary <from> <to>` as a patch `git apply --binary` takes: plumbing (diff-tree), so
+ * no user setting (color, prefixes, external diff, textconv, renames) changes its bytes.
+ */
+export async function binaryPatch(cwd: string, from: string, to: string): Promise<Buffer> {
+  const args = ['diff-tree', '-r', '-p', '--binary', '--full-index', '--no-renames', '--no-color', '--no-ext-diff', '--no-textconv', from, to]
+  return (await git(args, {cwd, binary: true})).stdout
 }
 
 /** Does the worktree have uncommitted or untracked (not ignored) changes? */

@@ -1,5 +1,10 @@
 import type {Db} from './database.js'
 
+export interface CheckpointFile {
+  action: 'added' | 'modified' | 'deleted' | 'renamed'
+  path: string
+}
+
 export interface CheckpointRecord {
   taskId: string
   number: number
@@ -11,13 +16,26 @@ export interface CheckpointRecord {
   patch: Buffer | null
   patchBaseSha: string | null
   patchFilesCount: number | null
+  /** files changed by the checkpoint (a commit: against its parent; a snapshot: against HEAD) */
+  files?: CheckpointFile[] | null
+  linesAdded?: number | null
+  linesRemoved?: number | null
   createdAt: string
+}
+
+const SELECT = `SELECT task_id AS taskId, number, kind, commit_sha AS commitSha, ref, branch, message, patch, patch_base_sha AS patchBaseSha,
+                patch_files_count AS patchFilesCount, files, lines_added AS linesAdded, lines_removed AS linesRemoved, created_at AS createdAt
+         FROM checkpoints`
+
+function fromRow(row: Record<string, unknown>): CheckpointRecord {
+  return {...(row as unknown as CheckpointRecord), files: typeof row.files === 'string' ? (JSON.parse(row.files) as CheckpointFile[]) : null}
 }
 
 /** Checkpoints of tasks: real commits (`makima checkpoint`) and side-ref snapshots with their patch. */
 export class CheckpointStore {
   constructor(private readonly db: Db) {}
 
+  /** The next number of a kind: commits and snapshots are numbered 1, 2, … per task, each on its own. */
   nextNumber(taskId: string, kind: CheckpointRecord['kind']): number {
     const row = this.db.prepare('SELECT coalesce(max(number), 0) AS n FROM checkpoints WHERE task_id = ? AND kind = ?').get(taskId, kind) as {n: number}
     return row.n + 1
@@ -26,20 +44,42 @@ export class CheckpointStore {
   insert(cp: CheckpointRecord): void {
     this.db
       .prepare(
-        `INSERT INTO checkpoints (task_id, number, kind, commit_sha, ref, branch, message, patch, patch_base_sha, patch_files_count, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO checkpoints (task_id, number, kind, commit_sha, ref, branch, message, patch, patch_base_sha, patch_files_count, files, lines_added, lines_removed, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(cp.taskId, cp.number, cp.kind, cp.commitSha, cp.ref, cp.branch, cp.message, cp.patch, cp.patchBaseSha, cp.patchFilesCount, cp.createdAt)
+      .run(
+        cp.taskId,
+        cp.number,
+        cp.kind,
+        cp.commitSha,
+        cp.ref,
+        cp.branch,
+        cp.message,
+        cp.patch,
+        cp.patchBaseSha,
+        cp.patchFilesCount,
+        cp.files ? JSON.stringify(cp.files) : null,
+        cp.linesAdded ?? null,
+        cp.linesRemoved ?? null,
+        cp.createdAt,
+      )
+  }
+
+  get(taskId: string, kind: CheckpointRecord['kind'], number: number): CheckpointRecord | undefined {
+    const row = this.db.prepare(`${SELECT} WHERE task_id = ? AND kind = ? AND number = ?`).get(taskId, kind, number) as Record<string, unknown> | undefined
+    return row ? fromRow(row) : undefined
+  }
+
+  /** The checkpoint of that kind with the highest number, if any. */
+  latest(taskId: string, kind: CheckpointRecord['kind']): CheckpointRecord | undefined {
+    const row = this.db.prepare(`${SELECT} WHERE task_id = ? AND kind = ? ORDER BY number DESC LIMIT 1`).get(taskId, kind) as
+      | Record<string, unknown>
+      | undefined
+    return row ? fromRow(row) : undefined
   }
 
   list(taskId: string): CheckpointRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT task_id AS taskId, number, kind, commit_sha AS commitSha, ref, branch, message, patch, patch_base_sha AS patchBaseSha,
-                patch_files_count AS patchFilesCount, created_at AS createdAt
-         FROM checkpoints WHERE task_id = ? ORDER BY created_at, number`,
-      )
-      .all(taskId) as CheckpointRecord[]
-    return rows
+    const rows = this.db.prepare(`${SELECT} WHERE task_id = ? ORDER BY created_at, kind, number`).all(taskId) as Record<string, unknown>[]
+    return rows.map(fromRow)
   }
 }

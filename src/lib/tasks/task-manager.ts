@@ -18,6 +18,7 @@ import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
 import {setUpWorkspace} from './workspace.js'
 import {runCompletionAction, type CompletionContext} from './completion.js'
 import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
+import {deleteCheckpointRefs} from './checkpoints.js'
 
 export interface TaskManagerOptions {
   store: Store
@@ -82,21 +83,30 @@ export class TaskManager {
 
   /** Validate and record a pending task (holds no slot). */
   async create(spec: TaskSpec): Promise<TaskRecord> {
-    this.purgeExpired()
+    await this.purgeExpired()
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     this.store.tasks.insert(task)
     return task
   }
 
-  /** Drop ended tasks older than history.retentionDays (their output, checkpoints and inbox too). */
-  purgeExpired(): string[] {
-    return this.store.tasks.purgeEnded(this.config.history.retentionDays)
+  /**
+   * Drop ended tasks older than history.retentionDays (their output, checkpoints and inbox too),
+   * and, best effort, their side refs refs/makima/checkpoints/<id>/* in their repositories.
+   */
+  async purgeExpired(): Promise<string[]> {
+    const repos = new Map(this.store.tasks.list({states: ENDED_STATES}).map((t) => [t.id, t.repoPath]))
+    const ids = this.store.tasks.purgeEnded(this.config.history.retentionDays)
+    for (const id of ids) {
+      const repo = repos.get(id)
+      if (repo) await deleteCheckpointRefs(repo, id).catch(() => 0)
+    }
+    return ids
   }
 
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
-    this.purgeExpired()
+    await this.purgeExpired()
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
   }

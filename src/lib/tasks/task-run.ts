@@ -33,10 +33,16 @@ export interface TaskRunOptions {
  * One run of Claude Code for a task: spawn it, feed it the first message (the plan, or the
  * follow-up that resumes a session), record and emit every line, deliver messages from the inbox,
  * close stdin when a turn ends with nothing waiting, and report how the process ended.
+ *
+ * Messages are written one at a time, only between turns: Claude Code 2.1.197 silently drops a
+ * stdin message that arrives while a tool runs (checked against the real CLI), so a message sent
+ * mid-turn waits in the inbox until the turn's `result` line.
  */
 export class TaskRun {
   private proc?: ClaudeProcess
   private outstandingTurns = 0
+  /** messages taken but not yet written (delivered one per turn) */
+  private readonly queued: string[] = []
   private lastResult: ResultEvent | null = null
   private interruptRequested = false
   private authFailure: string | null = null
@@ -68,7 +74,8 @@ export class TaskRun {
     this.proc = new ClaudeProcess({command: this.options.claudePath, args, cwd: this.task.worktreePath!, env})
     this.proc.on('stdout', (line: string) => this.onStdout(line))
     this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', line))
-    for (const message of this.firstMessages) this.deliver(message)
+    this.queued.push(...this.firstMessages)
+    this.deliverNext()
     this.timer = setInterval(() => this.tick(), POLL_MS)
     return this.proc.done.then(async (exit) => {
       clearInterval(this.timer)
@@ -94,8 +101,12 @@ export class TaskRun {
     return this.terminating
   }
 
-  private deliver(message: string): void {
-    if (this.proc?.send(message)) this.outstandingTurns++
+  /** Write the next queued message; false when there is none (or stdin is closed). */
+  private deliverNext(): boolean {
+    const message = this.queued.shift()
+    if (message === undefined || !this.proc?.send(message)) return false
+    this.outstandingTurns++
+    return true
   }
 
   private onStdout(line: string): void {
@@ -122,14 +133,10 @@ export class TaskRun {
     if (store.output.pendingCount >= FLUSH_LINES) this.flush()
   }
 
-  /** A turn ended: deliver what is waiting, or close stdin so claude exits. */
+  /** A turn ended: deliver the next waiting message, or close stdin so claude exits. */
   private endTurn(): void {
-    const waiting = this.options.store.inbox.take(this.task.id, 'message')
-    if (waiting.length === 0) {
-      this.proc?.closeInput()
-      return
-    }
-    for (const item of waiting) this.deliver(item.payload ?? '')
+    for (const item of this.options.store.inbox.take(this.task.id, 'message')) this.queued.push(item.payload ?? '')
+    if (!this.deliverNext()) this.proc?.closeInput()
   }
 
   private tick(): void {
@@ -137,10 +144,6 @@ export class TaskRun {
     const {inbox} = this.options.store
     if (!this.interruptRequested && inbox.take(this.task.id, 'interrupt').length > 0) {
       void this.interrupt()
-      return
-    }
-    if (this.proc?.acceptsInput && this.outstandingTurns > 0) {
-      for (const item of inbox.take(this.task.id, 'message')) this.deliver(item.payload ?? '')
     }
   }
 

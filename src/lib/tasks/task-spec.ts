@@ -1,13 +1,17 @@
 import {randomUUID} from 'node:crypto'
+import {existsSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Config} from '../config/types.js'
 import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
 import {defaultBranch, resolveCommit, slugify, taskBranchName, validateBranchName} from '../git/refs.js'
-import {resolveLocalRepo} from '../git/worktrees.js'
+import {resolveRepoSource} from '../git/repo-source.js'
+import {worktreeHealthy} from '../git/worktrees.js'
+import {confinedPath} from '../paths.js'
 import type {CompletionActionKind, TaskRecord} from '../store/task-record.js'
 import type {TaskStore} from '../store/task-store.js'
+import {validateCompletionSpec} from './completion.js'
 
 /** What a caller asks for: CLI flags or a daemon spawnTask command. */
 export interface TaskSpec {
@@ -39,8 +43,10 @@ export function defaultTaskName(plan: string): string {
 
 /**
  * Validate a spec and resolve everything that can be resolved before anything is recorded: the
- * repository (exists, is a git repository), the base branch (exists), the parent task. Bad input
- * is an INVALID_INPUT naming the value; nothing has been written when it throws.
+ * parent task and the --files to copy from its worktree (confined to it), the task continued
+ * from, the repository (a path that exists and is a git repository, a URL cloned into the cache,
+ * or new://name), the base branch (exists). Bad input is an INVALID_INPUT naming the value; no
+ * task is recorded and no worktree made when it throws (a clone or new:// repository may stay).
  */
 export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: TaskStore): Promise<TaskRecord> {
   const plan = spec.plan?.trim() ?? ''
@@ -50,10 +56,25 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
   const name = spec.name?.trim() || defaultTaskName(plan)
   const shortId = id.slice(0, 8)
 
+  // Cheap checks first: nothing is cloned or created when the files or the tasks named are bad.
+  const parent = spec.parentTaskId ? tasks.resolve(spec.parentTaskId) : null
+  const copyFiles = validateCopyFiles(spec.copyFiles, parent)
+  const source = spec.continueFromTaskId ? await resolveContinueSource(spec.continueFromTaskId, tasks) : null
+
   let repoPath: string | null = null
   let baseBranch: string | null = null
   let branch: string | null = null
-  if (spec.repo) {
+  const repoSource = spec.repo || source?.repoSource || null
+  if (source) {
+    // Same repository as the source task; the worktree starts at its HEAD (workspace.ts).
+    if (spec.repo && (await resolveRepository(spec.repo, config)) !== source.repoPath) {
+      throw new MakimaError('INVALID_INPUT', `--repo "${spec.repo}" is not the repository of task ${source.shortId} (${source.repoPath}) it continues from`)
+    }
+    if (spec.baseBranch) await validateBranchName(spec.baseBranch, 'base branch')
+    repoPath = source.repoPath
+    baseBranch = spec.baseBranch ?? source.baseBranch
+    branch = taskBranchName(shortId, name)
+  } else if (spec.repo) {
     repoPath = await resolveRepository(spec.repo, config)
     if (spec.baseBranch) {
       await validateBranchName(spec.baseBranch, 'base branch')
@@ -72,8 +93,9 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     throw new MakimaError('INVALID_INPUT', `--base-branch "${spec.baseBranch}" needs --repo`)
   }
   if (spec.targetBranch) await validateBranchName(spec.targetBranch, 'target branch')
+  const {completionActionKind, targetRepo} = await validateCompletionSpec(spec, repoPath)
 
-  const parentTaskId = spec.parentTaskId ? tasks.resolve(spec.parentTaskId).id : null
+  const parentTaskId = parent?.id ?? null
   const now = new Date().toISOString()
   return {
     id,
@@ -82,11 +104,11 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     state: 'pending',
     plan,
     origin: spec.origin ?? 'cli',
-    repoSource: spec.repo ?? null,
+    repoSource,
     repoPath,
     baseBranch,
     targetBranch: spec.targetBranch ?? null,
-    targetRepo: spec.targetRepo ?? null,
+    targetRepo,
     branch,
     worktreePath: null,
     baseSha: null,
@@ -95,9 +117,9 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     isSupervisor: spec.isSupervisor ?? false,
     autonomous: spec.autonomous ?? false,
     contractId: spec.contractId ?? null,
-    continueFromTaskId: spec.continueFromTaskId ?? null,
-    copyFiles: spec.copyFiles ?? null,
-    completionActionKind: spec.completionAction ?? 'none',
+    continueFromTaskId: source?.id ?? null,
+    copyFiles,
+    completionActionKind,
     completionAction: null,
     pid: null,
     runnerPid: null,
@@ -119,11 +141,48 @@ export function worktreePathFor(task: TaskRecord, config: Config): string {
   return path.join(config.worktree.baseDir, `${task.shortId}-${slugify(task.name)}`)
 }
 
-const URL_FORM = /^(https?:\/\/|ssh:\/\/|file:\/\/|git@[^:]+:)/
+async function resolveRepository(source: string, config: Config): Promise<string> {
+  const locksDir = path.join(config.home, 'locks')
+  return (await resolveRepoSource(source, {reposDir: config.worktree.reposDir, locksDir, expandHome})).repoPath
+}
 
-async function resolveRepository(source: string, _config: Config): Promise<string> {
-  if (source.startsWith('new://') || URL_FORM.test(source)) {
-    throw new MakimaError('INVALID_INPUT', `repository "${source}": remote URLs and new:// are not supported yet; give a local path`)
+/**
+ * The task a new one continues from (--continue-from): it must have a repository and a worktree
+ * or branch there; the new worktree starts at its HEAD with its uncommitted changes (workspace.ts).
+ */
+async function resolveContinueSource(idOrPrefix: string, tasks: TaskStore): Promise<TaskRecord> {
+  const source = tasks.resolve(idOrPrefix)
+  if (!source.repoPath || !source.branch) {
+    throw new MakimaError('INVALID_STATE', `task ${source.shortId} has no repository branch to continue from (it worked in a temp directory)`)
   }
-  return resolveLocalRepo(expandHome(source))
+  if (!(await worktreeHealthy(source.worktreePath)) && !(await resolveCommit(source.repoPath, source.branch))) {
+    throw new MakimaError('INVALID_STATE', `task ${source.shortId} has neither a worktree nor its branch ${source.branch} any more; nothing to continue from`)
+  }
+  return source
+}
+
+/**
+ * --files: paths to copy from the parent task's worktree. Each must exist there and stay inside
+ * it after resolving `..` and symlinks; `.git` and the whole worktree are refused. Checked here,
+ * before anything is recorded; copied (and checked again) in workspace.ts.
+ */
+function validateCopyFiles(files: string[] | null | undefined, parent: TaskRecord | null): string[] | null {
+  if (!files || files.length === 0) return null
+  if (!parent) throw new MakimaError('INVALID_INPUT', `--files ${files.join(',')} needs --parent <task> (the files are copied from its worktree)`)
+  if (!parent.worktreePath || !existsSync(parent.worktreePath)) {
+    throw new MakimaError('INVALID_STATE', `parent task ${parent.shortId} has no worktree to copy --files from`)
+  }
+  for (const file of files) copySourcePath(parent.worktreePath, file)
+  return files
+}
+
+/** The resolved path of one --files entry inside `root` (throws INVALID_INPUT naming it). */
+export function copySourcePath(root: string, file: string): string {
+  const what = `--files path "${file}"`
+  if (file.split(/[/\\]+/).includes('.git')) throw new MakimaError('INVALID_INPUT', `${what} names git's own data (.git)`)
+  if (path.isAbsolute(file)) throw new MakimaError('INVALID_INPUT', `${what} must be relative to the parent's worktree`)
+  const resolved = confinedPath(root, file, '--files path')
+  if (resolved === realpathSync(root)) throw new MakimaError('INVALID_INPUT', `${what} is the whole worktree; name files or directories inside it`)
+  if (!existsSync(resolved)) throw new MakimaError('INVALID_INPUT', `${what} does not exist in ${root}`)
+  return resolved
 }

@@ -1,12 +1,17 @@
-import {mkdirSync} from 'node:fs'
+import {cpSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Config} from '../config/types.js'
-import {validateBranchName} from '../git/refs.js'
-import {createWorktree} from '../git/worktrees.js'
+import {MakimaError} from '../errors.js'
+import {gitText} from '../git/git-runner.js'
+import {inheritGitConfig} from '../git/identity.js'
+import {applyPatch, workingTreePatch} from '../git/patches.js'
+import {resolveCommit, validateBranchName} from '../git/refs.js'
+import {createWorktree, worktreeHealthy} from '../git/worktrees.js'
+import {confinedPath} from '../paths.js'
 import type {Store} from '../store/store.js'
 import type {TaskPatch, TaskRecord} from '../store/task-record.js'
-import {worktreePathFor} from './task-spec.js'
+import {copySourcePath, worktreePathFor} from './task-spec.js'
 
 export interface WorkspaceContext {
   config: Config
@@ -15,25 +20,72 @@ export interface WorkspaceContext {
 }
 
 /**
- * Make the directory a task works in: a git worktree on the task branch at the base commit, or a
- * temp directory for a task without a repository. Returns what to record on the task.
+ * Make the directory a task works in: a git worktree on the task branch at the base commit (or,
+ * with continueFromTaskId, at the source task's HEAD plus its uncommitted changes applied as a
+ * patch), or a temp directory for a task without a repository. Commits there get an identity
+ * (inherited, else makima's). Then the --files of the parent's worktree are copied in. Returns
+ * what to record on the task.
  */
 export async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<TaskPatch> {
   const worktreePath = worktreePathFor(task, ctx.config)
   if (!task.repoPath) {
     mkdirSync(worktreePath, {recursive: true, mode: 0o700})
+    copyParentFiles(task, worktreePath, ctx)
     ctx.progress(`Working directory ready at ${worktreePath} (no repository)`)
     return {worktreePath}
   }
-  ctx.progress(`Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
   await validateBranchName(task.branch!, 'task branch')
-  const {baseSha} = await createWorktree({
-    repoPath: task.repoPath,
-    baseRef: task.baseBranch ?? 'HEAD',
-    branch: task.branch!,
-    worktreePath,
-    locksDir: path.join(ctx.config.home, 'locks'),
-  })
+  const locksDir = path.join(ctx.config.home, 'locks')
+  let baseSha: string
+  if (task.continueFromTaskId) {
+    baseSha = await continueFrom(task, worktreePath, locksDir, ctx)
+  } else {
+    ctx.progress(`Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
+    ;({baseSha} = await createWorktree({repoPath: task.repoPath, baseRef: task.baseBranch ?? 'HEAD', branch: task.branch!, worktreePath, locksDir}))
+  }
+  await inheritGitConfig(worktreePath, task.repoPath)
+  copyParentFiles(task, worktreePath, ctx)
   ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
   return {worktreePath, baseSha}
+}
+
+/**
+ * A worktree at the source task's HEAD (its worktree's HEAD, else its branch tip) on the new
+ * task branch, with the source's uncommitted changes (tracked and untracked, not ignored)
+ * applied as a patch: proportional to the change, never a copy of the tree. The source worktree
+ * is only read. Returns the commit the worktree was created from.
+ */
+async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: string, ctx: WorkspaceContext): Promise<string> {
+  const source = ctx.store.tasks.require(task.continueFromTaskId!)
+  const live = await worktreeHealthy(source.worktreePath)
+  const head = live ? await gitText(['rev-parse', '--verify', 'HEAD^{commit}'], {cwd: source.worktreePath!}) : source.branch && (await resolveCommit(task.repoPath!, source.branch))
+  if (!head) throw new MakimaError('INVALID_STATE', `task ${source.shortId} has neither a worktree nor its branch any more; nothing to continue from`)
+  // The patch is taken against the sha read above, so work the source commits meanwhile is in it too.
+  const patch = live ? await workingTreePatch(source.worktreePath!, head) : Buffer.alloc(0)
+  ctx.progress(`Creating worktree for ${task.repoPath} at task ${source.shortId}'s HEAD ${head.slice(0, 8)}`)
+  const {baseSha} = await createWorktree({repoPath: task.repoPath!, baseRef: head, branch: task.branch!, worktreePath, locksDir})
+  if (patch.length > 0) {
+    await applyPatch(worktreePath, patch)
+    ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)
+  }
+  return baseSha
+}
+
+/**
+ * Copy the task's --files from its parent's worktree into the same relative paths here. Both
+ * ends are checked again (the parent may have changed since the task was created): the source
+ * must stay inside the parent's worktree, the destination inside this one. Symbolic links inside
+ * a copied directory are copied as links, never followed.
+ */
+function copyParentFiles(task: TaskRecord, worktreePath: string, ctx: WorkspaceContext): void {
+  if (!task.copyFiles || task.copyFiles.length === 0) return
+  const parent = task.parentTaskId ? ctx.store.tasks.get(task.parentTaskId) : undefined
+  if (!parent?.worktreePath) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has --files but its parent task has no worktree to copy them from`)
+  for (const file of task.copyFiles) {
+    const from = copySourcePath(parent.worktreePath, file)
+    const to = confinedPath(worktreePath, file, '--files destination')
+    mkdirSync(path.dirname(to), {recursive: true})
+    cpSync(from, to, {recursive: true, force: true, dereference: false, verbatimSymlinks: true})
+  }
+  ctx.progress(`Copied ${task.copyFiles.join(', ')} from task ${parent.shortId}'s worktree`)
 }
