@@ -1,0 +1,47 @@
+import {git} from './git-runner.js'
+
+export interface GitIdentity {
+  userName: string
+  userEmail: string
+}
+
+/** What makima commits as when no identity is configured anywhere. */
+export const FALLBACK_IDENTITY: GitIdentity = {userName: 'makima', userEmail: 'makima@localhost'}
+
+/** The effective user.name / user.email in `dir` (local, global and system config), in one git call. */
+async function configuredIdentity(dir: string): Promise<Partial<GitIdentity>> {
+  const result = await git(['config', '--get-regexp', '^user\\.(name|email)$'], {cwd: dir, allowFailure: true})
+  const found: Partial<GitIdentity> = {}
+  for (const line of result.exitCode === 0 ? result.stdout.split('\n') : []) {
+    const space = line.indexOf(' ')
+    const key = (space < 0 ? line : line.slice(0, space)).toLowerCase()
+    const value = space < 0 ? '' : line.slice(space + 1).trim()
+    // the last value wins, as with `git config --get`; an empty one counts as missing
+    const field = key === 'user.name' ? 'userName' : key === 'user.email' ? 'userEmail' : undefined
+    if (field) found[field] = value.length > 0 ? value : undefined
+  }
+  return found
+}
+
+/**
+ * Make sure commits in `targetDir` (a repository or one of its worktrees) have an identity.
+ * For user.name and user.email that resolve to nothing there, the value comes from `sourceDir`'s
+ * effective config (its local config, else the global one), else makima's fallback
+ * (`makima` / `makima@localhost`), and is written to the repository's local config (shared by
+ * its worktrees). Values already configured are never changed. Returns the identity in effect.
+ */
+export async function inheritGitConfig(targetDir: string, sourceDir?: string): Promise<GitIdentity> {
+  const current = await configuredIdentity(targetDir)
+  if (current.userName && current.userEmail) return {userName: current.userName, userEmail: current.userEmail}
+  const source = sourceDir ? await configuredIdentity(sourceDir) : {}
+  const identity = {...FALLBACK_IDENTITY}
+  for (const [key, field] of [
+    ['user.name', 'userName'],
+    ['user.email', 'userEmail'],
+  ] as const) {
+    const value = current[field] ?? source[field] ?? FALLBACK_IDENTITY[field]
+    if (current[field] === undefined) await git(['config', '--local', '--', key, value], {cwd: targetDir})
+    identity[field] = value
+  }
+  return identity
+}

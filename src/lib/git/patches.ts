@@ -1,0 +1,69 @@
+import {rmSync} from 'node:fs'
+import path from 'node:path'
+import {gunzipSync, gzipSync} from 'node:zlib'
+
+import {MakimaError} from '../errors.js'
+import {git, gitText} from './git-runner.js'
+import {resolveCommit} from './refs.js'
+
+export interface WorkingTreePatchOptions {
+  /** gzip the patch (what checkpoint patches store); default false */
+  gzip?: boolean
+}
+
+/** Options that make `git diff` output a patch `git apply` takes, whatever the user's diff config. */
+const DIFF_OPTIONS = ['--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/']
+
+/**
+ * The worktree as it is (tracked changes, staged or not, and untracked files; ignored files
+ * excluded) as a binary patch against `base` (a commit, default HEAD): `git diff --binary` of a
+ * temporary index that holds the working tree, so the worktree's own index and HEAD never move.
+ * Empty Buffer when nothing differs from `base`. Applies with applyPatch on any checkout of `base`.
+ */
+export async function workingTreePatch(worktree: string, base = 'HEAD', options: WorkingTreePatchOptions = {}): Promise<Buffer> {
+  const baseSha = await resolveCommit(worktree, base)
+  if (!baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
+  const gitDir = path.resolve(worktree, await gitText(['rev-parse', '--git-dir'], {cwd: worktree}))
+  const indexFile = path.join(gitDir, `makima-patch-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.index`)
+  const env = {GIT_INDEX_FILE: indexFile}
+  try {
+    await git(['read-tree', 'HEAD'], {cwd: worktree, env})
+    await git(['add', '--all', '--', '.'], {cwd: worktree, env})
+    const diff = await git(['diff', '--cached', ...DIFF_OPTIONS, baseSha, '--'], {cwd: worktree, env, binary: true})
+    if (diff.stdout.length === 0) return diff.stdout
+    return options.gzip ? gzipSync(diff.stdout) : diff.stdout
+  } finally {
+    rmSync(indexFile, {force: true})
+  }
+}
+
+export interface ApplyPatchOptions {
+  /** also stage the result (`git apply --index`); default false: working tree only */
+  index?: boolean
+}
+
+const isGzip = (data: Buffer) => data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b
+
+/**
+ * Apply a patch made by workingTreePatch (or any `git diff --binary`) to a worktree; a gzipped
+ * patch is recognised and unpacked. An empty patch is a no-op. git apply refuses paths outside the
+ * worktree; a patch that does not apply fails with git's message and changes nothing.
+ */
+export async function applyPatch(worktree: string, patch: Buffer, options: ApplyPatchOptions = {}): Promise<void> {
+  const data = isGzip(patch) ? gunzipSync(patch) : patch
+  if (data.length === 0) return
+  const args = ['apply', '--binary', '--whitespace=nowarn', ...(options.index ? ['--index'] : []), '-']
+  const result = await git(args, {cwd: worktree, input: data, allowFailure: true})
+  if (result.exitCode !== 0) {
+    const message = result.stderr.trim().split('\n').slice(0, 5).join(' | ') || `exit code ${result.exitCode}`
+    throw new MakimaError('FAILED', `the patch does not apply in ${worktree}: ${message}`, {details: {stderr: result.stderr}})
+  }
+}
+
+/** Paths a patch touches (from its `diff --git` headers), for reports. */
+export function patchFiles(patch: Buffer): string[] {
+  const text = (isGzip(patch) ? gunzipSync(patch) : patch).toString('utf8')
+  const files: string[] = []
+  for (const match of text.matchAll(/^diff --git a\/(.+?) b\/(.+)$/gm)) files.push(match[2])
+  return files
+}
