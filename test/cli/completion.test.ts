@@ -65,6 +65,18 @@ describe('completion action branch', () => {
     expect(w.git(task.worktreePath, 'status', '--porcelain')).toBe('')
     // origin's main did not move
     expect(w.git(remote, 'rev-parse', 'refs/heads/main')).toBe(w.repo.head)
+
+    // task clone: the worktree (history and an untracked file made since) into a new directory
+    writeFileSync(join(task.worktreePath, 'after.txt'), 'after\n')
+    const dest = join(w.t.root, 'copy')
+    const clone = await w.makima(['task', 'clone', task.shortId, dest, '--json'])
+    expect(clone.code, clone.stderr).toBe(0)
+    expect(JSON.parse(clone.stdout)).toMatchObject({taskId: task.id, success: true, targetDir: dest})
+    expect(w.git(dest, 'rev-parse', 'HEAD')).toBe(w.git(task.worktreePath, 'rev-parse', 'HEAD'))
+    expect(w.git(dest, 'status', '--porcelain')).toBe('?? after.txt')
+    const busy = await w.makima(['task', 'clone', task.shortId, dest])
+    expect(busy.code).toBe(2)
+    expect(busy.stderr).toContain(`${dest} already exists and is not empty`)
   })
 
   test('--completion-action without --repo and a --target-repo that does not exist are refused (exit 2), nothing recorded', async () => {

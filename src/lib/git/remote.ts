@@ -14,6 +14,9 @@ import {git, gitText} from './git-runner.js'
  * path, so nothing here can be read by git as an option.
  */
 
+/** A push or fetch that has not finished after this long is given up (an unreachable host, a hung ssh). */
+const NETWORK_TIMEOUT_MS = 5 * 60_000
+
 /** A `--target-repo` path: must exist and be a git repository (bare or not). Returns its top level (or the bare git dir). */
 export async function resolveTargetRepo(raw: string): Promise<string> {
   if (typeof raw !== 'string' || raw.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'target repository path is empty')
@@ -97,7 +100,7 @@ export async function isAncestorOf(repo: string, commit: string, of: string): Pr
  */
 export async function fetchBranchTip(repo: string, source: string, branch: string, intoRef: string): Promise<string | undefined> {
   const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', source, `+refs/heads/${branch}:${intoRef}`]
-  const r = await git(args, {cwd: repo, allowFailure: true})
+  const r = await git(args, {cwd: repo, allowFailure: true, timeoutMs: NETWORK_TIMEOUT_MS})
   if (r.exitCode !== 0) {
     if (/couldn't find remote ref/i.test(r.stderr)) return undefined
     throw new MakimaError('FAILED', `cannot fetch ${branch} from ${source}: ${gitMessage(r.stderr)}`)
@@ -115,11 +118,11 @@ export async function deleteRef(repo: string, ref: string): Promise<void> {
  * repository path). No force: a ref that moved elsewhere is rejected by git, never overwritten.
  */
 export async function push(repo: string, destination: string, source: string, destRef: string): Promise<void> {
-  const r = await git(['push', '--quiet', '--porcelain', '--end-of-options', destination, `${source}:${destRef}`], {cwd: repo, allowFailure: true})
+  const r = await git(['push', '--quiet', '--porcelain', '--end-of-options', destination, `${source}:${destRef}`], {cwd: repo, allowFailure: true, timeoutMs: NETWORK_TIMEOUT_MS})
   if (r.exitCode !== 0) {
     const rejected = r.stdout.split('\n').find((l) => l.startsWith('!'))
     const reason = rejected ? rejected.split('\t').pop()?.trim() : undefined
-    throw new MakimaError('FAILED', `git push to ${destination} failed: ${reason ?? gitMessage(r.stderr)}`)
+    throw new MakimaError('FAILED', `git push of ${destRef} to ${destination} failed: ${reason ?? gitMessage(r.stderr)}`)
   }
 }
 
