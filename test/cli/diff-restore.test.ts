@@ -85,6 +85,7 @@ describe('cleanup of a dirty worktree, then restore', () => {
     const cleaned = await w.json(['task', 'cleanup', task.id])
     expect(cleaned.worktreeRemoved).toBe(true)
     expect(cleaned.snapshot).not.toBeNull()
+    expect(cleaned.snapshot.restore).toMatch(new RegExp(`^makima checkpoint restore ${task.shortId} 1 `))
     expect(existsSync(wt)).toBe(false)
     const [snapshot] = await w.json(['checkpoint', 'list', task.id])
     expect(snapshot).toMatchObject({kind: 'snapshot', number: 1, hasPatch: true, ref: `refs/makima/checkpoints/${task.id}/1`})

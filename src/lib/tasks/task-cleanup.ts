@@ -4,9 +4,10 @@ import path from 'node:path'
 import {MakimaError} from '../errors.js'
 import {git} from '../git/git-runner.js'
 import {validateBranchName} from '../git/refs.js'
-import {createSnapshot, isDirty} from '../git/snapshot.js'
+import {isDirty} from '../git/snapshot.js'
 import {removeWorktree} from '../git/worktrees.js'
 import {isActive} from '../store/task-record.js'
+import {takeSnapshot} from './checkpoints.js'
 import type {TaskManager} from './task-manager.js'
 
 export interface CleanupResult {
@@ -45,24 +46,14 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
   }
   if (wt && existsSync(wt)) {
     if (await isDirty(wt)) {
-      const number = store.checkpoints.nextNumber(task.id, 'snapshot')
-      const snap = await createSnapshot(wt, task.id, number, task.baseSha ?? 'HEAD', `makima: final snapshot of task ${task.shortId} before cleanup`)
-      if (snap) {
-        store.checkpoints.insert({
-          taskId: task.id,
-          number,
-          kind: 'snapshot',
-          commitSha: snap.commitSha,
-          ref: snap.ref,
-          branch: task.branch,
-          message: 'final snapshot before cleanup',
-          patch: snap.patch,
-          patchBaseSha: task.baseSha,
-          patchFilesCount: snap.filesCount,
-          createdAt: new Date().toISOString(),
-        })
+      const taken = await takeSnapshot(store, config, task, {
+        message: `makima: final snapshot of task ${task.shortId} before cleanup`,
+        label: 'final snapshot before cleanup',
+      })
+      if (taken) {
+        const {number, ref, commitSha} = taken.record
         const restoreDir = path.join(path.dirname(wt), `${path.basename(wt)}-restored`)
-        result.snapshot = {ref: snap.ref, commitSha: snap.commitSha, restore: `git -C ${task.repoPath} worktree add ${restoreDir} ${snap.ref}`}
+        result.snapshot = {ref: ref!, commitSha: commitSha!, restore: `makima checkpoint restore ${task.shortId} ${number} ${restoreDir}`}
       }
     }
     await removeWorktree(task.repoPath, wt, path.join(config.home, 'locks'))
