@@ -2,6 +2,7 @@
 // repository, plus shortcuts to run the built CLI in it. Cleanup is useCleanup()'s (cli.ts).
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import Database from 'better-sqlite3'
 import {afterEach} from 'vitest'
 
 import {killAllSpawned, runCli, spawnCli, type SpawnedProcess} from './cli.js'
@@ -76,6 +77,18 @@ export async function runnerPidFromLog(w: TaskWorld, taskId: string): Promise<nu
     description: `"runner pid N" in ${log}`,
   })
   return Number(match[1])
+}
+
+/** id and state of every task in the world's database, read directly (for cheap polling). */
+export function storedTasks(w: TaskWorld): {id: string; state: string}[] {
+  const file = join(w.t.makimaHome, 'makima.db')
+  if (!existsSync(file)) return []
+  const db = new Database(file, {readonly: true, fileMustExist: true})
+  try {
+    return db.prepare('SELECT id, state FROM tasks ORDER BY created_at').all() as {id: string; state: string}[]
+  } finally {
+    db.close()
+  }
 }
 
 /** Number of lines of a file; 0 while it does not exist. */

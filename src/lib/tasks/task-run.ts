@@ -34,9 +34,9 @@ export interface TaskRunOptions {
  * follow-up that resumes a session), record and emit every line, deliver messages from the inbox,
  * close stdin when a turn ends with nothing waiting, and report how the process ended.
  *
- * Messages are written one at a time, only between turns: Claude Code 2.1.197 silently drops a
- * stdin message that arrives while a tool runs (checked against the real CLI), so a message sent
- * mid-turn waits in the inbox until the turn's `result` line.
+ * Messages are written one at a time, only between turns: Claude Code 2.1.197 drops a stdin
+ * message that arrives while a Bash tool runs (and at times never reports that tool's end), as
+ * checked against the real CLI; so a message sent mid-turn waits in the inbox for the `result`.
  */
 export class TaskRun {
   private proc?: ClaudeProcess
