@@ -7,7 +7,7 @@ import {describe, expect, test} from 'vitest'
 
 import {waitFor} from '../support/processes.js'
 import {steps} from '../support/scripted-api.js'
-import {errorLines, taskPids, taskWorld, useTaskCleanup, type CliResult, type TaskWorld} from '../support/task-helpers.js'
+import {errorLines, storedTasks, taskPids, taskWorld, useTaskCleanup, type CliResult, type TaskWorld} from '../support/task-helpers.js'
 
 useTaskCleanup()
 
@@ -124,12 +124,12 @@ describe('conflicts with the current state: exit 4', () => {
     for (const r of results) expectError(r, 4, task.shortId, /completed/)
     const after = await w.json(['task', 'show', task.id])
     expect(after).toMatchObject({state: 'completed', error: null, completedAt: task.completedAt})
-  })
+  }, 120_000)
 
   test('a full cap: spawn exits 4 (with --json an error object on stdout), task start too; nothing recorded', async () => {
     const w = await taskWorld(steps({hang: true}), {MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS: '1'})
     const {taskId} = await w.json(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'hold the only slot'])
-    await waitFor(async () => (await w.json(['task', 'show', taskId])).state === 'running', {timeoutMs: 20_000})
+    await waitFor(() => storedTasks(w).some((t) => t.id === taskId && t.state === 'running'), {timeoutMs: 30_000})
     const pending = (await w.makima(['task', 'create', '--repo', w.repo.dir, 'wait for a slot'])).stdout.trim()
 
     const [full, detached, start] = await Promise.all([
@@ -152,7 +152,7 @@ describe('conflicts with the current state: exit 4', () => {
     const stopped = await w.makima(['task', 'interrupt', taskId])
     expect(stopped.code, stopped.stderr).toBe(0)
     expect(taskPids(taskId)).toEqual([])
-  })
+  }, 120_000)
 })
 
 test('a claude that exits non-zero: the task fails (exit 1) with its complaint', async () => {
@@ -167,4 +167,4 @@ test('a claude that exits non-zero: the task fails (exit 1) with its complaint',
   expect(errorLines(r.stderr).length).toBeLessThanOrEqual(1)
   expect((await w.json(['task', 'show', task.id])).state).toBe('failed')
   expect(w.api.messageRequests()).toHaveLength(0)
-})
+}, 120_000)

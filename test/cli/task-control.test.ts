@@ -12,6 +12,7 @@ import {
   errorLines,
   lineCount,
   runnerPidFromLog,
+  storedTasks,
   taskPids,
   taskWorld,
   useTaskCleanup,
@@ -90,7 +91,7 @@ describe('task pause / resume', () => {
     expect(final.state).toBe('completed')
     expect(lineCount(ticks)).toBe(40)
     await waitFor(() => taskPids(id).length === 0, {timeoutMs: 10_000, description: 'no process of the task left'})
-  }, 90_000)
+  }, 150_000)
 })
 
 describe('task interrupt', () => {
@@ -113,7 +114,7 @@ describe('task interrupt', () => {
     expect(again.code).toBe(4)
     expect(errorLines(again.stderr)).toHaveLength(1)
     expect(errorLines(again.stderr)[0]).toContain(id.slice(0, 8))
-  }, 60_000)
+  }, 120_000)
 
   test('a paused task can be interrupted: its stopped processes end too', async () => {
     const w = await taskWorld(steps({bash: FOREVER}, {text: 'never reached'}))
@@ -126,15 +127,15 @@ describe('task interrupt', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(describeTaskProcesses(id)).toEqual([])
     expect(await w.json(['task', 'show', id])).toMatchObject({state: 'interrupted', pid: null})
-  }, 60_000)
+  }, 120_000)
 
   test('Ctrl-C on an attached spawn interrupts the task and exits 130', async () => {
     const w = await taskWorld(steps({bash: FOREVER}, {text: 'never reached'}))
     const p = w.spawn(['task', 'spawn', '--repo', w.repo.dir, 'run forever attached'])
-    const [task] = await waitFor(async () => {
-      const list = await w.json(['task', 'list'])
-      return list.length === 1 && list[0].state === 'running' ? list : undefined
-    }, {timeoutMs: 20_000, description: 'the attached task is running'})
+    const task = await waitFor(() => storedTasks(w).find((t) => t.state === 'running'), {
+      timeoutMs: 30_000,
+      description: 'the attached task is running',
+    })
     await waitForTool(task.id)
 
     p.kill('SIGINT') // the makima process only, not its group: as if its own handler got Ctrl-C
@@ -143,7 +144,7 @@ describe('task interrupt', () => {
     const [final] = await w.json(['task', 'list', '--all'])
     expect(final).toMatchObject({id: task.id, state: 'interrupted', pid: null})
     expect(describeTaskProcesses(task.id)).toEqual([])
-  }, 60_000)
+  }, 120_000)
 })
 
 describe('a runner that was SIGKILLed', () => {
@@ -164,7 +165,7 @@ describe('a runner that was SIGKILLed', () => {
       timeoutMs: 5000,
       description: `no process of the task left: ${JSON.stringify(describeTaskProcesses(id))}`,
     })
-  }, 60_000)
+  }, 120_000)
 })
 
 describe('two CLI processes racing for the only slot', () => {
@@ -189,7 +190,7 @@ describe('two CLI processes racing for the only slot', () => {
     const list = await w.json(['task', 'list', '--all'])
     expect(list).toHaveLength(1)
     expect(list[0].state).toBe('completed')
-  }, 60_000)
+  }, 120_000)
 
   test('detached spawns: one runs, the other exits 4 and records nothing', async () => {
     const w = await taskWorld(slow(), cap)
@@ -205,5 +206,5 @@ describe('two CLI processes racing for the only slot', () => {
     const waited = await w.makima(['task', 'wait', list[0].id, '--timeout', '30'])
     expect(waited.code, waited.stderr).toBe(0)
     expect(taskPids(list[0].id)).toEqual([])
-  }, 60_000)
+  }, 120_000)
 })
