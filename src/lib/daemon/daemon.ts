@@ -44,7 +44,15 @@ export class Daemon {
   constructor(private readonly options: DaemonOptions) {
     const {config} = options
     this.store = Store.open(config.localDb.path)
-    this.manager = new TaskManager({store: this.store, config, env: options.env, runnerEntry: options.runnerEntry})
+    this.manager = new TaskManager({
+      store: this.store,
+      config,
+      env: options.env,
+      runnerEntry: options.runnerEntry,
+      onCheckpoint: (taskId, payload) => {
+        if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'checkpointCreated', taskId, body: {...payload}})
+      },
+    })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
     this.connection = new DaemonConnection({
       url: config.server.url,

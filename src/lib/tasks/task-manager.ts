@@ -17,6 +17,7 @@ import {TaskRun, type RunOutcome} from './task-run.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
 import {setUpWorkspace} from './workspace.js'
 import {runCompletionAction, type CompletionContext} from './completion.js'
+import type {CheckpointCreated} from './checkpoints.js'
 import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
 import {deleteCheckpointRefs} from './checkpoints.js'
 
@@ -25,6 +26,8 @@ export interface TaskManagerOptions {
   config: Config
   /** environment tasks and runners inherit (cleaned); commands pass process.env */
   env: Record<string, string | undefined>
+  /** each heartbeat snapshot as the protocol's checkpointCreated payload (the daemon sends it) */
+  onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
   /** how to start a detached runner: `<execPath> <script> task run <id>` */
   runnerEntry?: {execPath: string; script: string}
 }
@@ -74,6 +77,16 @@ export class TaskManager {
       this.emit({type: 'status', taskId: change.task.id, oldState: change.oldState, newState: change.newState, task: change.task})
     }
     return change.task
+  }
+
+  /** A progress line for a task (recorded and emitted): for callers outside the lifecycle, e.g. daemon commands. */
+  note(taskId: string, message: string): void {
+    this.progress(taskId, message)
+  }
+
+  /** The environment helper processes (gh, git hooks) run with: the parent's, minus makima's secrets. */
+  taskEnvironmentBase(): Record<string, string> {
+    return cleanEnvironment(this.options.env)
   }
 
   /** The claude executable, checked before anything is recorded. */
@@ -235,7 +248,14 @@ export class TaskManager {
   }
 
   private heartbeatContext(taskId: string): HeartbeatContext {
-    return {config: this.config, store: this.store, emit: this.emit, progress: (m) => this.progress(taskId, m)}
+    const onCheckpoint = this.options.onCheckpoint
+    return {
+      config: this.config,
+      store: this.store,
+      emit: this.emit,
+      progress: (m) => this.progress(taskId, m),
+      onCheckpoint: onCheckpoint ? (payload) => onCheckpoint(taskId, payload) : undefined,
+    }
   }
 
   private completionContext(taskId: string): CompletionContext {
