@@ -32,6 +32,26 @@ export abstract class TaskCommand extends MakimaCommand {
     })
   }
 
+  /**
+   * Run a task that holds a slot: detached (worktree made here, a background runner started, the
+   * id printed) or attached (transcript, Ctrl-C interrupts; exit code of the task, 130 on Ctrl-C).
+   */
+  protected async runAdmitted(manager: TaskManager, task: TaskRecord, detach: boolean): Promise<unknown> {
+    if (detach) {
+      await manager.prepareWorkspace(task.id)
+      manager.startDetachedRunner(task.id)
+      if (this.jsonEnabled()) return {taskId: task.id}
+      this.say(task.id)
+      return undefined
+    }
+    const {attachTask} = await import('./attached-run.js')
+    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
+    if (this.jsonEnabled()) this.logJson((await import('./lib/store/task-record.js')).toTaskJson(final))
+    const code = interrupted ? 130 : taskExitCode(final)
+    if (code !== 0) this.exit(code)
+    return undefined
+  }
+
   protected override async finally(error: Error | undefined): Promise<unknown> {
     try {
       this.openedStore?.close()

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {readPlan} from '../../plan-input.js'
-import {TaskCommand, taskExitCode} from '../../task-command.js'
+import {TaskCommand} from '../../task-command.js'
 import {specFlags, specFromFlags} from '../../task-flags.js'
 
 export default class TaskSpawn extends TaskCommand {
@@ -32,19 +32,6 @@ Attached (the default) it shows a readable transcript and returns when the task 
     const manager = await this.taskManager()
     const task = await manager.admit(specFromFlags(plan, flags))
 
-    if (flags.detach) {
-      await manager.prepareWorkspace(task.id)
-      manager.startDetachedRunner(task.id)
-      if (this.jsonEnabled()) return {taskId: task.id}
-      this.say(task.id)
-      return undefined
-    }
-
-    const {attachTask} = await import('../../attached-run.js')
-    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
-    if (this.jsonEnabled()) this.logJson((await import('../../lib/store/task-record.js')).toTaskJson(final))
-    const code = interrupted ? 130 : taskExitCode(final)
-    if (code !== 0) this.exit(code)
-    return undefined
+    return this.runAdmitted(manager, task, Boolean(flags.detach))
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand, taskExitCode} from '../../task-command.js'
+import {TaskCommand} from '../../task-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
 export default class TaskStart extends TaskCommand {
@@ -17,18 +17,6 @@ export default class TaskStart extends TaskCommand {
     const manager = await this.taskManager()
     const pending = manager.store.tasks.resolve(args.task)
     const task = manager.acquire(pending.id, ['pending'])
-    if (flags.detach) {
-      await manager.prepareWorkspace(task.id)
-      manager.startDetachedRunner(task.id)
-      if (this.jsonEnabled()) return {taskId: task.id}
-      this.say(task.id)
-      return undefined
-    }
-    const {attachTask} = await import('../../attached-run.js')
-    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
-    if (this.jsonEnabled()) this.logJson((await import('../../lib/store/task-record.js')).toTaskJson(final))
-    const code = interrupted ? 130 : taskExitCode(final)
-    if (code !== 0) this.exit(code)
-    return undefined
+    return this.runAdmitted(manager, task, Boolean(flags.detach))
   }
 }
