@@ -1,5 +1,6 @@
-import type {TaskRecord} from './lib/store/task-record.js'
+import {isEnded, type TaskRecord} from './lib/store/task-record.js'
 import type {TaskManager} from './lib/tasks/task-manager.js'
+import {prepareWithProgress} from './lib/ui/setup-progress.js'
 import {TaskView, useColor} from './lib/ui/task-view.js'
 
 /**
@@ -13,7 +14,7 @@ export async function attachTask(
   options: {json: boolean},
 ): Promise<{task: TaskRecord; interrupted: boolean}> {
   const out = options.json ? process.stderr : process.stdout
-  const view = new TaskView({out, color: useColor(out, process.env), width: (out as {columns?: number}).columns})
+  const view = new TaskView({out, color: useColor(out, process.env), width: (out as {columns?: number}).columns || undefined})
   const unsubscribe = manager.onEvent(view.onEvent)
   let interrupted = false
   const onSignal = (signal: NodeJS.Signals) => {
@@ -26,7 +27,20 @@ export async function attachTask(
   process.on('SIGTERM', onSignal)
   process.on('SIGHUP', onSignal)
   try {
-    const final = await manager.run(task.id)
+    let final: TaskRecord
+    try {
+      if (!options.json && (out as {isTTY?: boolean}).isTTY) {
+        view.quietProgress = true
+        await prepareWithProgress(manager, task.id)
+        view.quietProgress = false
+      }
+      final = await manager.run(task.id)
+    } catch (error) {
+      // A set-up failure has already ended the task: report it as the task's outcome.
+      const current = manager.store.tasks.get(task.id)
+      if (!current || !isEnded(current.state)) throw error
+      final = current
+    }
     const summary =
       final.state === 'completed'
         ? `Task ${final.shortId} completed. Worktree: ${final.worktreePath}`

@@ -20,7 +20,7 @@ export default class TaskLogs extends TaskCommand {
     const {isEnded} = await import('../../lib/store/task-record.js')
     const {TaskView, useColor} = await import('../../lib/ui/task-view.js')
     const task = store.tasks.resolve(args.task)
-    const view = new TaskView({out: process.stdout, color: useColor(process.stdout, process.env), raw: flags.raw, width: process.stdout.columns})
+    const view = new TaskView({out: process.stdout, color: useColor(process.stdout, process.env), raw: flags.raw, width: process.stdout.columns || undefined})
     let after = 0
     const drain = () => {
       for (;;) {

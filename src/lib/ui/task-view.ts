@@ -23,6 +23,8 @@ export function useColor(stream: NodeJS.WritableStream & {isTTY?: boolean}, env:
  */
 export class TaskView {
   private readonly transcript: TranscriptRenderer
+  /** while a listr2 list shows the set-up steps, progress lines are not printed again */
+  quietProgress = false
 
   constructor(private readonly options: ViewOptions) {
     this.transcript = new TranscriptRenderer({color: options.color, width: options.width})
@@ -36,7 +38,7 @@ export class TaskView {
   onEvent = (event: TaskEvent): void => {
     switch (event.type) {
       case 'progress':
-        if (!this.options.raw) this.write([this.transcript.renderProgress(event.message)])
+        if (!this.options.raw && !this.quietProgress) this.write([this.transcript.renderProgress(event.message)])
         return
       case 'output':
         if (event.stream !== 'stdout') return
