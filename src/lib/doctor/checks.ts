@@ -1,0 +1,150 @@
+import {accessSync, constants, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {Config} from '../config/types.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail'
+
+export interface CheckResult {
+  check: string
+  status: CheckStatus
+  detail: string
+  /** what to do about a warn or fail */
+  fix?: string
+}
+
+const NETWORK_TIMEOUT_MS = 3000
+
+export interface DoctorContext {
+  config: Config
+  env: Record<string, string | undefined>
+  nodeVersion: string
+}
+
+/** Run a program; undefined when it is not installed. */
+async function run(command: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 5000): Promise<{ok: boolean; out: string} | undefined> {
+  const {execa} = await import('execa')
+  const r = await execa(command, args, {reject: false, timeout: timeoutMs, env: env as Record<string, string>, extendEnv: false, stdin: 'ignore'})
+  if (r.exitCode === undefined && (r as {code?: string}).code === 'ENOENT') return undefined
+  return {ok: r.exitCode === 0, out: `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim()}
+}
+
+export function checkNode(ctx: DoctorContext): CheckResult {
+  const major = Number(ctx.nodeVersion.replace(/^v/, '').split('.')[0])
+  return major >= 20
+    ? {check: 'node', status: 'ok', detail: `Node ${ctx.nodeVersion}`}
+    : {check: 'node', status: 'fail', detail: `Node ${ctx.nodeVersion} is too old`, fix: 'install Node.js 20 or newer'}
+}
+
+export async function checkGit(ctx: DoctorContext): Promise<CheckResult> {
+  const r = await run('git', ['--version'], ctx.env)
+  return r?.ok
+    ? {check: 'git', status: 'ok', detail: r.out.split('\n')[0]}
+    : {check: 'git', status: 'fail', detail: 'git was not found', fix: 'install git (apt-get install git)'}
+}
+
+export async function checkClaude(ctx: DoctorContext): Promise<CheckResult> {
+  const {resolveClaudeCommand} = await import('../claude/invocation.js')
+  let resolved: string
+  try {
+    resolved = resolveClaudeCommand(ctx.config.process.claudeCommand, ctx.env.PATH)
+  } catch (error) {
+    return {check: 'claude', status: 'fail', detail: (error as Error).message, fix: 'npm install -g @anthropic-ai/claude-code, or makima config set process.claudeCommand <path>'}
+  }
+  const r = await run(resolved, ['--version'], ctx.env)
+  return r?.ok
+    ? {check: 'claude', status: 'ok', detail: `${r.out.split('\n')[0]} (${resolved})`}
+    : {check: 'claude', status: 'fail', detail: `${resolved} --version failed: ${r?.out.split('\n')[0] ?? ''}`, fix: 'reinstall Claude Code'}
+}
+
+export async function checkGh(ctx: DoctorContext): Promise<CheckResult> {
+  const r = await run('gh', ['auth', 'status'], ctx.env)
+  if (!r) return {check: 'gh', status: 'warn', detail: 'GitHub CLI not found (needed only for --completion-action pr)', fix: 'install gh and run gh auth login'}
+  return r.ok
+    ? {check: 'gh', status: 'ok', detail: 'GitHub CLI authenticated'}
+    : {check: 'gh', status: 'warn', detail: 'GitHub CLI is not logged in (needed only for --completion-action pr)', fix: 'gh auth login'}
+}
+
+export async function checkBubblewrap(ctx: DoctorContext): Promise<CheckResult | undefined> {
+  if (!ctx.config.process.bubblewrap.enabled) return undefined
+  const r = await run('bwrap', ['--version'], ctx.env)
+  return r?.ok
+    ? {check: 'bwrap', status: 'ok', detail: r.out.split('\n')[0]}
+    : {check: 'bwrap', status: 'fail', detail: 'process.bubblewrap.enabled is set but bwrap was not found', fix: 'apt-get install bubblewrap, or makima config set process.bubblewrap.enabled false'}
+}
+
+export function checkHome(ctx: DoctorContext): CheckResult {
+  const home = ctx.config.home
+  try {
+    mkdirSync(home, {recursive: true, mode: 0o700})
+    accessSync(home, constants.W_OK)
+    const probe = path.join(home, `.doctor-${process.pid}`)
+    writeFileSync(probe, 'ok')
+    rmSync(probe)
+    return {check: 'home', status: 'ok', detail: `MAKIMA_HOME ${home} is writable`}
+  } catch (error) {
+    return {check: 'home', status: 'fail', detail: `MAKIMA_HOME ${home} is not writable: ${(error as Error).message}`, fix: 'fix its permissions or set MAKIMA_HOME'}
+  }
+}
+
+export async function checkDatabase(ctx: DoctorContext): Promise<CheckResult> {
+  try {
+    const {Store} = await import('../store/store.js')
+    const {MIGRATIONS} = await import('../store/schema.js')
+    const store = Store.open(ctx.config.localDb.path)
+    const version = store.schemaVersion
+    const tasks = store.tasks.list({all: true}).length
+    store.close()
+    return version === MIGRATIONS.length
+      ? {check: 'database', status: 'ok', detail: `${ctx.config.localDb.path}: schema ${version}, ${tasks} tasks`}
+      : {check: 'database', status: 'fail', detail: `schema ${version}, this makima expects ${MIGRATIONS.length}`, fix: 'upgrade makima (the database is newer than this version)'}
+  } catch (error) {
+    return {check: 'database', status: 'fail', detail: (error as Error).message, fix: 'check localDb.path and its directory permissions'}
+  }
+}
+
+/** A short authenticate handshake against the server; gives up after 3 s. */
+export async function checkServer(ctx: DoctorContext): Promise<CheckResult | undefined> {
+  const apiKey = ctx.config.server.apiKey
+  if (!apiKey) return {check: 'server', status: 'warn', detail: 'server.apiKey is not set (needed only by makima daemon)', fix: 'makima config set server.apiKey <key>'}
+  const {daemonUrl} = await import('../daemon/connection.js')
+  const {default: WebSocket} = await import('ws')
+  const url = daemonUrl(ctx.config.server.url)
+  return new Promise<CheckResult>((resolve) => {
+    const ws = new WebSocket(url, {handshakeTimeout: NETWORK_TIMEOUT_MS})
+    const done = (result: CheckResult) => {
+      clearTimeout(timer)
+      ws.removeAllListeners()
+      ws.on('error', () => undefined)
+      ws.terminate()
+      resolve(result)
+    }
+    const timer = setTimeout(() => done({check: 'server', status: 'fail', detail: `${url}: no answer within 3 s`, fix: 'check server.url and the network'}), NETWORK_TIMEOUT_MS)
+    ws.on('open', () => ws.send(JSON.stringify({type: 'authenticate', apiKey, hostname: 'makima-doctor', version: 'doctor', maxConcurrentTasks: 0, activeTaskIds: [], lastAckedSeq: null})))
+    ws.on('message', (data) => {
+      let msg: {type?: string; code?: string; message?: string} = {}
+      try {
+        msg = JSON.parse(data.toString())
+      } catch {
+        // ignore
+      }
+      if (msg.type === 'authenticated') done({check: 'server', status: 'ok', detail: `${url}: API key accepted`})
+      else if (msg.type === 'error') done({check: 'server', status: 'fail', detail: `${url}: ${msg.code ?? 'error'}: ${msg.message ?? ''}`, fix: 'check server.apiKey'})
+    })
+    ws.on('error', (error) => done({check: 'server', status: 'fail', detail: `${url}: ${error.message}`, fix: 'check server.url and the network'}))
+  })
+}
+
+export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
+  const results = await Promise.all([
+    checkNode(ctx),
+    checkGit(ctx),
+    checkClaude(ctx),
+    checkGh(ctx),
+    checkBubblewrap(ctx),
+    checkHome(ctx),
+    checkDatabase(ctx),
+    checkServer(ctx),
+  ])
+  return results.filter((r): r is CheckResult => r !== undefined)
+}
