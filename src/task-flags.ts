@@ -21,6 +21,9 @@ export const specFlags = {
   'continue-from': Flags.string({description: "start from another task's branch and uncommitted changes"}),
   files: Flags.string({description: "comma-separated paths to copy from the --parent task's worktree"}),
   parent: Flags.string({description: 'parent task id (the new task is its subtask)'}),
+  orchestrator: Flags.boolean({
+    description: 'run the task as an orchestrator: it splits the work into subtasks it creates, starts and waits for with ./.makima/orchestrate.sh, and integrates their work',
+  }),
 }
 
 type SpecFlagValues = {
@@ -33,6 +36,7 @@ type SpecFlagValues = {
   'continue-from'?: string
   files?: string
   parent?: string
+  orchestrator?: boolean
 }
 
 /** The TaskSpec the spec flags describe. */
@@ -48,5 +52,6 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     continueFromTaskId: flags['continue-from'],
     copyFiles: flags.files ? flags.files.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
     parentTaskId: flags.parent,
+    isOrchestrator: flags.orchestrator ?? false,
   }
 }

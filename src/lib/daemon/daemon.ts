@@ -52,6 +52,13 @@ export class Daemon {
       onCheckpoint: (taskId, payload) => {
         if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'checkpointCreated', taskId, body: {...payload}})
       },
+      // A task's tool key: redacted from the log before anything can print it, then registered
+      // (the outbox keeps the task's order, so the server has it before the task's output).
+      onToolKey: (taskId, toolKey) => {
+        options.secrets.add(toolKey)
+        if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'registerToolKey', taskId, body: {taskId, toolKey}})
+      },
+      secrets: [options.apiKey],
     })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
     this.connection = new DaemonConnection({

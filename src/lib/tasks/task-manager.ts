@@ -14,6 +14,8 @@ import {isSameProcessAlive, processStartToken} from './process-table.js'
 import {reapStaleTasks} from './stale-runners.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
 import {TaskRun, type RunOutcome} from './task-run.js'
+import type {RoleContext} from './task-role.js'
+import {ToolKeys} from './tool-keys.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
 import {setUpWorkspace} from './workspace.js'
 import {runCompletionAction, type CompletionContext} from './completion.js'
@@ -28,8 +30,12 @@ export interface TaskManagerOptions {
   env: Record<string, string | undefined>
   /** each heartbeat snapshot as the protocol's checkpointCreated payload (the daemon sends it) */
   onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
-  /** how to start a detached runner: `<execPath> <script> task run <id>` */
+  /** how to start a detached runner: `<execPath> <script> task run <id>` (also written into .makima/orchestrate.sh) */
   runnerEntry?: {execPath: string; script: string}
+  /** each tool key made for a task this process runs (the daemon registers it: registerToolKey) */
+  onToolKey?: (taskId: string, toolKey: string) => void
+  /** secrets taken out of task output besides the tool keys (the daemon's server API key) */
+  secrets?: Iterable<string>
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -46,8 +52,12 @@ export class TaskManager {
   private stopping = false
   /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
   private abandoning = false
+  /** tool keys of the tasks this process runs: in memory only (tool-keys.ts) */
+  private readonly toolKeys: ToolKeys
 
-  constructor(private readonly options: TaskManagerOptions) {}
+  constructor(private readonly options: TaskManagerOptions) {
+    this.toolKeys = new ToolKeys(options.onToolKey, options.secrets)
+  }
 
   get store(): Store {
     return this.options.store
@@ -87,6 +97,11 @@ export class TaskManager {
   /** The environment helper processes (gh, git hooks) run with: the parent's, minus makima's secrets. */
   taskEnvironmentBase(): Record<string, string> {
     return cleanEnvironment(this.options.env)
+  }
+
+  /** What a run needs for the task's role: this process's tool keys and how to run makima (task-role.ts). */
+  private roleContext(): RoleContext {
+    return {toolKeys: this.toolKeys, makimaEntry: this.options.runnerEntry}
   }
 
   /** The claude executable, checked before anything is recorded. */
@@ -197,7 +212,7 @@ export class TaskManager {
     for (;;) {
       const messages = resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
       const run = new TaskRun(
-        {store: this.store, config: this.config, claudePath, parentEnv: this.options.env, emit: this.emit, excludePids: () => this.runnerPids()},
+        {store: this.store, config: this.config, claudePath, parentEnv: this.options.env, emit: this.emit, excludePids: () => this.runnerPids(), role: this.roleContext()},
         task,
         messages,
         resume,

@@ -1,13 +1,12 @@
 import {ClaudeProcess, type ClaudeExit} from '../claude/claude-process.js'
 import {claudeArgv} from '../claude/invocation.js'
-import {SUBTASK_PROMPT} from '../claude/prompts.js'
 import {authFailureOf, parseStreamLine, type ResultEvent} from '../claude/stream-event.js'
-import {buildTaskEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'
 import type {TaskEventSink} from './events.js'
 import {terminateTaskProcesses} from './task-processes.js'
+import {setUpRole, type RoleContext} from './task-role.js'
 
 export const POLL_MS = 200
 const FLUSH_LINES = 2000
@@ -27,6 +26,8 @@ export interface TaskRunOptions {
   emit: TaskEventSink
   /** pids never to signal (runners of other tasks) */
   excludePids: () => Set<number>
+  /** tool keys and the makima entry point for orchestrator/supervisor/contract tasks (task-role.ts) */
+  role?: RoleContext
 }
 
 /**
@@ -66,14 +67,20 @@ export class TaskRun {
   /** Start claude; resolves once it is spawned (or failed to spawn), with the run's outcome promise. */
   start(): Promise<RunOutcome> {
     const {config} = this.options
+    const role = setUpRole(this.task, config, this.options.parentEnv, this.options.role ?? {})
+    if (role.warning) {
+      const message = `Warning: ${role.warning}`
+      this.options.store.output.push(this.task.id, 'makima', message)
+      this.options.emit({type: 'progress', taskId: this.task.id, message})
+    }
     const args = claudeArgv(config.process, {
       resumeSessionId: this.resumeSession ? this.task.sessionId : null,
-      appendSystemPrompt: SUBTASK_PROMPT,
+      appendSystemPrompt: role.appendSystemPrompt,
     })
-    const env = buildTaskEnvironment(this.options.parentEnv, {taskId: this.task.id, contractId: this.task.contractId})
-    this.proc = new ClaudeProcess({command: this.options.claudePath, args, cwd: this.task.worktreePath!, env})
-    this.proc.on('stdout', (line: string) => this.onStdout(line))
-    this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', line))
+    this.proc = new ClaudeProcess({command: this.options.claudePath, args, cwd: this.task.worktreePath!, env: role.env})
+    // Tool keys (and the server API key) never reach the stored output, the transcript or taskOutput.
+    this.proc.on('stdout', (line: string) => this.onStdout(this.redact(line)))
+    this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', this.redact(line)))
     this.queued.push(...this.firstMessages)
     this.deliverNext()
     this.timer = setInterval(() => this.tick(), POLL_MS)
@@ -81,8 +88,13 @@ export class TaskRun {
       clearInterval(this.timer)
       await this.terminating
       this.flush()
+      exit = {...exit, stderrTail: this.redact(exit.stderrTail)}
       return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, authFailure: this.authFailure}
     })
+  }
+
+  private redact(text: string): string {
+    return this.options.role?.toolKeys ? this.options.role.toolKeys.redact(this.task.id, text) : text
   }
 
   /** End the run and every process it started (SIGTERM, SIGKILL after the grace period). */
