@@ -130,7 +130,9 @@ export class DaemonConnection extends EventEmitter {
     }
     if (this.stateValue !== 'connected') return // nothing but authenticate before authenticated
     if (type === 'ack' && typeof parsed!.seq === 'number') {
-      this.options.outbox.ack(parsed!.seq)
+      // the server cannot have stored what this connection has not sent: an ack past it would
+      // drop messages still waiting in the outbox
+      this.options.outbox.ack(Math.min(parsed!.seq, this.sentUpTo))
       return
     }
     this.emit('frame', text)

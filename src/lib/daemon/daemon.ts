@@ -11,7 +11,7 @@ import {DaemonConnection} from './connection.js'
 import {dispatch, type DispatchContext} from './dispatcher.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
-import {parseCommand} from './protocol.js'
+import {capMessage, parseCommand} from './protocol.js'
 
 export interface DaemonOptions {
   config: Config
@@ -151,10 +151,19 @@ export class Daemon {
     return reports.length
   }
 
+  /** One server frame; nothing thrown here may escape (an unhandled rejection would end the daemon). */
   private async onFrame(text: string): Promise<void> {
+    try {
+      await this.handleFrame(text)
+    } catch (error) {
+      this.options.log('error', `handling a server frame failed: ${(error as Error).message}`, {stack: (error as Error).stack})
+    }
+  }
+
+  private async handleFrame(text: string): Promise<void> {
     const parsed = parseCommand(text)
     if (!parsed.ok) {
-      this.commandError(parsed.commandType, {taskId: parsed.taskId, requestId: parsed.requestId}, parsed.code, parsed.message)
+      this.commandError(parsed.commandType, parsed.fields, parsed.code, parsed.message)
       return
     }
     const command = parsed.command
@@ -206,7 +215,8 @@ export class Daemon {
     this.running.add(run)
   }
 
-  private commandError(commandType: string, fields: Record<string, unknown>, code: string, message: string): void {
+  private commandError(commandType: string, fields: Record<string, unknown>, code: string, fullMessage: string): void {
+    const message = capMessage(fullMessage)
     const ids = {
       taskId: typeof fields.taskId === 'string' ? fields.taskId : undefined,
       requestId: typeof fields.requestId === 'string' ? fields.requestId : undefined,
@@ -226,7 +236,9 @@ export class Daemon {
     this.accepting = false
     this.options.log('info', exitCode === DAEMON_RESTART_EXIT_CODE ? 'restarting: stopping tasks' : 'shutting down: stopping tasks')
     await this.manager.abandonLocal()
-    await Promise.race([Promise.all(this.running), new Promise((resolve) => setTimeout(resolve, 10_000))])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(this.running), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))])
+    clearTimeout(timer) // a pending timer would keep the process alive after shutdown
     this.writer.flush()
     const deadline = Date.now() + 3000
     while (this.connection.state === 'connected' && this.store.outbox.depth.messages > 0 && Date.now() < deadline) {

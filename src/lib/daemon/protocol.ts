@@ -78,7 +78,23 @@ export type Command = {[T in CommandType]: CommandOf<T>}[CommandType]
 
 export type ParseResult =
   | {ok: true; command: Command}
-  | {ok: false; code: 'INVALID_JSON' | 'UNKNOWN_COMMAND' | 'INVALID_FIELD'; message: string; commandType: string; taskId?: string; requestId?: string}
+  | {
+      ok: false
+      code: 'INVALID_JSON' | 'UNKNOWN_COMMAND' | 'INVALID_FIELD'
+      message: string
+      commandType: string
+      taskId?: string
+      requestId?: string
+      /** the frame's fields as received (unvalidated), so a failure answer can echo what it can */
+      fields: Record<string, unknown>
+    }
+
+/** Longest message of a refusal: a value echoed in it (a 10 MiB branch name) is cut. */
+export const MAX_ERROR_MESSAGE = 1000
+
+export function capMessage(message: string): string {
+  return message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length} characters)` : message
+}
 
 /** Parse one text frame into a validated command, or say exactly what is wrong with it. */
 export function parseCommand(frame: string): ParseResult {
@@ -86,10 +102,10 @@ export function parseCommand(frame: string): ParseResult {
   try {
     value = JSON.parse(frame)
   } catch (error) {
-    return {ok: false, code: 'INVALID_JSON', message: `the frame is not JSON: ${(error as Error).message}`, commandType: 'unknown'}
+    return {ok: false, code: 'INVALID_JSON', message: capMessage(`the frame is not JSON: ${(error as Error).message}`), commandType: 'unknown', fields: {}}
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return {ok: false, code: 'INVALID_JSON', message: 'the frame must be a JSON object', commandType: 'unknown'}
+    return {ok: false, code: 'INVALID_JSON', message: 'the frame must be a JSON object', commandType: 'unknown', fields: {}}
   }
   const obj = value as Record<string, unknown>
   const type = typeof obj.type === 'string' ? obj.type : undefined
@@ -98,13 +114,16 @@ export function parseCommand(frame: string): ParseResult {
     requestId: typeof obj.requestId === 'string' ? obj.requestId : undefined,
   }
   if (!type || !Object.hasOwn(COMMAND_SCHEMAS, type)) {
-    return {ok: false, code: 'UNKNOWN_COMMAND', message: type ? `unknown command type "${type}"` : 'the frame has no "type"', commandType: type ?? 'unknown', ...ids}
+    const message = type ? capMessage(`unknown command type "${type}"`) : 'the frame has no "type" (a string naming the command)'
+    return {ok: false, code: 'UNKNOWN_COMMAND', message, commandType: type ? capMessage(type) : 'unknown', ...ids, fields: obj}
   }
   const result = COMMAND_SCHEMAS[type as CommandType].safeParse(obj)
   if (!result.success) {
     const issue = result.error.issues[0]
     const field = issue.path.join('.') || '(frame)'
-    return {ok: false, code: 'INVALID_FIELD', message: `${type}.${field}: ${issue.message}`, commandType: type, ...ids}
+    const missing = issue.code === 'invalid_type' && issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], obj) === undefined
+    const what = missing ? 'is missing' : issue.message
+    return {ok: false, code: 'INVALID_FIELD', message: capMessage(`${type}.${field}: ${what}`), commandType: type, ...ids, fields: obj}
   }
   return {ok: true, command: {type, ...(result.data as object)} as Command}
 }

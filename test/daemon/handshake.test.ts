@@ -1,0 +1,68 @@
+// The daemon's session with a fake server (shared/protocol.md "Handshake", "Liveness"): the
+// authenticate fields, the daemonId persisted across restarts, AUTH_FAILED (logged, not retried
+// quickly), reconnect after the server went away, and `makima daemon status --json`.
+import {hostname} from 'node:os'
+import {describe, expect, test} from 'vitest'
+
+import {daemonWorld, sleep, useDaemonCleanup} from '../support/daemon-world.js'
+import {startScriptedApi, steps} from '../support/scripted-api.js'
+
+useDaemonCleanup()
+
+describe('handshake', () => {
+  test('authenticate carries every field; the daemonId is persisted and sent on the next start', async () => {
+    const api = await startScriptedApi(steps({text: 'unused'}))
+    const w = await daemonWorld(api)
+    const daemon = await w.startDaemon(['--max-concurrent-tasks', '3'])
+    const [auth] = w.server.messagesOfType('authenticate')
+    expect(w.server.paths[0]).toBe('/ws/daemon')
+    expect(auth).toEqual({
+      type: 'authenticate',
+      apiKey: w.apiKey,
+      hostname: hostname(),
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      maxConcurrentTasks: 3,
+      activeTaskIds: [],
+      lastAckedSeq: null,
+    })
+    expect(auth.daemonId).toBeUndefined()
+    // nothing but authenticate before authenticated: the first message on the connection
+    expect(w.server.messages[0].msg.type).toBe('authenticate')
+
+    const status = await w.json(['daemon', 'status'])
+    expect(status).toMatchObject({running: true, pid: daemon.pid, connection: 'connected', daemonId: w.server.daemonId})
+    expect(status.outbox).toMatchObject({messages: expect.any(Number), bytes: expect.any(Number)})
+
+    await w.stopDaemon()
+    expect(daemon.exit?.code, daemon.stderr).toBe(0)
+    const stopped = await w.json(['daemon', 'status'])
+    expect(stopped).toMatchObject({running: false, connection: 'not running', daemonId: w.server.daemonId})
+
+    await w.startDaemon()
+    const second = w.server.messagesOfType('authenticate')[1]
+    expect(second.daemonId).toBe(w.server.daemonId)
+    expect(second.apiKey).toBe(w.apiKey)
+  })
+
+  test('AUTH_FAILED: the reason is logged and the daemon does not retry quickly', async () => {
+    const api = await startScriptedApi(steps({text: 'unused'}))
+    const w = await daemonWorld(api, {server: {authFail: true}})
+    const daemon = await w.startDaemon([], {waitForAuth: false})
+    await daemon.waitForOutput(/invalid API key/, 20_000, 'stderr')
+    const refusedAt = Date.now()
+    const line = daemon.stderr.split('\n').find((l) => l.includes('invalid API key'))!
+    expect(JSON.parse(line)).toMatchObject({level: 'error'})
+    // with reconnectIntervalSecs 0.2 a normal disconnect is retried within 0.25 s
+    await sleep(3000)
+    expect(w.server.messagesOfType('authenticate')).toHaveLength(1)
+    expect(w.server.connections).toBe(1)
+    expect(daemon.exit).toBeUndefined()
+    expect(daemon.stderr).not.toContain(w.apiKey)
+    expect(daemon.stderr).toMatch(/reconnecting in (4[5-9]|[5-7]\d)\.\ds/) // the maximum backoff, 60 s with jitter
+    const status = await w.json(['daemon', 'status'])
+    expect(status).toMatchObject({running: true, connection: 'waiting', daemonId: null})
+    expect(Date.now() - refusedAt).toBeGreaterThan(3000)
+    await w.stopDaemon()
+    expect(daemon.exit?.code).toBe(0)
+  })
+})

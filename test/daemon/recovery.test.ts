@@ -1,0 +1,130 @@
+// The daemon process going away (shared/design.md "Processes", shared/protocol.md
+// taskRecoveryDetected): SIGKILLed mid-task, the next start reports the task, ends what is left of
+// it and marks it interrupted; the outbox survives (unacked messages resent, seqs never reused).
+// SIGTERM is graceful: every process of the task ends, exit 0, and the next start reports it.
+// restartDaemon exits 42.
+import {existsSync, rmSync} from 'node:fs'
+import {describe, expect, test} from 'vitest'
+
+import {daemonWorld, useDaemonCleanup} from '../support/daemon-world.js'
+import {waitFor} from '../support/processes.js'
+import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/scripted-api.js'
+import {describeTaskProcesses, taskPids} from '../support/task-helpers.js'
+
+useDaemonCleanup()
+
+// A tool command that runs until killed; with TERM ignored (inherited by its sleeps) only SIGKILL ends it.
+const FOREVER = 'echo started-forever; sleep 300'
+const STUBBORN = `trap '' TERM; echo started-stubborn; while true; do sleep 0.2; done`
+
+let api: ScriptedApi
+async function sharedApi(): Promise<ScriptedApi> {
+  api ??= await startScriptedApi(
+    byPrompt({
+      'run forever': steps({bash: FOREVER}, {text: 'never reached'}),
+      'ignore sigterm': steps({bash: STUBBORN}, {text: 'never reached'}),
+    }),
+  )
+  return api
+}
+
+async function waitForTool(taskId: string, cmd: string): Promise<void> {
+  await waitFor(() => describeTaskProcesses(taskId).some((p) => p.cmd.includes(cmd)), {
+    timeoutMs: 30_000,
+    description: `task ${taskId} running "${cmd}"`,
+  })
+}
+
+describe('recovery', () => {
+  test('daemon SIGKILLed mid-task: the next start reports taskRecoveryDetected, interrupts the task, resends the unacked outbox', async () => {
+    const w = await daemonWorld(await sharedApi())
+    const first = await w.startDaemon()
+    const id = w.spawnTask('run forever')
+    const lost = w.spawnTask('run forever') // its worktree is removed while the daemon is down
+    await w.waitForStatus(id, 'running')
+    await w.waitForStatus(lost, 'running')
+    await waitForTool(id, 'sleep 300')
+    await waitForTool(lost, 'sleep 300')
+    const lostTask = await w.json(['task', 'show', lost])
+    await w.server.waitForMessage((m) => m.type === 'taskOutput' && m.taskId === id && m.output.includes('started-forever'), 20_000)
+    // the last messages are received but not acknowledged when the daemon dies
+    w.server.ack = 'off'
+    const task = await w.json(['task', 'show', id])
+    expect(task.worktreePath).toBeTruthy()
+    w.server.send({type: 'mergeStatus', taskId: id}) // one more message into the outbox, never acked
+    const unacked = await w.server.waitForMessage((m) => m.type === 'mergeStatusResponse' && m.taskId === id)
+    const ackedBefore = w.server.ackedSeq
+    const lastSeqBefore = Math.max(...w.server.uniqueSeqMessages().map((m) => m.seq))
+    expect(unacked.seq).toBe(lastSeqBefore)
+
+    first.kill('SIGKILL')
+    await first.wait()
+    expect(taskPids(id).length).toBeGreaterThan(0) // claude and its tool outlive the daemon
+    rmSync(lostTask.worktreePath, {recursive: true, force: true})
+
+    w.server.ack = 'on'
+    await w.startDaemon()
+    const report = await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === id)
+    expect(report).toEqual({
+      type: 'taskRecoveryDetected',
+      taskId: id,
+      previousState: 'running',
+      worktreeIntact: true,
+      worktreePath: task.worktreePath,
+      needsPatch: false,
+      seq: expect.any(Number),
+    })
+    const lostReport = await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === lost)
+    expect(lostReport).toMatchObject({previousState: 'running', worktreeIntact: false, needsPatch: true})
+    const auths = w.server.messagesOfType('authenticate')
+    expect(auths[1].lastAckedSeq).toBe(ackedBefore)
+    expect(auths[1].activeTaskIds).toEqual([]) // interrupted before the connection was made
+    // the unacked messages of the first run come again, then the report with a fresh seq
+    const second = w.server.messages.filter((m) => m.connection === 2 && typeof m.msg.seq === 'number').map((m) => m.msg)
+    expect(second[0].seq).toBe(ackedBefore + 1)
+    expect(second.find((m) => m.seq === unacked.seq)).toEqual(unacked)
+    expect(Math.min(report.seq, lostReport.seq)).toBe(lastSeqBefore + 1)
+
+    for (const t of [id, lost]) {
+      await waitFor(() => taskPids(t).length === 0, {timeoutMs: 10_000, description: `no process of ${t} left: ${JSON.stringify(describeTaskProcesses(t))}`})
+      expect(await w.json(['task', 'show', t])).toMatchObject({state: 'interrupted', pid: null})
+    }
+    expect(existsSync(task.worktreePath)).toBe(true)
+
+    // reported once: a third start has nothing to report
+    await w.stopDaemon()
+    await w.startDaemon()
+    await w.server.waitForMessage(() => w.server.messagesOfType('authenticate').length === 3)
+    expect(w.server.messagesOfType('taskRecoveryDetected')).toHaveLength(2)
+    await w.stopDaemon()
+  })
+
+  test('SIGTERM: every process of the running task ends (SIGKILL after the grace period), exit 0; the next start reports the task; restartDaemon exits 42', async () => {
+    const w = await daemonWorld(await sharedApi(), {extra: {MAKIMA_DAEMON_PROCESS_INTERRUPTGRACESECS: '1'}})
+    const daemon = await w.startDaemon()
+    const id = w.spawnTask('ignore sigterm')
+    await w.waitForStatus(id, 'running')
+    await waitForTool(id, 'started-stubborn')
+    await waitFor(() => describeTaskProcesses(id).some((p) => p.cmd === 'sleep 0.2'), {timeoutMs: 10_000, description: 'the stubborn loop sleeps'})
+
+    const t0 = Date.now()
+    daemon.kill('SIGTERM')
+    const exit = await daemon.wait()
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    expect(describeTaskProcesses(id)).toEqual([])
+    expect(exit.stderr).not.toContain(w.apiKey)
+    const kept = await w.json(['task', 'show', id])
+    expect(kept.state).not.toMatch(/completed|failed/)
+
+    const next = await w.startDaemon()
+    const report = await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === id)
+    expect(report).toMatchObject({previousState: 'running', worktreeIntact: true, needsPatch: false, worktreePath: kept.worktreePath})
+    expect((await w.json(['task', 'show', id])).state).toBe('interrupted')
+
+    w.server.send({type: 'restartDaemon'})
+    const restarted = await next.wait()
+    expect(restarted.code, restarted.stderr).toBe(42)
+    expect(restarted.stderr).not.toContain(w.apiKey)
+  })
+})
