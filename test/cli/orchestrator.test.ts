@@ -20,6 +20,9 @@ const OS = './.makima/orchestrate.sh'
 /** What the orchestrator's Bash tool prints about its own claude process (the env makima built). */
 const CLAUDE_ENV = `tr '\\0' '\\n' < /proc/$PPID/environ | grep -E '^(MAKIMA_[A-Z_]*|CLAUDECODE|CLAUDE_CODE_ENTRYPOINT|CLAUDE_CODE_SESSION_ID)=' | sed 's/^/claude-env: /'`
 
+/** What a subtask's Bash tool prints about its runner (claude's parent: `task run <id>`, forked from the orchestrator's Bash). */
+const RUNNER_ENV = `R=$(awk '{print $4}' /proc/$PPID/stat); echo "runner-cmd: $(tr '\\0' ' ' < /proc/$R/cmdline)"; tr '\\0' '\\n' < /proc/$R/environ | grep -E '^(MAKIMA_TASK_ID|MAKIMA_API_[A-Z]*|CLAUDECODE|CLAUDE_CODE_ENTRYPOINT|CLAUDE_CODE_SESSION_ID|CLAUDE_CODE_CHILD_SESSION|CLAUDE_CODE_EXECPATH)=' | sed 's/^/runner-env: /'`
+
 /** PATH without any directory holding a `makima` executable, so the helper must not rely on it. */
 function pathWithoutMakima(path: string): string {
   return path
@@ -74,7 +77,7 @@ describe('an orchestrator task (task spawn --orchestrator)', () => {
     )
     const subtaskStep = (file: string) =>
       steps(
-        {bash: `echo made > ${file}; echo "sub-env id=$MAKIMA_TASK_ID key=\${MAKIMA_API_KEY:-none}"; ${CLAUDE_ENV}`},
+        {bash: `echo made > ${file}; echo "sub-env id=$MAKIMA_TASK_ID key=\${MAKIMA_API_KEY:-none}"; ${CLAUDE_ENV}; ${RUNNER_ENV}`},
         {text: `wrote ${file}`},
       )
     const w = await world(byPrompt({'SUBTASK-A': subtaskStep('a.txt'), 'SUBTASK-B': subtaskStep('b.txt'), 'ORCH-PLAN': orchestrator}))
@@ -117,12 +120,15 @@ describe('an orchestrator task (task spawn --orchestrator)', () => {
     expect(last).toMatch(new RegExp(`${b}\\tcompleted\\tPart B`))
     expect(last).toContain('done-exit=0')
 
-    // Subtasks: their own MAKIMA_TASK_ID (not the orchestrator's), no tool key, not "nested".
+    // Subtasks: their own MAKIMA_TASK_ID (not the orchestrator's), no tool key, not "nested"; runners clean.
     for (const [id, plan] of [[a, 'SUBTASK-A'], [b, 'SUBTASK-B']]) {
       const sub = conversation(w, plan).map(lastResult).join('\n')
       expect(sub).toContain(`sub-env id=${id} key=none`)
       expect(sub).toContain(`claude-env: MAKIMA_TASK_ID=${id}`)
       expect(sub).not.toMatch(/claude-env: (MAKIMA_API_KEY|CLAUDECODE|CLAUDE_CODE_ENTRYPOINT|CLAUDE_CODE_SESSION_ID)=/)
+      // its runner was started from the orchestrator's Bash tool, yet carries none of its markers
+      expect(sub).toMatch(new RegExp(`runner-cmd: .*run\\.js task run ${id}`))
+      expect(sub).not.toContain('runner-env:')
     }
 
     // System prompts by role.
