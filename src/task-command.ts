@@ -1,7 +1,5 @@
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
-
 import {MakimaCommand} from './base-command.js'
+import {cliEntry} from './package-root.js'
 import type {Config} from './lib/config/types.js'
 import type {Store} from './lib/store/store.js'
 import type {TaskRecord} from './lib/store/task-record.js'
@@ -23,12 +21,11 @@ export abstract class TaskCommand extends MakimaCommand {
     const config = this.makimaConfig(overrides)
     const store = await this.openStore(config)
     const {TaskManager} = await import('./lib/tasks/task-manager.js')
-    const binDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin')
     return new TaskManager({
       store,
       config,
       env: process.env,
-      runnerEntry: {execPath: process.execPath, script: path.join(binDir, 'run.js')},
+      runnerEntry: {execPath: process.execPath, script: cliEntry()},
     })
   }
 

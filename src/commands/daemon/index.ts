@@ -1,11 +1,10 @@
 import {hostname} from 'node:os'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {Flags} from '@oclif/core'
 
 import {MakimaCommand} from '../../base-command.js'
 import {MakimaError} from '../../lib/errors.js'
+import {cliEntry} from '../../package-root.js'
 
 export default class DaemonRun extends MakimaCommand {
   static override summary = 'Connect to the makima server and run the tasks it sends'
@@ -37,7 +36,6 @@ export default class DaemonRun extends MakimaCommand {
     const {Daemon} = await import('../../lib/daemon/daemon.js')
     const secrets = new Set([apiKey])
     const log = createLogger({json: flags['log-json'] || !process.stderr.isTTY, out: process.stderr, secrets})
-    const binDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin')
     const daemon = new Daemon({
       config,
       apiKey,
@@ -46,7 +44,7 @@ export default class DaemonRun extends MakimaCommand {
       hostname: hostname(),
       log,
       secrets,
-      runnerEntry: {execPath: process.execPath, script: path.join(binDir, 'run.js')},
+      runnerEntry: {execPath: process.execPath, script: cliEntry()},
     })
     const stop = (signal: NodeJS.Signals) => {
       log('info', `${signal} received`)

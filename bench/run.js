@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Start-up bench (shared/design.md, "Start-up cost"): each figure spawns a makima command and a
+// yardstick command N times, alternating, after a warm-up, and compares the median wall times.
+//
+//   npm run bench [-- --quick] [-- --json]
+//
+// It measures the built CLI (`npm run build` first) through its ordinary entry, bin/run.js.
+// A missed target is marked in the table (and `ok: false` in --json) but the exit code stays 0;
+// the exit code is 1 only when the bench itself cannot run (no build, a command that fails).
+//
+// To add a figure, append to FIGURES below: {id, title, target, setup?, makima, yardstick}.
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+import {seedTasks} from './seed.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = path.join(ROOT, 'bin', 'run.js')
+const NODE = process.execPath
+
+const args = process.argv.slice(2)
+const QUICK = args.includes('--quick')
+const JSON_OUT = args.includes('--json')
+const RUNS = QUICK ? 8 : 30
+const WARMUP = QUICK ? 2 : 5
+
+const nodeNoop = {label: 'node -e 0', argv: ['-e', '0']}
+
+/**
+ * Figure definitions. `setup(ctx)` prepares the figure's MAKIMA_HOME (ctx.home, empty and fresh
+ * for each figure; ctx.storeModule is dist/lib/store/store.js as a file URL) before any run.
+ * `makima` is the argument list after `node bin/run.js`; `yardstick` is {label, argv for node}.
+ * `check(stdout)` (optional) looks at the first run's output: true, or a message saying what is wrong.
+ */
+const FIGURES = [
+  {
+    id: 'version',
+    title: 'makima --version',
+    target: 2.0,
+    makima: ['--version'],
+    yardstick: nodeNoop,
+    check: (stdout) => /^makima\/\d/.test(stdout) || 'expected a version line',
+  },
+  {
+    // The first (checked) run creates the database; the timed runs open an existing empty one.
+    id: 'task-list-empty',
+    title: 'makima task list --json (empty DB)',
+    target: 2.5,
+    makima: ['task', 'list', '--json'],
+    yardstick: nodeNoop,
+    check: (stdout) => JSON.parse(stdout).length === 0 || 'expected []',
+  },
+  {
+    // Ended tasks only (no runner liveness checks run); `task list` hides ended tasks unless
+    // --all is given, so --all makes the command read and print all 1,000.
+    id: 'task-list-1000',
+    title: 'makima task list --all --json (1,000 tasks)',
+    target: 3.0,
+    setup: async (ctx) => seedTasks(ctx.storeModule, path.join(ctx.home, 'makima.db'), 1000),
+    makima: ['task', 'list', '--all', '--json'],
+    yardstick: nodeNoop,
+    check: (stdout) => JSON.parse(stdout).length === 1000 || `expected 1000 tasks, got ${JSON.parse(stdout).length}`,
+  },
+]
+
+function runOnce(argv, env) {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(NODE, argv, {env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024})
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.error) throw result.error
+  if (result.status !== 0) {
+    throw new Error(`\`node ${argv.join(' ')}\` exited ${result.status ?? result.signal}: ${String(result.stderr).trim().slice(0, 500)}`)
+  }
+  return {ms, stdout: String(result.stdout)}
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+async function measure(figure, scratch) {
+  const dir = mkdtempSync(path.join(scratch, `${figure.id}-`))
+  const home = path.join(dir, 'makima-home')
+  const userHome = path.join(dir, 'home')
+  const env = {...process.env, MAKIMA_HOME: home, HOME: userHome, NO_COLOR: '1'}
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('MAKIMA_') && name !== 'MAKIMA_HOME') delete env[name]
+  }
+  for (const name of ['NODE_OPTIONS', 'NODE_DEBUG', 'DEBUG']) delete env[name]
+  const storeModule = pathToFileURL(path.join(ROOT, 'dist', 'lib', 'store', 'store.js')).href
+  if (figure.setup) await figure.setup({home, userHome, storeModule})
+
+  const makimaArgv = [BIN, ...figure.makima]
+  const yardArgv = figure.yardstick.argv
+  const first = runOnce(makimaArgv, env)
+  const verdict = figure.check ? figure.check(first.stdout) : true
+  if (verdict !== true) throw new Error(`${figure.title}: unexpected output (${verdict}): ${first.stdout.slice(0, 300)}`)
+  for (let i = 1; i < WARMUP; i++) runOnce(makimaArgv, env)
+  for (let i = 0; i < WARMUP; i++) runOnce(yardArgv, env)
+
+  const makima = []
+  const yard = []
+  for (let i = 0; i < RUNS; i++) {
+    // alternate which goes first so drift affects both alike
+    if (i % 2 === 0) {
+      makima.push(runOnce(makimaArgv, env).ms)
+      yard.push(runOnce(yardArgv, env).ms)
+    } else {
+      yard.push(runOnce(yardArgv, env).ms)
+      makima.push(runOnce(makimaArgv, env).ms)
+    }
+  }
+  const m = median(makima)
+  const y = median(yard)
+  // judged at the precision shown, so a row never reads "2.00x <= 2.0x MISSED"
+  const ratio = round(m / y, 2)
+  // makima and yardstick: median wall time in ms; ratio: makima / yardstick; ok: ratio <= target
+  return {
+    figure: figure.title,
+    makima: round(m, 1),
+    yardstick: round(y, 1),
+    ratio,
+    target: figure.target,
+    ok: ratio <= figure.target,
+    id: figure.id,
+    yardstickCommand: figure.yardstick.label,
+    runs: RUNS,
+  }
+}
+
+function round(n, digits) {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+function table(rows) {
+  const header = ['figure', 'makima (ms)', 'yardstick (ms)', 'ratio', 'target', 'ok']
+  const cells = rows.map((r) => [
+    r.figure,
+    r.makima.toFixed(1),
+    `${r.yardstick.toFixed(1)} (${r.yardstickCommand})`,
+    `${r.ratio.toFixed(2)}x`,
+    `<= ${r.target.toFixed(1)}x`,
+    r.ok ? 'ok' : 'MISSED',
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd()
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n')
+}
+
+async function main() {
+  if (!existsSync(path.join(ROOT, 'dist')) || !existsSync(path.join(ROOT, 'oclif.manifest.json'))) {
+    process.stderr.write('bench: no build found; run `npm run build` first\n')
+    process.exit(1)
+  }
+  const scratch = mkdtempSync(path.join(tmpdir(), 'makima-bench-'))
+  const cleanup = () => rmSync(scratch, {recursive: true, force: true})
+  process.on('SIGINT', () => {
+    cleanup()
+    process.exit(130)
+  })
+  const rows = []
+  try {
+    for (const figure of FIGURES) {
+      if (!JSON_OUT) process.stderr.write(`bench: ${figure.title} (${RUNS} runs each)...\n`)
+      rows.push(await measure(figure, scratch))
+    }
+  } finally {
+    cleanup()
+  }
+  if (JSON_OUT) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+  } else {
+    process.stdout.write(`${table(rows)}\n`)
+    const load = loadavg()[0].toFixed(1)
+    process.stdout.write(`\nnode ${process.version}, ${cpus().length} CPUs, load average ${load} at the end; medians of ${RUNS} runs each\n`)
+    const missed = rows.filter((r) => !r.ok)
+    process.stdout.write(missed.length === 0 ? '\nall targets met\n' : `\n${missed.length} target(s) MISSED: ${missed.map((r) => r.figure).join('; ')}\n`)
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.stack ?? error}\n`)
+  process.exit(1)
+})
