@@ -21,6 +21,10 @@ export const specFlags = {
   'continue-from': Flags.string({description: "start from another task's branch and uncommitted changes"}),
   files: Flags.string({description: "comma-separated paths to copy from the --parent task's worktree"}),
   parent: Flags.string({description: 'parent task id (the new task is its subtask)'}),
+  autonomous: Flags.boolean({
+    description:
+      'run in a loop until Claude Code declares the task done: each run ends with a completion gate; when it is not ready Claude Code is started again with --continue (limits: autonomous.maxRuns, autonomous.maxRunsWithoutProgress, autonomous.maxSameBlocker)',
+  }),
   orchestrator: Flags.boolean({
     description: 'run the task as an orchestrator: it splits the work into subtasks it creates, starts and waits for with ./.makima/orchestrate.sh, and integrates their work',
   }),
@@ -37,6 +41,7 @@ type SpecFlagValues = {
   files?: string
   parent?: string
   orchestrator?: boolean
+  autonomous?: boolean
 }
 
 /** The TaskSpec the spec flags describe. */
@@ -53,5 +58,6 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     copyFiles: flags.files ? flags.files.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
     parentTaskId: flags.parent,
     isOrchestrator: flags.orchestrator ?? false,
+    autonomous: flags.autonomous ?? false,
   }
 }

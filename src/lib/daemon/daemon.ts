@@ -6,7 +6,9 @@ import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../tasks/process-table.js'
 import {findTaskProcesses, signalAll} from '../tasks/task-processes.js'
 import {TaskManager} from '../tasks/task-manager.js'
+import {isAuthFailureTaskError} from '../claude/setup-token.js'
 import {failureAnswer} from './answers.js'
+import {AuthFlows} from './auth-flow.js'
 import {DaemonConnection} from './connection.js'
 import {dispatch, type DispatchContext} from './dispatcher.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
@@ -36,6 +38,7 @@ export class Daemon {
   readonly manager: TaskManager
   readonly connection: DaemonConnection
   readonly writer: OutboxWriter
+  readonly authFlows: AuthFlows
   private readonly origins = new Map<string, TaskRecord>()
   private accepting = true
   private exitResolve?: (code: number) => void
@@ -86,6 +89,26 @@ export class Daemon {
     this.manager.onEvent(this.writer.onEvent)
     this.manager.onEvent((event) => {
       if (event.type === 'status' || event.type === 'complete') this.origins.set(event.taskId, event.task)
+    })
+    this.authFlows = new AuthFlows({
+      claudeCommand: () => this.manager.claudePath(),
+      env: () => this.manager.taskEnvironmentBase(),
+      cwd: config.home,
+      hostname: options.hostname,
+      log: options.log,
+      send: (message) => this.writer.sendNow(message),
+      note: (taskId, message) => {
+        if (this.taskRecord(taskId)?.origin === 'daemon') this.manager.note(taskId, message)
+      },
+      // setup-token prints a long-lived token: redacted from the log, given to the tasks started from now on
+      onToken: (token) => {
+        options.secrets.add(token)
+        options.env.CLAUDE_CODE_OAUTH_TOKEN = token
+      },
+    })
+    // A daemon task failed because Claude Code is not logged in: start the login flow (auth-flow.ts).
+    this.manager.onEvent((event) => {
+      if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && isAuthFailureTaskError(event.error)) void this.authFlows.start(event.taskId)
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
     this.connection.on('state', (state: string) => {
@@ -234,6 +257,7 @@ export class Daemon {
   async shutdown(exitCode = 0): Promise<number> {
     if (!this.accepting) return this.exited
     this.accepting = false
+    this.authFlows.stop()
     this.options.log('info', exitCode === DAEMON_RESTART_EXIT_CODE ? 'restarting: stopping tasks' : 'shutting down: stopping tasks')
     await this.manager.abandonLocal()
     let timer: NodeJS.Timeout | undefined

@@ -9,6 +9,7 @@ import type {OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import type {Command, CommandOf, CommandType} from './protocol.js'
 import {GIT_HANDLERS} from './git-handlers.js'
+import {AUTH_CODE_PREFIX} from './auth-flow.js'
 
 export interface DispatchContext {
   daemon: Daemon
@@ -85,7 +86,11 @@ const TASK_HANDLERS: HandlerTable = {
   },
 
   async sendMessage(cmd, ctx) {
-    if (cmd.message.startsWith('AUTH_CODE:')) throw new MakimaError('INVALID_STATE', 'no Claude login flow is waiting for a code')
+    if (cmd.message.startsWith(AUTH_CODE_PREFIX)) {
+      // the user's code for the waiting `claude setup-token` (auth-flow.ts); never a task message
+      await ctx.daemon.authFlows.submitCode(cmd.message.slice(AUTH_CODE_PREFIX.length))
+      return
+    }
     ctx.requireTask(cmd.taskId)
     const {resumed} = await ctx.manager.send(cmd.taskId, cmd.message, {inProcess: true})
     if (resumed) ctx.runInBackground(cmd.taskId)

@@ -14,6 +14,9 @@ import {isSameProcessAlive, processStartToken} from './process-table.js'
 import {reapStaleTasks} from './stale-runners.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
 import {TaskRun, type RunOutcome} from './task-run.js'
+import {AutonomousSession, COMPLETION_GATE_PROMPT} from './autonomous.js'
+import {sandboxWrapper, type CommandWrapper} from '../claude/sandbox.js'
+import {authFailureTaskError} from '../claude/setup-token.js'
 import type {RoleContext} from './task-role.js'
 import {ToolKeys} from './tool-keys.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
@@ -202,20 +205,37 @@ export class TaskManager {
     task = await this.prepareWorkspace(taskId)
     let resume = task.sessionId !== null && this.store.inbox.pendingCount(taskId, 'message') > 0
     let claudePath: string
+    let wrapCommand: CommandWrapper | undefined
     try {
       claudePath = this.claudePath()
+      wrapCommand = await sandboxWrapper(task, this.config, this.options.env)
     } catch (error) {
       return this.finish(taskId, 'failed', {error: (error as Error).message})
     }
     if (this.stopping) return this.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
     this.changed(this.store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, exitCode: null, completedAt: null}))
+    // Autonomous tasks: runs go on (--continue) until the completion gate says ready (autonomous.ts).
+    const auto = task.autonomous ? new AutonomousSession(task, this.config.autonomous, (m) => this.progress(taskId, m)) : undefined
+    await auto?.begin()
+    let continuation: string | undefined
     for (;;) {
-      const messages = resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
+      const messages = continuation !== undefined ? [continuation] : resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
       const run = new TaskRun(
-        {store: this.store, config: this.config, claudePath, parentEnv: this.options.env, emit: this.emit, excludePids: () => this.runnerPids(), role: this.roleContext()},
+        {
+          store: this.store,
+          config: this.config,
+          claudePath,
+          parentEnv: this.options.env,
+          emit: auto ? auto.tap(this.emit) : this.emit,
+          excludePids: () => this.runnerPids(),
+          role: this.roleContext(),
+          continueSession: continuation !== undefined,
+          extraSystemPrompt: auto ? COMPLETION_GATE_PROMPT : undefined,
+          wrapCommand,
+        },
         task,
         messages,
-        resume,
+        resume && continuation === undefined,
       )
       this.runs.set(taskId, run)
       const outcomePromise = run.start()
@@ -224,7 +244,14 @@ export class TaskManager {
         const patch: TaskPatch = {pid: run.pid, startedAt: current.startedAt ?? new Date().toISOString()}
         if (current.state === 'starting') this.changed(this.store.tasks.transition(taskId, ['starting'], 'running', patch))
         else this.store.tasks.update(taskId, patch)
-        this.progress(taskId, resume ? `Resumed Claude session ${task.sessionId} (pid ${run.pid})` : `Claude Code started (pid ${run.pid})`)
+        this.progress(
+          taskId,
+          continuation !== undefined
+            ? `Claude Code continued its session with --continue (pid ${run.pid})`
+            : resume
+              ? `Resumed Claude session ${task.sessionId} (pid ${run.pid})`
+              : `Claude Code started (pid ${run.pid})`,
+        )
       }
       const heartbeat = startHeartbeat(this.store.tasks.require(taskId), this.heartbeatContext(taskId))
       const outcome = await outcomePromise
@@ -233,8 +260,38 @@ export class TaskManager {
       if (this.abandoning) return this.store.tasks.update(taskId, {pid: null, needsRecovery: true})
       task = this.store.tasks.require(taskId)
       const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && this.store.inbox.pendingCount(taskId, 'message') > 0
-      if (!again) return await this.finishRun(taskId, outcome)
+      continuation = undefined
+      if (!again) {
+        if (auto && endedNormally(outcome)) {
+          const next = await auto.afterRun()
+          if (next.action === 'fail') return this.finish(taskId, 'failed', {exitCode: 0, error: next.error})
+          if (next.action === 'continue') {
+            const ended = await this.betweenRuns(taskId)
+            if (ended) return ended
+            continuation = next.prompt
+            continue
+          }
+        }
+        return await this.finishRun(taskId, outcome)
+      }
       resume = true
+    }
+  }
+
+  /**
+   * Between two autonomous runs: an interrupt that arrived meanwhile ends the task, a pause holds
+   * the next run back until resumed. Returns the task when it has ended.
+   */
+  private async betweenRuns(taskId: string): Promise<TaskRecord | undefined> {
+    for (;;) {
+      if (this.abandoning) return this.store.tasks.update(taskId, {pid: null, needsRecovery: true})
+      const task = this.store.tasks.require(taskId)
+      if (isEnded(task.state)) return task
+      if (this.stopping || this.store.inbox.take(taskId, 'interrupt').length > 0) {
+        return this.finish(taskId, 'interrupted', {exitCode: 0, error: 'interrupted between autonomous runs'})
+      }
+      if (task.state !== 'paused') return undefined
+      await sleep(200)
     }
   }
 
@@ -243,10 +300,7 @@ export class TaskManager {
     const exitCode = exit.code ?? (exit.signal ? 128 : null)
     if (outcome.interrupted) return this.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
     if (outcome.authFailure) {
-      return this.finish(taskId, 'failed', {
-        exitCode,
-        error: `Claude Code is not logged in or its token expired: run \`makima auth login\` (${outcome.authFailure})`,
-      })
+      return this.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure)})
     }
     if (exit.spawnError) return this.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
     if (lastResult && !lastResult.isError && exit.code === 0) {
@@ -410,4 +464,9 @@ export class TaskManager {
       await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
     }
   }
+}
+
+/** A run that ended the way a finished turn ends: claude exited 0 after a successful result. */
+function endedNormally(outcome: RunOutcome): boolean {
+  return !outcome.interrupted && !outcome.authFailure && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
 }

@@ -28,6 +28,12 @@ export interface TaskRunOptions {
   excludePids: () => Set<number>
   /** tool keys and the makima entry point for orchestrator/supervisor/contract tasks (task-role.ts) */
   role?: RoleContext
+  /** start with `--continue` (the autonomous loop's next run) */
+  continueSession?: boolean
+  /** appended after the role's system prompt (the autonomous loop's completion gate) */
+  extraSystemPrompt?: string
+  /** how claude is actually spawned (process.bubblewrap.enabled: under bwrap; sandbox.ts) */
+  wrapCommand?: (command: string, args: string[]) => {command: string; args: string[]}
 }
 
 /**
@@ -75,9 +81,11 @@ export class TaskRun {
     }
     const args = claudeArgv(config.process, {
       resumeSessionId: this.resumeSession ? this.task.sessionId : null,
-      appendSystemPrompt: role.appendSystemPrompt,
+      continueSession: this.options.continueSession,
+      appendSystemPrompt: [role.appendSystemPrompt, this.options.extraSystemPrompt].filter(Boolean).join('\n'),
     })
-    this.proc = new ClaudeProcess({command: this.options.claudePath, args, cwd: this.task.worktreePath!, env: role.env})
+    const spawned = this.options.wrapCommand?.(this.options.claudePath, args) ?? {command: this.options.claudePath, args}
+    this.proc = new ClaudeProcess({...spawned, cwd: this.task.worktreePath!, env: role.env})
     // Tool keys (and the server API key) never reach the stored output, the transcript or taskOutput.
     this.proc.on('stdout', (line: string) => this.onStdout(this.redact(line)))
     this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', this.redact(line)))

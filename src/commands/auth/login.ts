@@ -1,0 +1,82 @@
+import {Flags} from '@oclif/core'
+
+import {MakimaCommand} from '../../base-command.js'
+import {MakimaError} from '../../lib/errors.js'
+
+export default class AuthLogin extends MakimaCommand {
+  static override summary = 'Log Claude Code in: `claude setup-token` in a pseudo-terminal, with the code you paste'
+  static override description = `Runs \`<process.claudeCommand> setup-token\` in a pseudo-terminal and prints the login URL it shows. Open it in a browser, sign in, and paste the code the page gives you (or pass it with --code). The code is typed into setup-token, and its answer is reported: exit 0 when the token was created, 1 with setup-token's error text otherwise.
+
+setup-token creates a long-lived token and prints it; Claude Code uses it from the CLAUDE_CODE_OAUTH_TOKEN variable, so set that in the environment makima (and its tasks) run in.
+
+makima never starts this by itself: a task whose Claude Code is not logged in fails and says to run it (the daemon starts the same flow for the server).`
+
+  static override examples = ['<%= config.bin %> auth login', '<%= config.bin %> auth login --code "abc123#xyz"', '<%= config.bin %> auth login --json --code "$CODE"']
+
+  static override flags = {
+    code: Flags.string({description: 'the code the login page shows (default: asked for on stdin)'}),
+    timeout: Flags.integer({description: 'seconds the whole login may take', default: 300, min: 1}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(AuthLogin)
+    const config = this.makimaConfig()
+    const {resolveClaudeCommand} = await import('../../lib/claude/invocation.js')
+    const {cleanEnvironment} = await import('../../lib/claude/task-env.js')
+    const {SetupTokenSession} = await import('../../lib/claude/setup-token.js')
+    const claude = resolveClaudeCommand(config.process.claudeCommand, process.env.PATH)
+    const deadline = Date.now() + flags.timeout * 1000
+    const left = () => Math.max(1000, deadline - Date.now())
+    const info = (line: string) => (this.jsonEnabled() ? process.stderr : process.stdout).write(`${line}\n`)
+
+    this.note(`Starting \`${claude} setup-token\`...`)
+    const session = await SetupTokenSession.start({command: claude, env: cleanEnvironment(process.env), cwd: process.cwd(), urlTimeoutMs: Math.min(60_000, left())})
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          session.kill()
+          reject(new MakimaError('FAILED', `the login did not finish within ${flags.timeout} s (--timeout)`))
+        }, left())
+      })
+      info('Open this URL in a browser and sign in to Claude:')
+      info('')
+      info(`  ${session.loginUrl}`)
+      info('')
+      const code = flags.code ?? (await Promise.race([readCode(), timedOut]))
+      const result = await Promise.race([session.submitCode(code, left()), timedOut])
+      if (!result.success) throw new MakimaError('FAILED', `Claude Code login failed: ${result.message}`)
+      if (this.jsonEnabled()) return {success: true, loginUrl: session.loginUrl, message: result.message, token: result.token ?? null}
+      for (const line of result.output.split('\n')) info(line)
+      if (result.token) info('\nSet CLAUDE_CODE_OAUTH_TOKEN to this token where makima runs (tasks inherit it), e.g. in your shell profile.')
+      return undefined
+    } finally {
+      clearTimeout(timer)
+      session.kill()
+    }
+  }
+}
+
+/** One line from stdin: a prompt on a terminal, or the first line piped in. */
+async function readCode(): Promise<string> {
+  const {createInterface} = await import('node:readline')
+  const rl = createInterface({input: process.stdin, output: process.stdin.isTTY ? process.stderr : undefined, terminal: Boolean(process.stdin.isTTY)})
+  try {
+    if (!process.stdin.isTTY) process.stderr.write('Reading the code from stdin...\n')
+    const line = await new Promise<string | undefined>((resolve) => {
+      let answered = false
+      rl.question('Paste the code from the login page here: ', (answer) => {
+        answered = true
+        resolve(answer)
+      })
+      rl.once('close', () => {
+        if (!answered) resolve(undefined)
+      })
+    })
+    const code = line?.trim() ?? ''
+    if (code === '') throw new MakimaError('INVALID_INPUT', 'no code was given (paste the code the login page shows, or pass --code)')
+    return code
+  } finally {
+    rl.close()
+  }
+}
