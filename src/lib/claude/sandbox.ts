@@ -25,25 +25,34 @@ export interface BwrapLayout {
 
 /**
  * bwrap's arguments for one claude run (process.bubblewrap.enabled): the whole filesystem
- * read-only, a fresh /dev, /proc and a private /tmp, then the paths Claude Code needs writable:
- * the worktree, its git dir, ~/.claude and ~/.claude.json (sessions and settings, so --continue
- * and --resume work across runs). Paths under /tmp are bound again after the private /tmp, read-
- * only ones before writable ones (bwrap applies them in order). The network is shared (Claude
- * Code needs the API); the process tree stays visible so makima can signal it.
+ * read-only, a fresh /dev, /proc and a private /tmp, then the paths of the layout: read-only ones
+ * bound again (so they stay visible when they lie under /tmp) and the writable ones Claude Code
+ * needs: the worktree, its git dir, ~/.claude and ~/.claude.json (sessions and settings, so
+ * --continue and --resume work across runs). Parents are bound before children (bwrap applies
+ * them in order, a later bind covers what is below it), so a writable worktree inside a read-only
+ * MAKIMA_HOME stays writable and a read-only repository inside a writable directory stays
+ * read-only. The network is shared (Claude Code needs the API); the process tree stays visible so
+ * makima can signal it.
  */
 export function bwrapArgs(layout: BwrapLayout, command: string, args: string[]): string[] {
   const out = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']
-  const readable = unique([...(layout.home ? [layout.home] : []), ...(layout.readable ?? [])])
-  for (const p of sortByDepth(readable)) out.push('--ro-bind-try', p, p)
-  const writable = unique([layout.worktree, ...(layout.writable ?? [])])
-  const home = layout.home
-  for (const p of sortByDepth(writable)) out.push('--bind', p, p)
-  if (home) {
-    out.push('--bind-try', path.join(home, '.claude'), path.join(home, '.claude'))
-    out.push('--bind-try', path.join(home, '.claude.json'), path.join(home, '.claude.json'))
+  /** path -> bwrap option; writable wins over read-only for the same path */
+  const binds = new Map<string, string>()
+  for (const p of [...(layout.home ? [layout.home] : []), ...(layout.readable ?? [])]) binds.set(path.resolve(p), '--ro-bind-try')
+  for (const p of layout.writable ?? []) binds.set(path.resolve(p), '--bind-try')
+  binds.set(path.resolve(layout.worktree), '--bind')
+  if (layout.home) {
+    binds.set(path.join(path.resolve(layout.home), '.claude'), '--bind-try')
+    binds.set(path.join(path.resolve(layout.home), '.claude.json'), '--bind-try')
   }
+  const ordered = [...binds.keys()].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b))
+  for (const p of ordered) out.push(binds.get(p)!, p, p)
   out.push('--chdir', layout.worktree, '--', command, ...args)
   return out
+}
+
+function depth(p: string): number {
+  return p.split(path.sep).filter(Boolean).length
 }
 
 /** The bwrap executable on PATH, or a MakimaError saying how to install it. */
@@ -61,6 +70,12 @@ export function resolveBwrap(envPath: string | undefined): string {
 /**
  * The wrapper for a task's claude runs: undefined when the sandbox is off; throws (the task
  * fails with it) when it is on and bwrap is missing.
+ *
+ * Read-only beyond the defaults: HOME, the source repository (and its git dir) and MAKIMA_HOME,
+ * bound again so they stay visible (and read-only) even when they lie under /tmp. Writable: the
+ * worktree, its own git dir (index, HEAD: `git status`/`git add` work; commits do not, objects are
+ * in the read-only repository), ~/.claude and ~/.claude.json. Orchestrator and supervisor tasks run
+ * makima from their Bash tool (.makima/orchestrate.sh), so MAKIMA_HOME is writable for them.
  */
 export async function sandboxWrapper(task: TaskRecord, config: Config, env: Record<string, string | undefined>): Promise<CommandWrapper | undefined> {
   if (!config.process.bubblewrap.enabled) return undefined
@@ -70,11 +85,12 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
   const home = env.HOME
   const writable: string[] = []
   const readable: string[] = []
-  if (home) {
-    // Bound writable below: they must exist (claude would create them; a bind needs its source).
-    mkdirSync(path.join(home, '.claude'), {recursive: true, mode: 0o700})
-  }
+  // Bound writable below: it must exist (claude would create it; a bind needs its source).
+  if (home) mkdirSync(path.join(home, '.claude'), {recursive: true, mode: 0o700})
+  if (task.isOrchestrator || task.isSupervisor) writable.push(config.home)
+  else readable.push(config.home)
   if (task.repoPath) {
+    readable.push(task.repoPath)
     const gitDir = await gitText(['rev-parse', '--absolute-git-dir'], {cwd: worktree}).catch(() => null)
     const common = await gitText(['rev-parse', '--path-format=absolute', '--git-common-dir'], {cwd: worktree}).catch(() => null)
     if (common) readable.push(common)
@@ -82,7 +98,10 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
   }
   return (command, args) => {
     const real = safeRealpath(command)
-    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, path.dirname(real), path.dirname(command)]}
+    // The claude launcher execs a binary from a sibling package: keep the whole node_modules visible.
+    const modules = real.lastIndexOf(`${path.sep}node_modules${path.sep}`)
+    const install = modules === -1 ? path.dirname(real) : real.slice(0, modules + '/node_modules'.length)
+    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, install, path.dirname(command)]}
     return {command: bwrap, args: bwrapArgs(layout, command, args)}
   }
 }
@@ -93,13 +112,4 @@ function safeRealpath(p: string): string {
   } catch {
     return p
   }
-}
-
-function unique(paths: string[]): string[] {
-  return [...new Set(paths.map((p) => path.resolve(p)))]
-}
-
-/** Parents before children, so a child's bind is not hidden by its parent's. */
-function sortByDepth(paths: string[]): string[] {
-  return [...paths].sort((a, b) => a.split(path.sep).length - b.split(path.sep).length || a.localeCompare(b))
 }
