@@ -2,7 +2,7 @@ import {EventEmitter} from 'node:events'
 
 import type WebSocket from 'ws'
 
-import type {OutboxStore} from '../store/outbox-store.js'
+import type {OutboxMessage, OutboxStore} from '../store/outbox-store.js'
 
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'waiting' | 'stopped'
 
@@ -22,7 +22,10 @@ export interface ConnectionOptions {
 }
 
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024
+/** Above this many bytes waiting in the socket the outbox waits (the server is slow to read). */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 const MAX_BACKOFF_SECS = 60
+const ACK_DELAY_MS = 10
 
 /** The URL the daemon connects to: `/ws/daemon` appended when the path is empty or `/`. */
 export function daemonUrl(serverUrl: string): string {
@@ -132,10 +135,36 @@ export class DaemonConnection extends EventEmitter {
     if (type === 'ack' && typeof parsed!.seq === 'number') {
       // the server cannot have stored what this connection has not sent: an ack past it would
       // drop messages still waiting in the outbox
-      this.options.outbox.ack(Math.min(parsed!.seq, this.sentUpTo))
+      this.noteAck(Math.min(parsed!.seq, this.sentUpTo))
       return
     }
     this.emit('frame', text)
+  }
+
+  private ackUpTo = 0
+  private ackTimer?: NodeJS.Timeout
+
+  /**
+   * Acks are applied at most every ACK_DELAY_MS with the highest seq seen (an ack covers every
+   * seq before it): a server that acks each message costs one outbox write per interval.
+   */
+  private noteAck(seq: number): void {
+    if (seq <= this.ackUpTo) return
+    this.ackUpTo = seq
+    this.ackTimer ??= setTimeout(() => this.applyAcks(), ACK_DELAY_MS)
+  }
+
+  /** Write the pending ack to the outbox now. */
+  applyAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+    const seq = this.ackUpTo
+    if (seq <= 0) return
+    try {
+      this.options.outbox.ack(seq)
+    } catch (error) {
+      this.options.log('error', `recording the server's ack of seq ${seq} failed: ${(error as Error).message}`)
+    }
   }
 
   private startLiveness(): void {
@@ -158,16 +187,39 @@ export class DaemonConnection extends EventEmitter {
     const ws = this.ws
     if (!ws || this.stateValue !== 'connected') return
     for (;;) {
-      if (ws.bufferedAmount > 8 * 1024 * 1024) {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         this.after(20, () => this.pump())
         return
       }
       const batch = this.options.outbox.pending(this.sentUpTo, 500)
       if (batch.length === 0) return
-      for (const message of batch) ws.send(message.payload)
-      this.sentUpTo = batch.at(-1)!.seq
+      this.sendBatch(ws, batch)
     }
   }
+
+  /**
+   * Messages just stored: sent as they are when they follow what this connection has sent (no
+   * read back from the outbox), else the outbox is pumped from where the connection is.
+   */
+  offer(messages: readonly OutboxMessage[]): void {
+    const ws = this.ws
+    if (!ws || this.stateValue !== 'connected' || messages.length === 0) return
+    if (messages[0].seq === this.sentUpTo + 1 && ws.bufferedAmount <= MAX_BUFFERED_BYTES) this.sendBatch(ws, messages)
+    else this.pump()
+  }
+
+  /** One write for the whole batch: the socket is corked while its frames are queued. */
+  private sendBatch(ws: WebSocket, batch: readonly OutboxMessage[]): void {
+    const socket = (ws as unknown as {_socket?: {cork?: () => void; uncork?: () => void}})._socket
+    socket?.cork?.()
+    try {
+      for (const message of batch) ws.send(message.payload)
+    } finally {
+      socket?.uncork?.()
+    }
+    this.sentUpTo = batch.at(-1)!.seq
+  }
+
 
   /** Send a message that is not stored (heartbeat-like); dropped when not connected. */
   sendVolatile(message: Record<string, unknown>): boolean {
@@ -196,6 +248,7 @@ export class DaemonConnection extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true
     this.clearTimers()
+    this.applyAcks()
     const ws = this.ws
     if (!ws) {
       this.setState('stopped')

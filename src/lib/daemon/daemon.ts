@@ -1,10 +1,9 @@
 import type {Config} from '../config/types.js'
 import {MakimaError, toMakimaError} from '../errors.js'
-import {worktreeHealthy} from '../git/worktrees.js'
 import {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../tasks/process-table.js'
-import {findTaskProcesses, signalAll} from '../tasks/task-processes.js'
+import {signalAll} from '../tasks/task-processes.js'
 import {TaskManager} from '../tasks/task-manager.js'
 import {isAuthFailureTaskError} from '../claude/setup-token.js'
 import {failureAnswer} from './answers.js'
@@ -14,6 +13,7 @@ import {dispatch, type DispatchContext} from './dispatcher.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import {capMessage, parseCommand} from './protocol.js'
+import {findProcessesOfTasks, worktreesIntact} from './recovery.js'
 
 export interface DaemonOptions {
   config: Config
@@ -81,7 +81,7 @@ export class Daemon {
     this.writer = new OutboxWriter(
       this.store.outbox,
       config.outbox,
-      () => this.connection.pump(),
+      (messages) => this.connection.offer(messages),
       options.log,
       (id) => this.taskRecord(id)?.origin === 'daemon',
       (id) => this.taskRecord(id)?.isSupervisor === true,
@@ -148,26 +148,31 @@ export class Daemon {
     const orphans = this.store.tasks
       .list({all: true})
       .filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
-    const reports = await Promise.all(
-      orphans.map(async (task) => {
-        signalAll(findTaskProcesses(task.id, task.pid, this.manager.runnerPids()), 'SIGKILL')
-        const intact = await worktreeHealthy(task.worktreePath).catch(() => false)
-        const previousState = isActive(task.state) ? task.state : task.startedAt ? 'running' : 'initializing'
-        if (isActive(task.state)) {
-          this.store.tasks.transition(task.id, ACTIVE_STATES, 'interrupted', {
-            error: `the daemon stopped while the task was ${task.state}`,
-            pid: null,
-            completedAt: new Date().toISOString(),
-          })
-        }
+    if (orphans.length === 0) return 0
+    // one pass over the process table and one git call per repository for all of them
+    const processes = findProcessesOfTasks(orphans, this.manager.runnerPids())
+    for (const pids of processes.values()) signalAll(pids, 'SIGKILL')
+    const intact = await worktreesIntact(orphans)
+    const now = new Date().toISOString()
+    const reports = orphans.map((task) => {
+      const previousState = isActive(task.state) ? task.state : task.startedAt ? 'running' : 'initializing'
+      if (isActive(task.state)) {
+        this.store.tasks.transition(task.id, ACTIVE_STATES, 'interrupted', {
+          error: `the daemon stopped while the task was ${task.state}`,
+          pid: null,
+          completedAt: now,
+          needsRecovery: false,
+        })
+      } else {
         this.store.tasks.update(task.id, {needsRecovery: false})
-        return {
-          type: 'taskRecoveryDetected',
-          taskId: task.id,
-          body: {taskId: task.id, previousState, worktreeIntact: intact, worktreePath: task.worktreePath ?? undefined, needsPatch: !intact},
-        }
-      }),
-    )
+      }
+      const ok = intact.get(task.id) === true
+      return {
+        type: 'taskRecoveryDetected',
+        taskId: task.id,
+        body: {taskId: task.id, previousState, worktreeIntact: ok, worktreePath: task.worktreePath ?? undefined, needsPatch: !ok},
+      }
+    })
     for (const report of reports) this.writer.enqueue(report)
     this.writer.flush()
     if (reports.length > 0) this.options.log('info', `recovery: reported ${reports.length} interrupted task(s) to the server`)

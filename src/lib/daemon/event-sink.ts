@@ -1,4 +1,4 @@
-import type {OutboxStore, OutboxLimits} from '../store/outbox-store.js'
+import type {OutboxLimits, OutboxMessage, OutboxStore} from '../store/outbox-store.js'
 import type {TaskEvent} from '../tasks/events.js'
 import type {Logger} from './logger.js'
 
@@ -20,7 +20,8 @@ export class OutboxWriter {
   constructor(
     private readonly outbox: OutboxStore,
     private readonly limits: OutboxLimits,
-    private readonly onStored: () => void,
+    /** the messages just stored, in seq order (the connection sends them) */
+    private readonly onStored: (messages: OutboxMessage[]) => void,
     private readonly log: Logger,
     private readonly isDaemonTask: (taskId: string) => boolean,
     private readonly isSupervisor: (taskId: string) => boolean,
@@ -65,8 +66,8 @@ export class OutboxWriter {
     if (this.queue.length === 0) return
     const batch = this.queue
     this.queue = []
-    const {dropped} = this.outbox.append(batch, this.limits)
+    const {messages, dropped} = this.outbox.append(batch, this.limits)
     if (dropped > 0) this.log('warn', `outbox full: dropped the ${dropped} oldest taskOutput messages`, {depth: this.outbox.depth})
-    this.onStored()
+    this.onStored(messages)
   }
 }

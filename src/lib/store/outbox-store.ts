@@ -1,3 +1,5 @@
+import type {Statement} from 'better-sqlite3'
+
 import type {Db} from './database.js'
 
 export interface OutboxMessage {
@@ -24,16 +26,32 @@ const DROPPABLE = 'taskOutput'
 export class OutboxStore {
   private count: number
   private bytes: number
+  // prepared once: the outbox is on the daemon's hot path (tens of thousands of messages a second)
+  private readonly stmt: {
+    insert: Statement
+    pending: Statement
+    ackedRange: Statement
+    deleteUpTo: Statement
+    getMeta: Statement
+    setMeta: Statement
+  }
 
   constructor(private readonly db: Db) {
     const row = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox').get() as {n: number; b: number}
     this.count = row.n
     this.bytes = row.b
+    this.stmt = {
+      insert: db.prepare('INSERT INTO outbox (seq, type, task_id, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      pending: db.prepare('SELECT seq, type, task_id AS taskId, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      ackedRange: db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox WHERE seq <= ?'),
+      deleteUpTo: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    }
   }
 
   /** Store messages (in order, one transaction); returns them with their seq and how many old ones were dropped. */
   append(items: {type: string; taskId?: string | null; body: Record<string, unknown>}[], limits: OutboxLimits): {messages: OutboxMessage[]; dropped: number} {
-    const insert = this.db.prepare('INSERT INTO outbox (seq, type, task_id, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
     return this.db
       .transaction(() => {
         let seq = this.lastSeq()
@@ -41,7 +59,7 @@ export class OutboxStore {
         const messages = items.map((item) => {
           seq += 1
           const payload = JSON.stringify({type: item.type, ...item.body, seq})
-          insert.run(seq, item.type, item.taskId ?? null, payload, payload.length, now)
+          this.stmt.insert.run(seq, item.type, item.taskId ?? null, payload, payload.length, now)
           this.count += 1
           this.bytes += payload.length
           return {seq, type: item.type, taskId: item.taskId ?? null, payload}
@@ -72,22 +90,26 @@ export class OutboxStore {
     return dropped
   }
 
-  /** The server stored every message up to `seq`. */
+  /** The server stored every message up to `seq` (one transaction). Returns how many were deleted. */
   ack(seq: number): number {
-    const row = this.db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox WHERE seq <= ?').get(seq) as {n: number; b: number}
-    this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(seq)
-    this.count -= row.n
-    this.bytes -= row.b
-    const prev = Number(this.meta('outbox.lastAckedSeq') ?? 0)
-    if (seq > prev) this.setMeta('outbox.lastAckedSeq', String(seq))
-    return row.n
+    return this.db
+      .transaction(() => {
+        const row = this.stmt.ackedRange.get(seq) as {n: number; b: number}
+        if (row.n > 0) {
+          this.stmt.deleteUpTo.run(seq)
+          this.count -= row.n
+          this.bytes -= row.b
+        }
+        const prev = Number(this.meta('outbox.lastAckedSeq') ?? 0)
+        if (seq > prev) this.setMeta('outbox.lastAckedSeq', String(seq))
+        return row.n
+      })
+      .immediate()
   }
 
   /** Unacknowledged messages after `afterSeq`, in seq order. */
   pending(afterSeq = 0, limit = 1000): OutboxMessage[] {
-    return this.db
-      .prepare('SELECT seq, type, task_id AS taskId, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(afterSeq, limit) as OutboxMessage[]
+    return this.stmt.pending.all(afterSeq, limit) as OutboxMessage[]
   }
 
   get depth(): {messages: number; bytes: number} {
@@ -108,10 +130,10 @@ export class OutboxStore {
   }
 
   private meta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as {value: string} | undefined)?.value
+    return (this.stmt.getMeta.get(key) as {value: string} | undefined)?.value
   }
 
   private setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+    this.stmt.setMeta.run(key, value)
   }
 }

@@ -1,0 +1,144 @@
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {git} from '../git/git-runner.js'
+import {worktreeHealthy} from '../git/worktrees.js'
+import type {TaskRecord} from '../store/task-record.js'
+import {listProcesses} from '../tasks/process-table.js'
+import {findTaskProcesses, TASK_MARKER} from '../tasks/task-processes.js'
+
+/**
+ * Start-up recovery works on every orphaned task at once (design.md "Processes"; protocol.md
+ * taskRecoveryDetected): one pass over the process table for all of them, and one
+ * `git worktree list` per repository for their worktrees' health, instead of a /proc scan and a
+ * git process per task. 50 orphans must be reported well within a second.
+ */
+
+const MARKER_PREFIX = Buffer.from(`${TASK_MARKER}=`)
+
+/** The MAKIMA_TASK_ID in a process's environment (undefined when none or unreadable). */
+function taskMarkerOf(pid: number): string | undefined {
+  let env: Buffer
+  try {
+    env = readFileSync(`/proc/${pid}/environ`)
+  } catch {
+    return undefined
+  }
+  for (let at = env.indexOf(MARKER_PREFIX); at >= 0; at = env.indexOf(MARKER_PREFIX, at + 1)) {
+    if (at > 0 && env[at - 1] !== 0) continue
+    const end = env.indexOf(0, at)
+    return env.subarray(at + MARKER_PREFIX.length, end < 0 ? env.length : end).toString()
+  }
+  return undefined
+}
+
+/**
+ * Every live process of each task: those whose environment carries MAKIMA_TASK_ID=<id>, with
+ * their descendants, and the descendants of the task's recorded claude pid when that process
+ * carries the marker itself (after a crash the pid may belong to an unrelated program by now).
+ * `exclude` (runners, this process) and their subtrees are never included.
+ */
+export function findProcessesOfTasks(tasks: readonly {id: string; pid: number | null}[], exclude: ReadonlySet<number>): Map<string, number[]> {
+  const procs = listProcesses()
+  if (procs.length === 0) return new Map(tasks.map((t) => [t.id, findTaskProcesses(t.id, t.pid, exclude)])) // no /proc
+  const skip = new Set([...exclude, process.pid])
+  const alive = new Set(procs.filter((p) => p.state !== 'Z').map((p) => p.pid))
+  const children = new Map<number, number[]>()
+  for (const p of procs) {
+    if (!children.has(p.ppid)) children.set(p.ppid, [])
+    children.get(p.ppid)!.push(p.pid)
+  }
+  const found = new Map(tasks.map((t) => [t.id, new Set<number>()]))
+  const walk = (set: Set<number>, pid: number) => {
+    if (skip.has(pid) || set.has(pid) || !alive.has(pid)) return
+    set.add(pid)
+    for (const child of children.get(pid) ?? []) walk(set, child)
+  }
+  for (const p of procs) {
+    if (!alive.has(p.pid) || skip.has(p.pid)) continue
+    const id = taskMarkerOf(p.pid)
+    const set = id === undefined ? undefined : found.get(id)
+    if (set) walk(set, p.pid)
+  }
+  for (const t of tasks) {
+    const set = found.get(t.id)!
+    if (t.pid && set.has(t.pid)) walk(set, t.pid) // claude itself carries the marker: its whole subtree
+  }
+  return new Map([...found].map(([id, set]) => [id, [...set]]))
+}
+
+interface ListedWorktree {
+  head: string
+  prunable: boolean
+}
+
+/** `git worktree list --porcelain -z` of a repository: path -> HEAD and whether git calls it prunable. */
+async function listWorktrees(repo: string): Promise<Map<string, ListedWorktree> | undefined> {
+  const r = await git(['worktree', 'list', '--porcelain', '-z'], {cwd: repo, allowFailure: true, timeoutMs: 30_000})
+  if (r.exitCode !== 0) return undefined
+  const out = new Map<string, ListedWorktree>()
+  let current: {path: string; head: string; prunable: boolean} | undefined
+  const close = () => {
+    if (current) out.set(current.path, {head: current.head, prunable: current.prunable})
+    current = undefined
+  }
+  for (const field of r.stdout.split('\0')) {
+    if (field.startsWith('worktree ')) {
+      close()
+      current = {path: field.slice('worktree '.length), head: '', prunable: false}
+    } else if (current && field.startsWith('HEAD ')) current.head = field.slice('HEAD '.length)
+    else if (current && field.startsWith('prunable')) current.prunable = true
+    else if (field === '') close()
+  }
+  close()
+  return out
+}
+
+/** The worktree's `.git` file names an existing git dir with a HEAD (what `git worktree add` makes). */
+function linkedGitDirPresent(worktree: string): boolean {
+  try {
+    const dotGit = path.join(worktree, '.git')
+    if (!statSync(dotGit).isFile()) return false
+    const m = readFileSync(dotGit, 'utf8').match(/^gitdir: (.+)$/m)
+    if (!m) return false
+    const gitDir = path.resolve(worktree, m[1].trim())
+    return existsSync(path.join(gitDir, 'HEAD'))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Is each task's worktree intact (exists, a valid git dir, HEAD resolves)? Worktrees of one
+ * repository are checked with one `git worktree list`; anything that check cannot vouch for is
+ * asked of git directly (worktreeHealthy), so the answer is never more optimistic than git's.
+ */
+export async function worktreesIntact(tasks: readonly TaskRecord[]): Promise<Map<string, boolean>> {
+  const result = new Map<string, boolean>()
+  const byRepo = new Map<string, TaskRecord[]>()
+  for (const task of tasks) {
+    if (!task.worktreePath || !existsSync(task.worktreePath)) {
+      result.set(task.id, false)
+      continue
+    }
+    if (!task.repoPath || !existsSync(task.repoPath)) continue
+    if (!byRepo.has(task.repoPath)) byRepo.set(task.repoPath, [])
+    byRepo.get(task.repoPath)!.push(task)
+  }
+  await Promise.all(
+    [...byRepo].map(async ([repo, repoTasks]) => {
+      const listed = await listWorktrees(repo).catch(() => undefined)
+      if (!listed) return
+      for (const task of repoTasks) {
+        const entry = listed.get(task.worktreePath!) ?? listed.get(path.resolve(task.worktreePath!))
+        if (entry && !entry.prunable && /^[0-9a-f]{40,64}$/.test(entry.head) && !/^0+$/.test(entry.head) && linkedGitDirPresent(task.worktreePath!)) {
+          result.set(task.id, true)
+        }
+      }
+    }),
+  )
+  await Promise.all(
+    tasks.filter((t) => !result.has(t.id)).map(async (t) => result.set(t.id, await worktreeHealthy(t.worktreePath).catch(() => false))),
+  )
+  return result
+}
