@@ -9,12 +9,15 @@
 // the exit code is 1 only when the bench itself cannot run (no build, a command that fails).
 //
 // To add a figure, append to FIGURES below: {id, title, target, setup?, makima, yardstick}.
+// Figures that are a measured value rather than a comparison (the daemon's outbox throughput and
+// recovery start-up) come from bench/daemon-figures.js and print as a table of their own.
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
+import {DAEMON_FIGURES, meetsTarget} from './daemon-figures.js'
 import {seedTasks} from './seed.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -153,6 +156,16 @@ function table(rows) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n')
 }
 
+/** Rows of measured values (daemon-figures.js): value, unit and target, with what was measured. */
+function valueTable(rows) {
+  const header = ['figure', 'value', 'target', 'ok']
+  const cells = rows.map((r) => [r.figure, `${r.unit === 's' ? r.value.toFixed(3) : r.value.toLocaleString('en')} ${r.unit}`, `${r.target} ${r.unit}`, r.ok ? 'ok' : 'MISSED'])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd()
+  const details = rows.map((r) => `  ${r.id}: ${r.detail}`)
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), ...details].join('\n')
+}
+
 async function main() {
   if (!existsSync(path.join(ROOT, 'dist')) || !existsSync(path.join(ROOT, 'oclif.manifest.json'))) {
     process.stderr.write('bench: no build found; run `npm run build` first\n')
@@ -165,21 +178,27 @@ async function main() {
     process.exit(130)
   })
   const rows = []
+  const valueRows = []
   try {
     for (const figure of FIGURES) {
       if (!JSON_OUT) process.stderr.write(`bench: ${figure.title} (${RUNS} runs each)...\n`)
       rows.push(await measure(figure, scratch))
     }
+    for (const figure of DAEMON_FIGURES) {
+      if (!JSON_OUT) process.stderr.write(`bench: ${figure.title}...\n`)
+      const {value, detail} = await figure.measure({root: ROOT, scratch, quick: QUICK})
+      valueRows.push({figure: figure.title, value, unit: figure.unit, target: `${figure.target.op} ${figure.target.value}`, ok: meetsTarget(figure, value), id: figure.id, detail})
+    }
   } finally {
     cleanup()
   }
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify([...rows, ...valueRows], null, 2)}\n`)
   } else {
-    process.stdout.write(`${table(rows)}\n`)
+    process.stdout.write(`${table(rows)}\n\n${valueTable(valueRows)}\n`)
     const load = loadavg()[0].toFixed(1)
     process.stdout.write(`\nnode ${process.version}, ${cpus().length} CPUs, load average ${load} at the end; medians of ${RUNS} runs each\n`)
-    const missed = rows.filter((r) => !r.ok)
+    const missed = [...rows, ...valueRows].filter((r) => !r.ok)
     process.stdout.write(missed.length === 0 ? '\nall targets met\n' : `\n${missed.length} target(s) MISSED: ${missed.map((r) => r.figure).join('; ')}\n`)
   }
 }
