@@ -65,4 +65,25 @@ describe('handshake', () => {
     await w.stopDaemon()
     expect(daemon.exit?.code).toBe(0)
   })
+
+  test('a server that never answers authenticate, or stops answering pings, is left and connected to again', async () => {
+    const api = await startScriptedApi(steps({text: 'unused'}))
+    const w = await daemonWorld(api, {server: {authSilent: true}, extra: {MAKIMA_DAEMON_SERVER_HEARTBEATINTERVALSECS: '0.5'}})
+    const daemon = await w.startDaemon([], {waitForAuth: false})
+    // dead after two heartbeat intervals (+1 s): 2 s here
+    await w.server.waitForMessage(() => w.server.messagesOfType('authenticate').length >= 2, 8000, 'a second authenticate')
+    expect(daemon.stderr).toMatch(/no answer to authenticate within 2\.0s/)
+    expect(w.server.connections).toBeGreaterThanOrEqual(2)
+
+    w.server.authSilent = false
+    await w.server.waitForMessage(() => w.server.authenticated, 15_000, 'authenticated at last')
+    const connections = w.server.connections
+    w.server.freeze() // no pong from now on
+    const frozenAt = Date.now()
+    await w.server.waitForMessage(() => w.server.connections > connections && w.server.authenticated, 10_000, 'a new connection after the pongs stopped')
+    expect(Date.now() - frozenAt).toBeGreaterThan(1500)
+    expect(daemon.stderr).toContain('no pong for two heartbeat intervals')
+    expect(daemon.exit).toBeUndefined()
+    await w.stopDaemon()
+  })
 })

@@ -21,6 +21,7 @@ async function sharedApi(): Promise<ScriptedApi> {
   api ??= await startScriptedApi(
     byPrompt({
       'print the environment': steps({bash: 'env; echo env-printed'}, {text: 'environment printed'}),
+      'tick past the bound': steps(...Array.from({length: 8}, (_, i) => ({bash: `echo bound-line-${i}`})), {text: 'bound done'}),
       'tick slowly': steps(...tickSteps, async () => {
         await release.opened
         return {text: 'ticking done'}
@@ -175,5 +176,33 @@ describe('spawnTask', () => {
     await w.server.waitForMessage(() => w.server.messagesOfType('authenticate').length === 3, 10_000)
     const after = [...daemon.stderr.matchAll(/reconnecting in ([\d.]+)s/g)].map((m) => Number(m[1]))
     expect(after[delays.length]).toBeLessThanOrEqual(0.25)
+  })
+
+  test('a server away for long: past outbox.maxMessages the oldest taskOutput is dropped, never a status or the completion', async () => {
+    const w = await daemonWorld(await sharedApi())
+    const set = await w.makima(['config', 'set', 'outbox.maxMessages', '12'])
+    expect(set.code, set.stderr).toBe(0)
+    const daemon = await w.startDaemon()
+    const id = w.spawnTask('tick past the bound')
+    await w.waitForStatus(id, 'running')
+    await w.server.close()
+    const ended = () => w.query('SELECT state FROM tasks WHERE id = ?', id)[0]?.state === 'completed'
+    for (let i = 0; i < 300 && !ended(); i++) await sleep(100)
+    expect(ended()).toBe(true)
+    await daemon.waitForOutput(/outbox full: dropped the \d+ oldest taskOutput messages/, 5000, 'stderr')
+    const away = await w.json(['daemon', 'status'])
+    expect(away.outbox.messages).toBeLessThanOrEqual(12)
+
+    await w.server.restart()
+    const complete = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === id, 20_000)
+    expect(complete.success).toBe(true)
+    const statuses = w.taskMessages(id).filter((m) => m.type === 'taskStatusChange').map((m) => m.newStatus)
+    expect(statuses).toEqual(['initializing', 'starting', 'running', 'completed'])
+    // what was lost is stream output only: the store has every line, the server fewer
+    const received = w.taskMessages(id).filter((m) => m.type === 'taskOutput' && m.output.startsWith('{')).length
+    expect(received).toBeLessThan(storedLines(w, id, 'stdout').length)
+    const second = w.server.messages.filter((m) => m.connection === 2 && typeof m.msg.seq === 'number').map((m) => m.msg.seq)
+    expectIncreasing(second)
+    expect(second.length).toBeLessThanOrEqual(12)
   })
 })

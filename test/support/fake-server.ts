@@ -28,6 +28,8 @@ export interface FakeServerOptions {
   ack?: AckMode
   /** answer authenticate with error AUTH_FAILED (default false) */
   authFail?: boolean
+  /** never answer authenticate (default false) */
+  authSilent?: boolean
   /** daemonId given in `authenticated` (default a fresh UUID) */
   daemonId?: string
 }
@@ -47,6 +49,7 @@ export interface FakeServer {
   readonly closeCodes: number[]
   ack: AckMode
   authFail: boolean
+  authSilent: boolean
   /** true while a daemon is connected and authenticated */
   readonly authenticated: boolean
   /** number of connections accepted so far */
@@ -58,6 +61,11 @@ export interface FakeServer {
   waitForMessage(predicate: (msg: any) => boolean, timeoutMs?: number, description?: string, fromIndex?: number): Promise<any>
   /** sends a command (object as JSON, string as is, Buffer as a binary frame) to the authenticated daemon */
   send(command: object | string | Buffer): void
+  /**
+   * Stops reading from the daemon's connection (its socket is paused): no frame is processed and
+   * no ping is answered, as with a server that hangs or a half-open TCP connection.
+   */
+  freeze(): void
   /** acknowledges every message up to seq */
   ackUpTo(seq: number): void
   /** the highest seq acked so far (0 when none) */
@@ -117,7 +125,9 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       }
       messages.push({msg, raw, connection, at: Date.now()})
       if (msg?.type === 'authenticate') {
-        if (server.authFail) {
+        if (server.authSilent) {
+          // say nothing
+        } else if (server.authFail) {
           ws.send(JSON.stringify({type: 'error', code: 'AUTH_FAILED', message: 'invalid API key'}))
           ws.close(4001, 'authentication failed')
         } else {
@@ -185,6 +195,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     closeCodes,
     ack: options.ack ?? 'on',
     authFail: options.authFail ?? false,
+    authSilent: options.authSilent ?? false,
     get authenticated() {
       return authed
     },
@@ -243,6 +254,13 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       if (!current || !authed) throw new Error('fake server: no authenticated daemon to send to')
       if (Buffer.isBuffer(command)) current.send(command, {binary: true})
       else current.send(typeof command === 'string' ? command : JSON.stringify(command))
+    },
+    freeze() {
+      if (!current) throw new Error('fake server: no daemon connected')
+      const socket = (current as unknown as {_socket: Socket})._socket
+      socket.pause()
+      current = undefined
+      authed = false
     },
     ackUpTo(seq) {
       if (!current) throw new Error('fake server: no daemon connected')

@@ -74,11 +74,27 @@ export class DaemonConnection extends EventEmitter {
     this.setState('connecting')
     const {default: WebSocketClass} = await import('ws')
     const url = daemonUrl(this.options.url)
-    const ws = new WebSocketClass(url, {maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000})
+    let ws: WebSocket
+    try {
+      ws = new WebSocketClass(url, {maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000})
+    } catch (error) {
+      // e.g. a URL ws refuses: never an unhandled rejection, try again later
+      this.options.log('error', `cannot connect to ${url}: ${(error as Error).message}`)
+      this.setState('waiting')
+      this.after(MAX_BACKOFF_SECS * 1000, () => void this.connect())
+      return
+    }
     this.ws = ws
     ws.on('open', () => {
       this.setState('authenticating')
       this.lastPong = Date.now()
+      // a server that accepts the connection but never answers authenticate is as dead as one
+      // that stops answering pings: give up after two heartbeat intervals and reconnect
+      this.after(this.deadAfterMs(), () => {
+        if (this.ws !== ws || this.stateValue !== 'authenticating') return
+        this.options.log('warn', `no answer to authenticate within ${(this.deadAfterMs() / 1000).toFixed(1)}s: reconnecting`)
+        ws.terminate()
+      })
       ws.send(
         JSON.stringify({
           type: 'authenticate',
@@ -167,12 +183,17 @@ export class DaemonConnection extends EventEmitter {
     }
   }
 
+  /** no pong (or no answer to authenticate) for this long: the connection is dead */
+  private deadAfterMs(): number {
+    return 2 * this.options.heartbeatIntervalSecs * 1000 + 1000
+  }
+
   private startLiveness(): void {
     const interval = this.options.heartbeatIntervalSecs * 1000
     this.every(interval, () => {
       const ws = this.ws
       if (!ws || this.stateValue !== 'connected') return
-      if (Date.now() - this.lastPong > 2 * interval + 1000) {
+      if (Date.now() - this.lastPong > this.deadAfterMs()) {
         this.options.log('warn', 'no pong for two heartbeat intervals: reconnecting')
         ws.terminate()
         return
