@@ -3,7 +3,11 @@
 // it and marks it interrupted; the outbox survives (unacked messages resent, seqs never reused).
 // SIGTERM is graceful: every process of the task ends, exit 0, and the next start reports it.
 // restartDaemon exits 42.
-import {existsSync, rmSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {randomUUID} from 'node:crypto'
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 import {describe, expect, test} from 'vitest'
 
 import {daemonWorld, useDaemonCleanup} from '../support/daemon-world.js'
@@ -23,6 +27,7 @@ async function sharedApi(): Promise<ScriptedApi> {
     byPrompt({
       'run forever': steps({bash: FOREVER}, {text: 'never reached'}),
       'ignore sigterm': steps({bash: STUBBORN}, {text: 'never reached'}),
+      'check the restored file': steps({bash: 'cat restored.txt; git log -1 --format=%s'}, {text: 'checked'}),
     }),
   )
   return api
@@ -126,5 +131,38 @@ describe('recovery', () => {
     const restarted = await next.wait()
     expect(restarted.code, restarted.stderr).toBe(42)
     expect(restarted.stderr).not.toContain(w.apiKey)
+  })
+
+  test('respawn from a checkpoint patch: spawnTask with patchData/patchBaseSha starts on that commit with the patch applied; a patch that does not apply fails the task', async () => {
+    const w = await daemonWorld(await sharedApi())
+    // a checkpoint patch as protocol.md makes it: gzip of `git diff --binary <base>`, base64
+    const base = w.repo.head
+    w.repo.git('commit', '-q', '--allow-empty', '-m', 'main moved on') // the base is not main's tip any more
+    writeFileSync(join(w.repo.dir, 'restored.txt'), 'restored content\n')
+    w.repo.git('add', 'restored.txt')
+    const diff = execFileSync('git', ['diff', '--cached', '--binary', base], {cwd: w.repo.dir})
+    w.repo.git('reset', '-q', '--hard', 'HEAD')
+    const patchData = gzipSync(diff).toString('base64')
+    await w.startDaemon()
+
+    const id = w.spawnTask('check the restored file', {patchData, patchBaseSha: base})
+    const complete = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === id, 60_000)
+    expect(complete.success).toBe(true)
+    const toolOutput = api.calls.flatMap((c) => c.toolResults.map((r) => r.content)).join('\n')
+    expect(toolOutput).toContain('restored content')
+    expect(toolOutput).toContain('initial commit') // HEAD is the patch's base, not main
+    expect(toolOutput).not.toContain('main moved on')
+    expect(await w.json(['task', 'show', id])).toMatchObject({state: 'completed', baseSha: base})
+    expect(w.taskMessages(id).some((m) => m.type === 'taskOutput' && /^Applied the checkpoint patch/.test(m.output))).toBe(true)
+
+    const broken = randomUUID()
+    const refused = await w.request({type: 'spawnTask', taskId: broken, taskName: 'broken', plan: 'check the restored file', repoUrl: w.repo.dir, patchData: gzipSync('not a patch\n').toString('base64'), patchBaseSha: base})
+    expect(refused).toMatchObject({type: 'commandError', code: 'INVALID_FIELD'})
+    expect(refused.message).toMatch(/patch/)
+    expect(await w.json(['task', 'show', broken])).toMatchObject({state: 'failed'})
+    const noBase = await w.request({type: 'spawnTask', taskId: randomUUID(), taskName: 'x', plan: 'check the restored file', repoUrl: w.repo.dir, patchData})
+    expect(noBase).toMatchObject({type: 'commandError', code: 'INVALID_FIELD'})
+    expect(noBase.message).toMatch(/patchBaseSha/)
+    await w.stopDaemon()
   })
 })

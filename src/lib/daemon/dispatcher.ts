@@ -9,6 +9,9 @@ import type {OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import type {Command, CommandOf, CommandType} from './protocol.js'
 import {GIT_HANDLERS} from './git-handlers.js'
+import {git} from '../git/git-runner.js'
+import {applyPatch} from '../git/patches.js'
+import {resolveCommit} from '../git/refs.js'
 import {AUTH_CODE_PREFIX} from './auth-flow.js'
 
 export interface DispatchContext {
@@ -33,6 +36,29 @@ export async function dispatch(command: Command, ctx: DispatchContext): Promise<
   const handler = (TASK_HANDLERS[command.type] ?? GIT_HANDLERS[command.type]) as Handler<CommandType> | undefined
   if (!handler) throw new MakimaError('INTERNAL', `command ${command.type} is not handled by this daemon yet`)
   return handler(command as never, ctx)
+}
+
+/**
+ * A respawn from a checkpoint (protocol.md "Checkpoint patches"): the new task's worktree is made
+ * now, moved to `patchBaseSha` and the patch applied, before Claude Code starts in it. A patch
+ * that does not apply (or a base the repository lacks) fails the task and the command.
+ */
+async function restorePatch(ctx: DispatchContext, taskId: string, patchBaseSha: string, patch: Buffer): Promise<void> {
+  const task = await ctx.manager.prepareWorkspace(taskId)
+  try {
+    const base = await resolveCommit(task.worktreePath!, patchBaseSha)
+    if (!base) throw new MakimaError('INVALID_INPUT', `patchBaseSha ${patchBaseSha} is not a commit of ${task.repoPath}`)
+    await git(['reset', '--hard', '--quiet', base], {cwd: task.worktreePath!})
+    // the worktree is exactly the base now: a patch that does not apply is bad input
+    await applyPatch(task.worktreePath!, patch).catch((error: Error) => {
+      throw new MakimaError('INVALID_INPUT', `spawnTask.patchData does not apply on ${base.slice(0, 8)}: ${error.message}`)
+    })
+    ctx.store.tasks.update(taskId, {baseSha: base})
+    ctx.manager.note(taskId, `Applied the checkpoint patch (${patch.length} bytes) on ${base.slice(0, 8)}`)
+  } catch (error) {
+    ctx.manager.finish(taskId, 'failed', {error: `restoring the checkpoint patch failed: ${(error as Error).message}`})
+    throw error
+  }
 }
 
 const TASK_HANDLERS: HandlerTable = {
@@ -65,8 +91,11 @@ const TASK_HANDLERS: HandlerTable = {
       copyFiles: cmd.copyFiles,
       origin: 'daemon',
     }
+    if (cmd.patchData !== undefined && cmd.patchBaseSha === undefined) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs patchBaseSha (the commit the patch was taken against)')
+    if (cmd.patchData !== undefined && !cmd.repoUrl) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs repoUrl (the repository the patch applies to)')
     const task = await ctx.manager.admit(spec)
     if (cmd.parentTaskId && !knownParent) ctx.store.tasks.update(task.id, {parentTaskId: cmd.parentTaskId})
+    if (cmd.patchData !== undefined) await restorePatch(ctx, task.id, cmd.patchBaseSha!, Buffer.from(cmd.patchData, 'base64'))
     ctx.runInBackground(task.id)
   },
 
