@@ -101,8 +101,9 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
     // The claude launcher execs a binary from a sibling package: keep the whole node_modules visible.
     const modules = real.lastIndexOf(`${path.sep}node_modules${path.sep}`)
     const install = modules === -1 ? path.dirname(real) : real.slice(0, modules + '/node_modules'.length)
-    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, install, path.dirname(command)]}
-    return {command: bwrap, args: bwrapArgs(layout, command, args)}
+    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, install]}
+    // The real path: a symlink (node_modules/.bin/claude) can point where the sandbox shows nothing.
+    return {command: bwrap, args: bwrapArgs(layout, real, args)}
   }
 }
 
