@@ -31,6 +31,12 @@ describe('handshake', () => {
 
     const status = await w.json(['daemon', 'status'])
     expect(status).toMatchObject({running: true, pid: daemon.pid, connection: 'connected', daemonId: w.server.daemonId})
+
+    // one daemon per MAKIMA_HOME: a second one (sharing the outbox and the daemon id) is refused
+    const rival = await w.makima(['daemon', '--server-url', w.server.url])
+    expect(rival.code, rival.stderr).toBe(4)
+    expect(rival.stderr).toMatch(new RegExp(`^Error: another makima daemon \\(pid ${daemon.pid}\\) is running`, 'm'))
+    expect(w.server.messagesOfType('authenticate')).toHaveLength(1)
     expect(status.outbox).toMatchObject({messages: expect.any(Number), bytes: expect.any(Number)})
 
     await w.stopDaemon()

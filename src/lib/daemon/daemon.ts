@@ -1,8 +1,9 @@
 import type {Config} from '../config/types.js'
 import {MakimaError, toMakimaError} from '../errors.js'
+import {immediate} from '../store/database.js'
 import {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
-import {isSameProcessAlive} from '../tasks/process-table.js'
+import {isSameProcessAlive, processStartToken} from '../tasks/process-table.js'
 import {signalAll} from '../tasks/task-processes.js'
 import {TaskManager} from '../tasks/task-manager.js'
 import {isAuthFailureTaskError} from '../claude/setup-token.js'
@@ -132,9 +133,19 @@ export class Daemon {
       .map((t) => t.id)
   }
 
-  /** Report orphaned daemon tasks, then connect. */
+  /**
+   * Claim this MAKIMA_HOME (one daemon per database: two would share one outbox and one daemon
+   * id), report orphaned daemon tasks, then connect.
+   */
   async start(): Promise<void> {
-    this.store.setMeta('daemon.pid', String(process.pid))
+    immediate(this.store.db, () => {
+      const previous = JSON.parse(this.store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
+      if (previous && previous.pid !== process.pid && isSameProcessAlive(previous.pid, previous.start)) {
+        throw new MakimaError('INVALID_STATE', `another makima daemon (pid ${previous.pid}) is running on ${this.options.config.localDb.path}; stop it first`)
+      }
+      this.store.setMeta('daemon.process', JSON.stringify({pid: process.pid, start: processStartToken(process.pid)}))
+      this.store.setMeta('daemon.pid', String(process.pid))
+    })
     await this.recover()
     this.connection.start()
   }
