@@ -8,6 +8,7 @@ import {describe, expect, test} from 'vitest'
 import {daemonWorld, sleep, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
 import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/scripted-api.js'
 import {gate} from '../support/task-helpers.js'
+import {outputChunks} from '../../src/lib/daemon/event-sink.js'
 
 useDaemonCleanup()
 
@@ -21,6 +22,7 @@ async function sharedApi(): Promise<ScriptedApi> {
   api ??= await startScriptedApi(
     byPrompt({
       'print the environment': steps({bash: 'env; echo env-printed'}, {text: 'environment printed'}),
+      'say something huge': {text: `huge:${'H'.repeat(2.5 * 1024 * 1024)}:end`},
       'tick past the bound': steps(...Array.from({length: 8}, (_, i) => ({bash: `echo bound-line-${i}`})), {text: 'bound done'}),
       'tick slowly': steps(...tickSteps, async () => {
         await release.opened
@@ -204,5 +206,37 @@ describe('spawnTask', () => {
     const second = w.server.messages.filter((m) => m.connection === 2 && typeof m.msg.seq === 'number').map((m) => m.msg.seq)
     expectIncreasing(second)
     expect(second.length).toBeLessThanOrEqual(12)
+  })
+
+  test('a line longer than 1 Mi characters goes as isPartial chunks that concatenate to the line', async () => {
+    const w = await daemonWorld(await sharedApi())
+    await w.startDaemon()
+    const id = w.spawnTask('say something huge')
+    await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === id, 60_000)
+    const outputs = w.taskMessages(id).filter((m) => m.type === 'taskOutput')
+    expect(Math.max(...outputs.map((m) => m.output.length))).toBeLessThanOrEqual(1024 * 1024)
+    expect(outputs.filter((m) => m.isPartial).length).toBeGreaterThanOrEqual(2)
+    // reassembled: every run of partial chunks ends with a complete one, and gives the stored lines back
+    const lines: string[] = []
+    let pending = ''
+    for (const m of outputs) {
+      pending += m.output
+      if (!m.isPartial) {
+        lines.push(pending)
+        pending = ''
+      }
+    }
+    expect(pending).toBe('')
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual(storedLines(w, id, 'stdout'))
+    expect(lines.some((l) => l.includes(`huge:${'H'.repeat(1000)}`) && l.includes(':end'))).toBe(true)
+  })
+
+  test('outputChunks never splits a surrogate pair', () => {
+    const line = `${'a'.repeat(9)}😀${'b'.repeat(9)}` // the emoji is code units 9 and 10
+    const chunks = outputChunks(line, 10)
+    expect(chunks.map(([c]) => c).join('')).toBe(line)
+    expect(chunks[0]).toEqual(['a'.repeat(9), true])
+    expect(chunks.at(-1)![1]).toBe(false)
+    expect(outputChunks('short', 10)).toEqual([['short', false]])
   })
 })

@@ -138,6 +138,14 @@ export class Daemon {
    * id), report orphaned daemon tasks, then connect.
    */
   async start(): Promise<void> {
+    this.starting = this.startUp()
+    return this.starting
+  }
+
+  /** start() in progress: a shutdown waits for it (recovery uses the store it closes) */
+  private starting?: Promise<void>
+
+  private async startUp(): Promise<void> {
     immediate(this.store.db, () => {
       const previous = JSON.parse(this.store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
       if (previous && previous.pid !== process.pid && isSameProcessAlive(previous.pid, previous.start)) {
@@ -147,7 +155,7 @@ export class Daemon {
       this.store.setMeta('daemon.pid', String(process.pid))
     })
     await this.recover()
-    this.connection.start()
+    if (this.accepting) this.connection.start() // not when a signal came during recovery
   }
 
   /**
@@ -273,6 +281,7 @@ export class Daemon {
   async shutdown(exitCode = 0): Promise<number> {
     if (!this.accepting) return this.exited
     this.accepting = false
+    await this.starting?.catch(() => undefined)
     this.authFlows.stop()
     this.options.log('info', exitCode === DAEMON_RESTART_EXIT_CODE ? 'restarting: stopping tasks' : 'shutting down: stopping tasks')
     await this.manager.abandonLocal()

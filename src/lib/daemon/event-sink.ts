@@ -32,10 +32,10 @@ export class OutboxWriter {
     if (!this.isDaemonTask(event.taskId)) return
     switch (event.type) {
       case 'output':
-        if (event.stream === 'stdout') this.enqueue({type: 'taskOutput', taskId: event.taskId, body: {taskId: event.taskId, output: event.line, isPartial: false}})
+        if (event.stream === 'stdout') this.enqueueOutput(event.taskId, event.line)
         return
       case 'progress':
-        this.enqueue({type: 'taskOutput', taskId: event.taskId, body: {taskId: event.taskId, output: event.message, isPartial: false}})
+        this.enqueueOutput(event.taskId, event.message)
         return
       case 'status':
         this.enqueue({type: 'taskStatusChange', taskId: event.taskId, body: {taskId: event.taskId, oldStatus: event.oldState, newStatus: event.newState}})
@@ -46,6 +46,15 @@ export class OutboxWriter {
         this.flush() // completions are stored at once
         return
     }
+  }
+
+  /**
+   * One line of output. A line longer than MAX_OUTPUT_CHUNK goes as several taskOutput messages,
+   * every one but the last with isPartial: true (concatenated in order they are the line): one
+   * huge message could exceed what the server accepts in a frame, and it would be resent forever.
+   */
+  private enqueueOutput(taskId: string, line: string): void {
+    for (const [chunk, isPartial] of outputChunks(line)) this.enqueue({type: 'taskOutput', taskId, body: {taskId, output: chunk, isPartial}})
   }
 
   enqueue(message: OutgoingMessage): void {
@@ -70,4 +79,23 @@ export class OutboxWriter {
     if (dropped > 0) this.log('warn', `outbox full: dropped the ${dropped} oldest taskOutput messages`, {depth: this.outbox.depth})
     this.onStored(messages)
   }
+}
+
+/** Longest `output` of one taskOutput message, in UTF-16 code units (1 Mi). */
+export const MAX_OUTPUT_CHUNK = 1024 * 1024
+
+/** A line cut into chunks of at most MAX_OUTPUT_CHUNK, never inside a surrogate pair; [chunk, isPartial]. */
+export function outputChunks(line: string, max = MAX_OUTPUT_CHUNK): [string, boolean][] {
+  if (line.length <= max) return [[line, false]]
+  const out: [string, boolean][] = []
+  let at = 0
+  while (line.length - at > max) {
+    let end = at + max
+    const code = line.charCodeAt(end - 1)
+    if (code >= 0xd800 && code <= 0xdbff) end -= 1 // a high surrogate: keep the pair together
+    out.push([line.slice(at, end), true])
+    at = end
+  }
+  out.push([line.slice(at), false])
+  return out
 }
