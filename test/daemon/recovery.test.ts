@@ -66,6 +66,7 @@ describe('recovery', () => {
     await first.wait()
     expect(taskPids(id).length).toBeGreaterThan(0) // claude and its tool outlive the daemon
     rmSync(lostTask.worktreePath, {recursive: true, force: true})
+    expect(await w.json(['daemon', 'status'])).toMatchObject({running: false, pid: null, connection: 'not running', daemonId: w.server.daemonId})
 
     w.server.ack = 'on'
     await w.startDaemon()

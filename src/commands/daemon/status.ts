@@ -7,18 +7,22 @@ export default class DaemonStatus extends MakimaCommand {
   async run(): Promise<unknown> {
     const config = this.makimaConfig()
     const {Store} = await import('../../lib/store/store.js')
-    const {isPidAlive} = await import('../../lib/tasks/process-table.js')
+    const {isPidAlive, isSameProcessAlive} = await import('../../lib/tasks/process-table.js')
     const {ACTIVE_STATES} = await import('../../lib/store/task-record.js')
     const store = Store.open(config.localDb.path)
     try {
-      const pid = Number(store.getMeta('daemon.pid') ?? 0)
-      const running = pid > 0 && isPidAlive(pid)
-      const last = JSON.parse(store.getMeta('daemon.state') ?? 'null') as {state: string; at: string} | null
+      // the pid with its start time (a reused pid is not the daemon); older databases: the pid alone
+      const claim = JSON.parse(store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
+      const pid = claim?.pid ?? Number(store.getMeta('daemon.pid') ?? 0)
+      const running = pid > 0 && (claim ? isSameProcessAlive(claim.pid, claim.start) : isPidAlive(pid))
+      const last = JSON.parse(store.getMeta('daemon.state') ?? 'null') as {state: string; at: string; pid?: number} | null
+      // a state written by an earlier daemon process says nothing about this one (still recovering)
+      const current = last && last.pid === pid ? last : null
       const status = {
         running,
         pid: running ? pid : null,
-        connection: running ? (last?.state ?? 'unknown') : 'not running',
-        since: running ? (last?.at ?? null) : null,
+        connection: running ? (current?.state ?? 'starting') : 'not running',
+        since: running ? (current?.at ?? null) : null,
         daemonId: store.getMeta('daemon.id') ?? null,
         serverUrl: config.server.url,
         activeTasks: store.tasks.list({states: ACTIVE_STATES}).filter((t) => t.origin === 'daemon').map((t) => ({id: t.id, state: t.state, name: t.name})),
