@@ -27,6 +27,8 @@ async function sharedApi(): Promise<ScriptedApi> {
     byPrompt({
       'run forever': steps({bash: FOREVER}, {text: 'never reached'}),
       'ignore sigterm': steps({bash: STUBBORN}, {text: 'never reached'}),
+      // turn-independent: also right when a resumed session already has turns
+      'check the respawned file': (ctx) => (ctx.toolResults.length > 0 ? {text: 'respawn checked'} : {bash: 'cat respawned.txt; git branch --show-current'}),
       'check the restored file': steps({bash: 'cat restored.txt; git log -1 --format=%s'}, {text: 'checked'}),
     }),
   )
@@ -41,7 +43,7 @@ async function waitForTool(taskId: string, cmd: string): Promise<void> {
 }
 
 describe('recovery', () => {
-  test('daemon SIGKILLed mid-task: the next start reports taskRecoveryDetected, interrupts the task, resends the unacked outbox', async () => {
+  test('daemon SIGKILLed mid-task: the next start reports taskRecoveryDetected, interrupts the task, resends the unacked outbox; a task whose worktree was lost is respawned from a patch', async () => {
     const w = await daemonWorld(await sharedApi())
     const first = await w.startDaemon()
     const id = w.spawnTask('run forever')
@@ -96,6 +98,29 @@ describe('recovery', () => {
       expect(await w.json(['task', 'show', t])).toMatchObject({state: 'interrupted', pid: null})
     }
     expect(existsSync(task.worktreePath)).toBe(true)
+
+    // the server respawns the task whose worktree was lost, from a checkpoint patch, resuming its session
+    writeFileSync(join(w.repo.dir, 'respawned.txt'), 'back from a patch\n')
+    w.repo.git('add', 'respawned.txt')
+    const patch = execFileSync('git', ['diff', '--cached', '--binary', lostTask.baseSha], {cwd: w.repo.dir})
+    w.repo.git('reset', '-q', '--hard', 'HEAD')
+    const beforeRespawn = w.server.messages.length
+    w.spawnTask('check the respawned file', {taskId: lost, resumeSession: true, patchData: gzipSync(patch).toString('base64'), patchBaseSha: lostTask.baseSha})
+    const respawned = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === lost, 60_000, 'the respawned task completes', beforeRespawn)
+    expect(respawned.success).toBe(true)
+    const respawnStatuses = w.server.messages.slice(beforeRespawn).map((m) => m.msg).filter((m) => m.type === 'taskStatusChange' && m.taskId === lost)
+    expect(respawnStatuses.map((m) => [m.oldStatus, m.newStatus])).toEqual([['interrupted', 'initializing'], ['initializing', 'starting'], ['starting', 'running'], ['running', 'completed']])
+    const respawnTool = api.calls.flatMap((c) => c.toolResults.map((r) => r.content)).join('\n')
+    expect(respawnTool).toContain('back from a patch')
+    expect(respawnTool).toContain(lostTask.branch)
+    // the session was resumed: the first call of the respawn carries the earlier conversation
+    // (claude 2.1.197 turns an interrupted last turn into "Continue from where you left off.")
+    const firstRespawnCall = api.calls.find((c) => c.lastUserText.includes('check the respawned file'))!
+    expect(firstRespawnCall.body.messages.length).toBeGreaterThan(1)
+    expect(await w.json(['task', 'show', lost])).toMatchObject({state: 'completed', worktreePath: lostTask.worktreePath, sessionId: lostTask.sessionId})
+    // a task whose worktree is still there is resumed, not patched
+    const intactRefused = await w.request({type: 'spawnTask', taskId: id, taskName: 'x', plan: 'check the respawned file', repoUrl: w.repo.dir, resumeSession: true, patchData: gzipSync(patch).toString('base64'), patchBaseSha: lostTask.baseSha})
+    expect(intactRefused).toMatchObject({type: 'commandError', code: 'INVALID_STATE'})
 
     // reported once: a third start has nothing to report
     await w.stopDaemon()

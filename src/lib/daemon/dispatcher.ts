@@ -1,7 +1,7 @@
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {isActive, type TaskRecord} from '../store/task-record.js'
+import {ENDED_STATES, isActive, type TaskRecord} from '../store/task-record.js'
 import type {TaskManager} from '../tasks/task-manager.js'
 import type {TaskSpec} from '../tasks/task-spec.js'
 import type {Daemon} from './daemon.js'
@@ -12,6 +12,10 @@ import {GIT_HANDLERS} from './git-handlers.js'
 import {git} from '../git/git-runner.js'
 import {applyPatch} from '../git/patches.js'
 import {resolveCommit} from '../git/refs.js'
+import {withRepoLock} from '../git/repo-lock.js'
+import {worktreePathFor} from '../tasks/task-spec.js'
+import {existsSync} from 'node:fs'
+import path from 'node:path'
 import {AUTH_CODE_PREFIX} from './auth-flow.js'
 
 export interface DispatchContext {
@@ -61,12 +65,68 @@ async function restorePatch(ctx: DispatchContext, taskId: string, patchBaseSha: 
   }
 }
 
+/**
+ * Respawn an ended task whose worktree is gone (protocol.md taskRecoveryDetected with
+ * worktreeIntact: false): the worktree is made again at the same path on the task's branch (or
+ * at patchBaseSha with the checkpoint patch applied, when the server sends one), a slot is
+ * taken, and Claude Code runs again: resuming its session with the plan as the next message
+ * when resumeSession is set and a session is known, else from the plan.
+ */
+async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd: CommandOf<'spawnTask'>): Promise<void> {
+  const repo = task.repoPath!
+  const worktree = task.worktreePath ?? worktreePathFor(task, ctx.config)
+  if (!existsSync(repo)) throw new MakimaError('INVALID_STATE', `the repository of task ${task.shortId} (${repo}) is gone; it cannot be respawned`)
+  let patchBase: string | undefined
+  if (cmd.patchBaseSha !== undefined) {
+    patchBase = await resolveCommit(repo, cmd.patchBaseSha)
+    if (!patchBase) throw new MakimaError('INVALID_INPUT', `patchBaseSha ${cmd.patchBaseSha} is not a commit of ${repo}`)
+  }
+  // take the slot first (nothing is made when the cap is full), then build the worktree
+  ctx.store.inbox.take(task.id, 'message')
+  ctx.manager.acquire(task.id, ENDED_STATES, {worktreePath: worktree, plan: cmd.plan, error: null, exitCode: null, completedAt: null})
+  try {
+    await withRepoLock(path.join(ctx.config.home, 'locks'), repo, async () => {
+      await git(['worktree', 'prune'], {cwd: repo, allowFailure: true})
+      const onBranch = task.branch ? await resolveCommit(repo, `refs/heads/${task.branch}`) : undefined
+      const base = patchBase ?? onBranch ?? task.baseSha ?? 'HEAD'
+      if (onBranch) await git(['worktree', 'add', '--quiet', '--', worktree, task.branch!], {cwd: repo})
+      else await git(['worktree', 'add', '--quiet', '-b', task.branch!, '--', worktree, base], {cwd: repo})
+      if (patchBase) await git(['reset', '--hard', '--quiet', patchBase], {cwd: worktree})
+    })
+    if (patchBase && cmd.patchData !== undefined) {
+      const patch = Buffer.from(cmd.patchData, 'base64')
+      await applyPatch(worktree, patch).catch((error: Error) => {
+        throw new MakimaError('INVALID_INPUT', `spawnTask.patchData does not apply on ${patchBase!.slice(0, 8)}: ${error.message}`)
+      })
+      ctx.store.tasks.update(task.id, {baseSha: patchBase})
+      ctx.manager.note(task.id, `Worktree made again at ${worktree}; applied the checkpoint patch (${patch.length} bytes) on ${patchBase.slice(0, 8)}`)
+    } else {
+      ctx.manager.note(task.id, `Worktree made again at ${worktree} on branch ${task.branch}`)
+    }
+  } catch (error) {
+    ctx.manager.finish(task.id, 'failed', {error: `respawning the task failed: ${(error as Error).message}`})
+    throw error
+  }
+  if (cmd.resumeSession && task.sessionId) ctx.store.inbox.push(task.id, 'message', cmd.plan)
+  ctx.runInBackground(task.id)
+}
+
 const TASK_HANDLERS: HandlerTable = {
   async spawnTask(cmd, ctx) {
+    if (cmd.patchData !== undefined && cmd.patchBaseSha === undefined) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs patchBaseSha (the commit the patch was taken against)')
     const existing = ctx.store.tasks.get(cmd.taskId)
     if (existing) {
       if (existing.origin !== 'daemon') throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} exists on this machine and was not started by the server`)
       if (isActive(existing.state)) throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} is already ${existing.state}`)
+      const worktreeLost = existing.repoPath !== null && !(existing.worktreePath && existsSync(existing.worktreePath))
+      if (worktreeLost) {
+        // taskRecoveryDetected said worktreeIntact: false; the server respawns the task here
+        await respawnInNewWorktree(ctx, existing, cmd)
+        return
+      }
+      if (cmd.patchData !== undefined) {
+        throw new MakimaError('INVALID_STATE', `task ${existing.shortId} still has its worktree (${existing.worktreePath}); resume it with resumeSession instead of a checkpoint patch`)
+      }
       if (!cmd.resumeSession) throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} already exists (${existing.state}); set resumeSession to resume it`)
       const {resumed} = await ctx.manager.send(cmd.taskId, cmd.plan, {inProcess: true})
       if (resumed) ctx.runInBackground(cmd.taskId)
@@ -91,7 +151,6 @@ const TASK_HANDLERS: HandlerTable = {
       copyFiles: cmd.copyFiles,
       origin: 'daemon',
     }
-    if (cmd.patchData !== undefined && cmd.patchBaseSha === undefined) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs patchBaseSha (the commit the patch was taken against)')
     if (cmd.patchData !== undefined && !cmd.repoUrl) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs repoUrl (the repository the patch applies to)')
     const task = await ctx.manager.admit(spec)
     if (cmd.parentTaskId && !knownParent) ctx.store.tasks.update(task.id, {parentTaskId: cmd.parentTaskId})
