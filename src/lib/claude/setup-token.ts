@@ -1,4 +1,5 @@
 import {MakimaError} from '../errors.js'
+import {TOKEN_ONE, TOKEN_RE, cleanTerminalText, findLoginUrl, meaningfulLines, redactTokens} from './terminal-text.js'
 
 // `claude setup-token` driven through a pseudo-terminal (shared/protocol.md "OAuth codes",
 // cli.md `makima auth login`). Claude Code's login UI is an Ink app that needs a real terminal:
@@ -43,45 +44,10 @@ export interface SetupTokenOptions {
 
 const COLS = 500
 const DRAIN_MS = 300
-const TOKEN_RE = /sk-ant-[A-Za-z0-9_-]{8,}/g
-const TOKEN_ONE = /sk-ant-[A-Za-z0-9_-]{8,}/
+/** `$0 setup-token`, then keep the terminal open for a second; exits with setup-token's code. */
+const HOLD_OPEN_SCRIPT = '"$0" setup-token; code=$?; sleep 1; exit $code'
 const SUCCESS_RE = /success|logged in|authenticated/i
 const FAILURE_RE = /error|invalid|failed|failure|expired|denied|not valid|incorrect/i
-
-/** Take a token out of text meant for a log. */
-export function redactTokens(text: string): string {
-  return text.replace(TOKEN_RE, 'sk-ant-[redacted]')
-}
-
-/**
- * Terminal output as plain text: OSC sequences (titles, hyperlinks) dropped, cursor moves to the
- * right (Ink uses them instead of spaces) become a space, other escape sequences dropped,
- * carriage returns become line breaks.
- */
-export function cleanTerminalText(raw: string): string {
-  return raw
-    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC ... BEL | ST
-    .replace(/\x1b\[[0-?]*[ -/]*([@-~])/g, (_m, final: string) => (final === 'G' || final === 'C' ? ' ' : '')) // CSI
-    .replace(/\x1b[()*+][0-9A-Za-z]/g, '') // charset selection
-    .replace(/\x1b[@-_]/g, '') // other two-byte escapes (ESC 7, ESC 8, ESC =, ...)
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
-    .replace(/[ \t]+\n/g, '\n')
-}
-
-/** The sign-in URL in setup-token's output: the first http(s) URL that looks like an OAuth one, else the first URL. */
-export function findLoginUrl(text: string): string | undefined {
-  const urls = [...text.matchAll(/https?:\/\/[^\s"'<>`)\]]+/g)].map((m) => m[0].replace(/[.,;:]+$/, ''))
-  return urls.find((u) => /oauth|authorize/i.test(u)) ?? urls[0]
-}
-
-/** Non-empty lines of cleaned text, without spinner-only or box-drawing-only lines. */
-function meaningfulLines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' ').trim())
-    .filter((l) => l !== '' && /[A-Za-z0-9]/.test(l))
-}
 
 interface PtyLike {
   pid: number
@@ -140,7 +106,10 @@ export class SetupTokenSession {
     const {spawn} = await loadPty()
     let pty: PtyLike
     try {
-      pty = spawn(options.command, ['setup-token'], {
+      // Through a shell that holds the terminal open a moment after setup-token exits: on Linux
+      // node-pty can drop the last chunk a process prints just before it exits (node-pty #72, #85),
+      // and that chunk is the one carrying the outcome and the token.
+      pty = spawn('/bin/sh', ['-c', HOLD_OPEN_SCRIPT, options.command], {
         name: 'xterm-256color',
         cols: COLS,
         rows: 50,
@@ -243,24 +212,26 @@ export class SetupTokenSession {
     return line.includes(this.code) || (shown.length < line.length && this.code.endsWith(shown))
   }
 
-  /** End setup-token (SIGTERM, then SIGKILL a moment later). */
+  /** End setup-token (SIGTERM, then SIGKILL a second later if it is still there). */
   kill(): void {
     if (this.killed || this.exitInfo) return
     this.killed = true
-    try {
-      this.pty.kill('SIGTERM')
-    } catch {
-      // gone already
-    }
-    const pid = this.pty.pid
-    setTimeout(() => {
-      if (this.exitInfo) return
+    // The whole process group: the holding shell and setup-token under it (node-pty starts the
+    // shell as a session leader, so its group id is its pid).
+    const signalGroup = (signal: NodeJS.Signals) => {
       try {
-        process.kill(pid, 'SIGKILL')
+        process.kill(-this.pty.pid, signal)
       } catch {
-        // gone
+        try {
+          process.kill(this.pty.pid, signal)
+        } catch {
+          // gone already
+        }
       }
-    }, 1000).unref()
+    }
+    signalGroup('SIGTERM')
+    // Unconditionally: the shell can be gone while setup-token under it is not.
+    setTimeout(() => signalGroup('SIGKILL'), 1000).unref()
   }
 
   /** Resolves when setup-token has exited. */
