@@ -40,11 +40,21 @@ describe('makima doctor', () => {
     expect(checks.node.status).toBe('ok')
     expect(checks.git.status).toBe('ok')
     expect(checks.claude).toMatchObject({status: 'ok', detail: expect.stringContaining('2.1.197')})
+    expect(checks.auth).toMatchObject({status: 'ok', detail: expect.stringContaining('api_key (ANTHROPIC_API_KEY)')})
     expect(checks.database).toMatchObject({status: 'ok', detail: expect.stringContaining('schema')})
     expect(checks.home.status).toBe('ok')
     expect(checks.server).toMatchObject({status: 'ok', detail: expect.stringContaining('accepted')})
     expect(r.stdout).not.toContain('good-key-123')
     await server.close()
+  })
+
+  it('fails when Claude Code is not logged in, saying how to log in', async () => {
+    const t = testEnv({extra: {ANTHROPIC_API_KEY: undefined}})
+    const r = await runCli(['doctor'], {env: t.env})
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/FAIL\s+auth\s+Claude Code is not logged in/)
+    expect(r.stdout).toMatch(/fix: makima auth login/)
+    expect(r.stdout).toMatch(/ok\s+claude\s+2\.1\.197/)
   })
 
   it('fails (exit 1) with how to fix it: refused key, missing claude', async () => {

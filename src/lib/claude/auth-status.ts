@@ -19,9 +19,9 @@ export interface ClaudeAuthStatus {
  * when logged out). When that subcommand is missing or says nothing readable (older CLIs), the
  * same offline check by hand: the API key / OAuth token variables, then stored credentials.
  */
-export async function claudeAuthStatus(claude: string, env: Record<string, string>): Promise<ClaudeAuthStatus> {
+export async function claudeAuthStatus(claude: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ClaudeAuthStatus> {
   const answer = await new Promise<string>((resolve) => {
-    execFile(claude, ['auth', 'status', '--json'], {env, timeout: 30_000, maxBuffer: 1024 * 1024}, (_error, stdout) => resolve(String(stdout ?? '')))
+    execFile(claude, ['auth', 'status', '--json'], {env, timeout: timeoutMs, maxBuffer: 1024 * 1024}, (_error, stdout) => resolve(String(stdout ?? '')))
   })
   const parsed = parseStatus(answer)
   if (parsed) return {...parsed, source: `${claude} auth status`, claudeCommand: claude}

@@ -57,6 +57,24 @@ export async function checkClaude(ctx: DoctorContext): Promise<CheckResult> {
     : {check: 'claude', status: 'fail', detail: `${resolved} --version failed: ${r?.out.split('\n')[0] ?? ''}`, fix: 'reinstall Claude Code'}
 }
 
+/** Claude Code's own offline answer, with the environment tasks get (`makima auth status`). */
+export async function checkClaudeAuth(ctx: DoctorContext): Promise<CheckResult | undefined> {
+  const {resolveClaudeCommand} = await import('../claude/invocation.js')
+  let claude: string
+  try {
+    claude = resolveClaudeCommand(ctx.config.process.claudeCommand, ctx.env.PATH)
+  } catch {
+    return undefined // the claude check already says it is missing
+  }
+  const {cleanEnvironment} = await import('../claude/task-env.js')
+  const {claudeAuthStatus} = await import('../claude/auth-status.js')
+  const status = await claudeAuthStatus(claude, cleanEnvironment(ctx.env), 10_000)
+  const how = `${status.authMethod}${status.apiKeySource ? ` (${status.apiKeySource})` : ''}`
+  return status.loggedIn
+    ? {check: 'auth', status: 'ok', detail: `Claude Code is logged in: ${how}`}
+    : {check: 'auth', status: 'fail', detail: 'Claude Code is not logged in (tasks would fail at their first request)', fix: 'makima auth login, or set ANTHROPIC_API_KEY'}
+}
+
 export async function checkGh(ctx: DoctorContext): Promise<CheckResult> {
   const r = await run('gh', ['auth', 'status'], ctx.env)
   if (!r) return {check: 'gh', status: 'warn', detail: 'GitHub CLI not found (needed only for --completion-action pr)', fix: 'install gh and run gh auth login'}
@@ -140,6 +158,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     checkNode(ctx),
     checkGit(ctx),
     checkClaude(ctx),
+    checkClaudeAuth(ctx),
     checkGh(ctx),
     checkBubblewrap(ctx),
     checkHome(ctx),
