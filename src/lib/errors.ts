@@ -3,6 +3,9 @@
  * with a code; the code decides the CLI exit code (shared/cli.md) and the protocol error code
  * (shared/protocol.md). Anything else that escapes is a bug and maps to INTERNAL.
  */
+
+import {redactCredentials} from './redact.js'
+
 export type ErrorCode =
   | 'INVALID_INPUT' // bad usage or bad value (exit 2, protocol INVALID_FIELD)
   | 'NOT_FOUND' // a task, checkpoint or branch makima should know (exit 3, TASK_NOT_FOUND)
@@ -46,7 +49,7 @@ export class MakimaError extends Error {
   readonly details?: Record<string, unknown>
 
   constructor(code: ErrorCode, message: string, options?: {cause?: unknown; details?: Record<string, unknown>}) {
-    super(message, options?.cause === undefined ? undefined : {cause: options.cause})
+    super(redactCredentials(message), options?.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'MakimaError'
     this.code = code
     this.details = options?.details

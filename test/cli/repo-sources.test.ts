@@ -69,6 +69,20 @@ describe('--repo <url>', () => {
     expect(w.api.calls).toHaveLength(0)
   })
 
+  test('credentials in a repository URL never reach the output (git\'s message included)', async () => {
+    const w = await repoWorld(steps({text: 'ok'}))
+    const net = await import('node:net')
+    const closed = net.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()))
+    const {port} = closed.address() as {port: number}
+    await new Promise((resolve) => closed.close(resolve)) // nothing listens there now: git fails at once
+    const r = await w.makima(['task', 'spawn', '--detach', '--json', '--repo', `http://robot:s3cr3t-t0ken@127.0.0.1:${port}/app.git`, 'never runs'])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain(`could not clone http://***@127.0.0.1:${port}/app.git`)
+    expect(r.stdout + r.stderr).not.toContain('s3cr3t-t0ken')
+    expect(await w.json(['task', 'list', '--all'])).toEqual([])
+  })
+
   test.each([
     ['--repo=-uhttps://example.com/x', '-uhttps://example.com/x'],
     ['--repo=git@-oProxyCommand=touch%20pwned:x', 'git@-oProxyCommand=touch%20pwned:x'],

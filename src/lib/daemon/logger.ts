@@ -1,3 +1,5 @@
+import {redactCredentials} from '../redact.js'
+
 export type LogLevel = 'info' | 'warn' | 'error'
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
 
@@ -7,7 +9,7 @@ export type Logger = (level: LogLevel, message: string, fields?: Record<string, 
  */
 export function createLogger(options: {json: boolean; out: NodeJS.WritableStream; secrets: Set<string>}): Logger {
   const redact = (text: string) => {
-    let out = text
+    let out = redactCredentials(text)
     for (const secret of options.secrets) if (secret.length >= 6) out = out.split(secret).join('[redacted]')
     return out
   }

@@ -1,3 +1,4 @@
+import {redactCredentials} from '../redact.js'
 /** A task as the store keeps it, and the lifecycle states of shared/cli.md. */
 export const TASK_STATES = ['pending', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
 export type TaskState = (typeof TASK_STATES)[number]
@@ -95,7 +96,7 @@ export function toTaskJson(task: TaskRecord): TaskJson {
     name: task.name,
     state: task.state,
     plan: task.plan,
-    repoSource: task.repoSource,
+    repoSource: task.repoSource === null ? null : redactCredentials(task.repoSource),
     baseBranch: task.baseBranch,
     branch: task.branch,
     worktreePath: task.worktreePath,

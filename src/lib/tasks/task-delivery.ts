@@ -18,6 +18,7 @@ import {
   type DeliveryTarget,
 } from '../git/remote.js'
 import type {TaskRecord} from '../store/task-record.js'
+import {redactCredentials} from '../redact.js'
 
 /**
  * Delivering a task's work (shared/cli.md "Completion actions"): the target of a task, the commit
@@ -44,10 +45,6 @@ export function requireRepository(task: TaskRecord): {repo: string; branch: stri
   return {repo: task.repoPath, branch: task.branch}
 }
 
-/** A URL without credentials, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@')
-}
 
 /**
  * The target of a task: `--target-repo` (a path) / `--target-branch`; by default the source
@@ -65,7 +62,7 @@ export async function resolveDeliveryTarget(task: TaskRecord, overrides: TargetO
     if (url) {
       const localPath = localPathOfUrl(url, repo) ?? null
       const sameRepo = localPath !== null && (await sameRepository(localPath, repo).catch(() => false))
-      target = {destination: 'origin', localPath, sameRepo, label: `origin (${redactUrl(url)})`}
+      target = {destination: 'origin', localPath, sameRepo, label: `origin (${redactCredentials(url)})`}
     } else {
       target = {destination: repo, localPath: repo, sameRepo: true, label: repo}
     }
