@@ -69,6 +69,28 @@ describe('--continue-from', () => {
     expect(readFileSync(join(src, 'fresh', 'blob.bin')).equals(BINARY)).toBe(true)
   }, 180_000)
 
+  test('from a cleaned-up task: its committed work and the uncommitted work cleanup kept as its final snapshot', async () => {
+    const w = await repoWorld(steps({text: 'ok'}))
+    const sourceId = await w.spawnDetached(['--repo', w.repo.dir, '--name', 'source', 'the source task'])
+    const src = (await w.waitCompleted(sourceId)).worktreePath as string
+    writeFileSync(join(src, 'committed.txt'), 'committed\n')
+    git(src, 'add', 'committed.txt')
+    git(src, 'commit', '-q', '-m', 'source work')
+    const sourceHead = git(src, 'rev-parse', 'HEAD')
+    writeFileSync(join(src, 'README.md'), '# test repo\nleft uncommitted\n')
+    writeFileSync(join(src, 'untracked.bin'), BINARY)
+    const cleaned = await w.makima(['task', 'cleanup', sourceId])
+    expect(cleaned.code, cleaned.stderr).toBe(0)
+    expect(existsSync(src)).toBe(false)
+
+    const nextId = await w.spawnDetached(['--continue-from', sourceId, '--name', 'next', 'continue the work'])
+    const dst = (await w.waitCompleted(nextId)).worktreePath as string
+    expect(git(dst, 'rev-parse', 'HEAD')).toBe(sourceHead)
+    expect(readFileSync(join(dst, 'committed.txt'), 'utf8')).toBe('committed\n')
+    expect(readFileSync(join(dst, 'README.md'), 'utf8')).toBe('# test repo\nleft uncommitted\n')
+    expect(readFileSync(join(dst, 'untracked.bin')).equals(BINARY)).toBe(true)
+  }, 180_000)
+
   test('refuses a task without a repository (exit 4) and an unknown task (exit 3); nothing recorded', async () => {
     const w = await repoWorld(steps({text: 'ok'}))
     const tempTask = (await w.makima(['task', 'create', 'works in a temp directory'])).stdout.trim()

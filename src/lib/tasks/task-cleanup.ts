@@ -10,6 +10,9 @@ import {isActive} from '../store/task-record.js'
 import {takeSnapshot} from './checkpoints.js'
 import type {TaskManager} from './task-manager.js'
 
+/** The label of the snapshot cleanup takes of uncommitted work (continue-from looks for it). */
+export const FINAL_SNAPSHOT_LABEL = 'final snapshot before cleanup'
+
 export interface CleanupResult {
   taskId: string
   success: boolean
@@ -48,7 +51,7 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
     if (await isDirty(wt)) {
       const taken = await takeSnapshot(store, config, task, {
         message: `makima: final snapshot of task ${task.shortId} before cleanup`,
-        label: 'final snapshot before cleanup',
+        label: FINAL_SNAPSHOT_LABEL,
       })
       if (taken) {
         const {number, ref, commitSha} = taken.record

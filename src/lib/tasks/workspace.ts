@@ -6,11 +6,13 @@ import {MakimaError} from '../errors.js'
 import {gitText} from '../git/git-runner.js'
 import {inheritGitConfig} from '../git/identity.js'
 import {applyPatch, workingTreePatch} from '../git/patches.js'
+import {binaryPatch} from '../git/snapshot.js'
 import {resolveCommit, validateBranchName} from '../git/refs.js'
 import {createWorktree, worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import type {Store} from '../store/store.js'
 import type {TaskPatch, TaskRecord} from '../store/task-record.js'
+import {FINAL_SNAPSHOT_LABEL} from './task-cleanup.js'
 import {copySourcePath, worktreePathFor} from './task-spec.js'
 
 export interface WorkspaceContext {
@@ -61,7 +63,7 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
   const head = live ? await gitText(['rev-parse', '--verify', 'HEAD^{commit}'], {cwd: source.worktreePath!}) : source.branch && (await resolveCommit(task.repoPath!, source.branch))
   if (!head) throw new MakimaError('INVALID_STATE', `task ${source.shortId} has neither a worktree nor its branch any more; nothing to continue from`)
   // The patch is taken against the sha read above, so work the source commits meanwhile is in it too.
-  const patch = live ? await workingTreePatch(source.worktreePath!, head) : Buffer.alloc(0)
+  const patch = live ? await workingTreePatch(source.worktreePath!, head) : await finalSnapshotPatch(source, head, task.repoPath!, ctx)
   ctx.progress(`Creating worktree for ${task.repoPath} at task ${source.shortId}'s HEAD ${head.slice(0, 8)}`)
   const {baseSha} = await createWorktree({repoPath: task.repoPath!, baseRef: head, branch: task.branch!, worktreePath, locksDir})
   if (patch.length > 0) {
@@ -69,6 +71,20 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
     ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)
   }
   return baseSha
+}
+
+/**
+ * The uncommitted work of a cleaned-up task: the snapshot cleanup took of it, as a patch onto
+ * `head` (its branch tip), when that snapshot was taken on top of that very commit and its side
+ * ref still exists. Otherwise nothing (the branch moved on since, or there was nothing to keep).
+ */
+async function finalSnapshotPatch(source: TaskRecord, head: string, repoPath: string, ctx: WorkspaceContext): Promise<Buffer> {
+  const last = ctx.store.checkpoints.latest(source.id, 'snapshot')
+  if (!last || last.message !== FINAL_SNAPSHOT_LABEL || !last.ref) return Buffer.alloc(0)
+  const commit = await resolveCommit(repoPath, last.ref)
+  if (!commit || (await resolveCommit(repoPath, `${commit}^`)) !== head) return Buffer.alloc(0)
+  ctx.progress(`Task ${source.shortId}'s worktree was cleaned up: taking its uncommitted work from ${last.ref}`)
+  return binaryPatch(repoPath, head, commit)
 }
 
 /**
