@@ -30,6 +30,7 @@ async function sharedApi(): Promise<ScriptedApi> {
       // turn-independent: also right when a resumed session already has turns
       'check the respawned file': (ctx) => (ctx.toolResults.length > 0 ? {text: 'respawn checked'} : {bash: 'cat respawned.txt; git branch --show-current'}),
       'check the restored file': steps({bash: 'cat restored.txt; git log -1 --format=%s'}, {text: 'checked'}),
+      'pick up where it stopped': steps({text: 'picked up'}),
     }),
   )
   return api
@@ -159,7 +160,7 @@ describe('recovery', () => {
     expect(restarted.stderr).not.toContain(w.apiKey)
   })
 
-  test('respawn from a checkpoint patch: spawnTask with patchData/patchBaseSha starts on that commit with the patch applied; a patch that does not apply fails the task', async () => {
+  test('respawn from a checkpoint patch: spawnTask with patchData/patchBaseSha starts on that commit with the patch applied; a patch that does not apply fails the task; conversationHistory reaches Claude Code as context', async () => {
     const w = await daemonWorld(await sharedApi())
     // a checkpoint patch as protocol.md makes it: gzip of `git diff --binary <base>`, base64
     const base = w.repo.head
@@ -189,6 +190,15 @@ describe('recovery', () => {
     const noBase = await w.request({type: 'spawnTask', taskId: randomUUID(), taskName: 'x', plan: 'check the restored file', repoUrl: w.repo.dir, patchData})
     expect(noBase).toMatchObject({type: 'commandError', code: 'INVALID_FIELD'})
     expect(noBase.message).toMatch(/patchBaseSha/)
+
+    // A task this daemon never ran, respawned with the server's copy of its conversation: Claude
+    // Code gets the history as context before the plan.
+    const history = [{role: 'user', content: 'add the NOTES file'}, {role: 'assistant', content: 'NOTES-HISTORY-MARKER written halfway'}]
+    const moved = w.spawnTask('pick up where it stopped', {resumeSession: true, patchData, patchBaseSha: base, conversationHistory: history})
+    expect((await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === moved, 60_000)).success).toBe(true)
+    const first = api.calls.find((c) => c.lastUserText.includes('pick up where it stopped'))!
+    expect(first.lastUserText).toContain('NOTES-HISTORY-MARKER written halfway')
+    expect(first.lastUserText.indexOf('NOTES-HISTORY-MARKER')).toBeLessThan(first.lastUserText.indexOf('pick up where it stopped'))
     await w.stopDaemon()
   })
 })

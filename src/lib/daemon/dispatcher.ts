@@ -1,4 +1,5 @@
 import type {Config} from '../config/types.js'
+import {planWithHistory} from '../claude/prompts.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
 import {ENDED_STATES, isActive, type TaskRecord} from '../store/task-record.js'
@@ -83,7 +84,9 @@ async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd:
   }
   // take the slot first (nothing is made when the cap is full), then build the worktree
   ctx.store.inbox.take(task.id, 'message')
-  ctx.manager.acquire(task.id, ENDED_STATES, {worktreePath: worktree, plan: cmd.plan, error: null, exitCode: null, completedAt: null})
+  const resume = cmd.resumeSession && task.sessionId !== null
+  const plan = !resume && cmd.conversationHistory !== undefined ? planWithHistory(cmd.plan, cmd.conversationHistory) : cmd.plan
+  ctx.manager.acquire(task.id, ENDED_STATES, {worktreePath: worktree, plan, error: null, exitCode: null, completedAt: null})
   try {
     await withRepoLock(path.join(ctx.config.home, 'locks'), repo, async () => {
       await git(['worktree', 'prune'], {cwd: repo, allowFailure: true})
@@ -107,7 +110,7 @@ async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd:
     ctx.manager.finish(task.id, 'failed', {error: `respawning the task failed: ${(error as Error).message}`})
     throw error
   }
-  if (cmd.resumeSession && task.sessionId) ctx.store.inbox.push(task.id, 'message', cmd.plan)
+  if (resume) ctx.store.inbox.push(task.id, 'message', cmd.plan)
   ctx.runInBackground(task.id)
 }
 
@@ -136,7 +139,8 @@ const TASK_HANDLERS: HandlerTable = {
     const spec: TaskSpec = {
       id: cmd.taskId,
       name: cmd.taskName,
-      plan: cmd.plan,
+      // a session this machine never had: the server's copy of the conversation as context
+      plan: cmd.conversationHistory !== undefined ? planWithHistory(cmd.plan, cmd.conversationHistory) : cmd.plan,
       repo: cmd.repoUrl,
       baseBranch: cmd.baseBranch,
       targetBranch: cmd.targetBranch,
