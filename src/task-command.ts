@@ -21,10 +21,11 @@ export abstract class TaskCommand extends MakimaCommand {
     const config = this.makimaConfig(overrides)
     const store = await this.openStore(config)
     const {TaskManager} = await import('./lib/tasks/task-manager.js')
+    const {withStoredToken} = await import('./lib/claude/stored-token.js')
     return new TaskManager({
       store,
       config,
-      env: process.env,
+      env: withStoredToken(process.env, config.home),
       runnerEntry: {execPath: process.execPath, script: cliEntry()},
     })
   }

@@ -4,7 +4,7 @@
 //
 // The 401 and status tests run the REAL claude. The login tests use test/support/fake-claude/claude,
 // the one fake in the suite (the real setup-token needs a browser sign-in; see its header).
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, test} from 'vitest'
 
@@ -17,6 +17,7 @@ import {taskWorld} from '../support/task-helpers.js'
 useCleanup()
 
 const FAKE_CLAUDE = join(projectRoot, 'test', 'support', 'fake-claude', 'claude')
+const REAL_CLAUDE = join(projectRoot, 'node_modules', '.bin', 'claude')
 const GOOD_CODE = 'GOOD-CODE-1234#fake-state'
 const URL_RE = /https:\/\/claude\.com\/cai\/oauth\/authorize\?code=true&\S+&state=fake-state-\d+-\d+/
 
@@ -71,21 +72,60 @@ describe('makima auth login (fake setup-token)', () => {
     expect(line?.trim()).toMatch(new RegExp(`^${URL_RE.source}$`))
     expect(r.stdout).not.toMatch(/\x1b/) // ANSI stripped
     expect(r.stdout).toContain('Long-lived authentication token created successfully!')
-    expect(r.stdout).toMatch(/sk-ant-oat01-FAKEFAKEFAKE-\d+/)
-    expect(r.stdout).toContain('CLAUDE_CODE_OAUTH_TOKEN')
+    // The token is saved for the tasks (0600), not printed.
+    expect(r.stdout + r.stderr).not.toContain('sk-ant-oat01-FAKE')
+    const tokenFile = join(t.makimaHome, 'claude-oauth-token.json')
+    expect(r.stdout).toContain(`Saved the token to ${tokenFile}`)
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8')).token).toMatch(/^sk-ant-oat01-FAKEFAKEFAKE-\d+$/)
     const log = entries()
     expect(log.map((e) => e.slice(1).join(' '))).toEqual(['start', `code ${GOOD_CODE}`])
     expect(isAlive(Number(log[0][0]))).toBe(false)
   })
 
-  test('--json: the URL, the outcome and the token as one JSON value', async () => {
+  test('--json: the URL, the outcome and where the token went as one JSON value; --show-token adds the token', async () => {
     const {t} = loginEnv()
     const r = await runCli(['auth', 'login', '--json', '--code', GOOD_CODE], {env: t.env, timeoutMs: 30_000})
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout)
-    expect(out).toMatchObject({success: true, message: '✓ Long-lived authentication token created successfully!'})
-    expect(out.loginUrl).toMatch(new RegExp(`^${URL_RE.source}$`))
-    expect(out.token).toMatch(/^sk-ant-oat01-FAKEFAKEFAKE-\d+$/)
+    expect(out).toEqual({
+      success: true,
+      message: '✓ Long-lived authentication token created successfully!',
+      loginUrl: expect.stringMatching(new RegExp(`^${URL_RE.source}$`)),
+      tokenFile: join(t.makimaHome, 'claude-oauth-token.json'),
+    })
+    const shown = await runCli(['auth', 'login', '--json', '--show-token', '--code', GOOD_CODE], {env: t.env, timeoutMs: 30_000})
+    expect(shown.code, shown.stderr).toBe(0)
+    const token = JSON.parse(shown.stdout).token
+    expect(token).toMatch(/^sk-ant-oat01-FAKEFAKEFAKE-\d+$/)
+    expect(JSON.parse(readFileSync(join(t.makimaHome, 'claude-oauth-token.json'), 'utf8')).token).toBe(token)
+  })
+
+  test('the saved token: auth status and tasks use it; a token set in the environment later wins, the one it replaced does not', async () => {
+    // The API takes only the token the (fake) setup-token hands out.
+    const w = await taskWorld(
+      (ctx) => (String(ctx.request.headers.authorization ?? '').includes('Bearer sk-ant-oat01-FAKEFAKEFAKE-') ? {text: 'Working with the saved token.'} : {status: 401, error: 'invalid x-api-key'}),
+      {ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-EXPIRED-token', MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: FAKE_CLAUDE, REAL_CLAUDE},
+    )
+    const before = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'before the login'])
+    expect(before.code).toBe(1)
+    expect(JSON.parse(before.stdout).error).toContain('run `makima auth login`')
+
+    const login = await w.makima(['auth', 'login', '--code', GOOD_CODE])
+    expect(login.code, login.stderr).toBe(0)
+    const status = await w.makima(['auth', 'status', '--json'])
+    expect(status.code, status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject({loggedIn: true, authMethod: 'oauth_token'})
+    const after = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'after the login'])
+    expect(after.code, after.stderr).toBe(0)
+    expect(JSON.parse(after.stdout).state).toBe('completed')
+    expect(w.api.requests.some((r) => String(r.headers.authorization).startsWith('Bearer sk-ant-oat01-FAKEFAKEFAKE-'))).toBe(true)
+
+    // Someone sets a different token afterwards: theirs is used (here refused by the API).
+    w.t.env.CLAUDE_CODE_OAUTH_TOKEN = 'sk-ant-oat01-SET-LATER'
+    const later = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'with the later token'])
+    expect(later.code).toBe(1)
+    expect(w.api.requests.some((r) => String(r.headers.authorization) === 'Bearer sk-ant-oat01-SET-LATER')).toBe(true)
   })
 
   test('without --code the code is read from stdin and passed through', async () => {

@@ -8,7 +8,7 @@
 // setup-token is test/support/fake-claude/claude, the suite's one fake (see its header); every other
 // claude call of the daemon goes through it to the real CLI (REAL_CLAUDE).
 import {randomBytes, randomUUID} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {hostname} from 'node:os'
@@ -182,6 +182,11 @@ describe('daemon: Claude Code login flow', () => {
     expect(done3, JSON.stringify(done3)).toMatchObject({success: true})
     expect(api.requests.some((r) => String(r.headers.authorization).startsWith('Bearer sk-ant-oat01-EXPIRED'))).toBe(true)
     expect(server.received.filter((m) => m.type === 'authenticationRequired')).toHaveLength(3)
+    // Saved in MAKIMA_HOME (0600) for the next start of the daemon, where the expired token from
+    // its environment no longer wins over it.
+    const saved = join(t.makimaHome, 'claude-oauth-token.json')
+    expect(statSync(saved).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(saved, 'utf8')).token).toMatch(/^sk-ant-oat01-FAKEFAKEFAKE-\d+$/)
 
     daemon.kill('SIGTERM')
     const exit = await daemon.wait()

@@ -2,7 +2,7 @@ import {MakimaCommand} from '../../base-command.js'
 
 export default class AuthStatus extends MakimaCommand {
   static override summary = "Show whether Claude Code is logged in, as makima's tasks will see it"
-  static override description = `Asks \`<process.claudeCommand> auth status\` (offline: it reads the environment and Claude Code's stored credentials, it does not call the API) with the environment tasks get. Exit 0 when logged in, 1 when not. A token that has expired or was revoked still counts as logged in here; a task then fails with "run \`makima auth login\`".`
+  static override description = `Asks \`<process.claudeCommand> auth status\` (offline: it reads the environment and Claude Code's stored credentials, it does not call the API) with the environment tasks get, including the token \`makima auth login\` saved. Exit 0 when logged in, 1 when not. A token that has expired or was revoked still counts as logged in here; a task then fails with "run \`makima auth login\`".`
 
   static override examples = ['<%= config.bin %> auth status', '<%= config.bin %> auth status --json']
 
@@ -12,7 +12,8 @@ export default class AuthStatus extends MakimaCommand {
     const {cleanEnvironment} = await import('../../lib/claude/task-env.js')
     const {claudeAuthStatus} = await import('../../lib/claude/auth-status.js')
     const claude = resolveClaudeCommand(config.process.claudeCommand, process.env.PATH)
-    const status = await claudeAuthStatus(claude, cleanEnvironment(process.env))
+    const {withStoredToken} = await import('../../lib/claude/stored-token.js')
+    const status = await claudeAuthStatus(claude, cleanEnvironment(withStoredToken(process.env, config.home)))
     if (!status.loggedIn) process.exitCode = 1
     if (this.jsonEnabled()) return status
     this.say(`Claude Code  ${status.loggedIn ? 'logged in' : 'NOT logged in'}`)

@@ -36,9 +36,18 @@ export default class DaemonRun extends MakimaCommand {
     const {Daemon} = await import('../../lib/daemon/daemon.js')
     const secrets = new Set([apiKey])
     const log = createLogger({json: flags['log-json'] || !process.stderr.isTTY, out: process.stderr, secrets})
+    // A token an earlier login saved in MAKIMA_HOME (stored-token.ts) is the one tasks use.
+    const {withStoredToken} = await import('../../lib/claude/stored-token.js')
+    const originalOauthToken = process.env.CLAUDE_CODE_OAUTH_TOKEN
+    const token = withStoredToken(process.env, config.home).CLAUDE_CODE_OAUTH_TOKEN
+    if (token) {
+      secrets.add(token)
+      process.env.CLAUDE_CODE_OAUTH_TOKEN = token
+    }
     const daemon = new Daemon({
       config,
       apiKey,
+      originalOauthToken,
       env: process.env,
       version: this.config.version,
       hostname: hostname(),

@@ -13,6 +13,7 @@ import {DaemonConnection} from './connection.js'
 import {dispatch, type DispatchContext} from './dispatcher.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
+import {saveStoredToken} from '../claude/stored-token.js'
 import {capMessage, parseCommand} from './protocol.js'
 import {findProcessesOfTasks, worktreesIntact} from './recovery.js'
 
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   /** secrets the logger redacts; tool keys are added as tasks get them */
   secrets: Set<string>
   runnerEntry: {execPath: string; script: string}
+  /** the CLAUDE_CODE_OAUTH_TOKEN the daemon was started with: a token its login flow saves replaces it */
+  originalOauthToken?: string
 }
 
 export const DAEMON_RESTART_EXIT_CODE = 42
@@ -104,6 +107,7 @@ export class Daemon {
       // setup-token prints a long-lived token: redacted from the log, given to the tasks started from now on
       onToken: (token) => {
         options.secrets.add(token)
+        saveStoredToken(config.home, token, options.originalOauthToken)
         options.env.CLAUDE_CODE_OAUTH_TOKEN = token
       },
     })

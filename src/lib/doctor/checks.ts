@@ -68,7 +68,8 @@ export async function checkClaudeAuth(ctx: DoctorContext): Promise<CheckResult |
   }
   const {cleanEnvironment} = await import('../claude/task-env.js')
   const {claudeAuthStatus} = await import('../claude/auth-status.js')
-  const status = await claudeAuthStatus(claude, cleanEnvironment(ctx.env), 10_000)
+  const {withStoredToken} = await import('../claude/stored-token.js')
+  const status = await claudeAuthStatus(claude, cleanEnvironment(withStoredToken(ctx.env, ctx.config.home)), 10_000)
   const how = `${status.authMethod}${status.apiKeySource ? ` (${status.apiKeySource})` : ''}`
   return status.loggedIn
     ? {check: 'auth', status: 'ok', detail: `Claude Code is logged in: ${how}`}
