@@ -7,12 +7,12 @@ import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {ACTIVE_STATES, ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import {ACTIVE_STATES, ENDED_STATES, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
-import {isSameProcessAlive, processStartToken} from './process-table.js'
+import {processStartToken} from './process-table.js'
 import {reapStaleTasks} from './stale-runners.js'
-import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
+import {interruptTask, pauseTask, resumeTask, sendMessage, waitForTaskEnd, type TaskControlHost} from './task-controls.js'
 import {TaskRun, type RunOutcome} from './task-run.js'
 import {AutonomousSession, COMPLETION_GATE_PROMPT} from './autonomous.js'
 import {sandboxWrapper, type CommandWrapper} from '../claude/sandbox.js'
@@ -356,22 +356,28 @@ export class TaskManager {
     return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, task}))
   }
 
-  // ---- controls that work from any process ----
+  // ---- controls that work from any process (task-controls.ts) ----
+
+  private controlHost(): TaskControlHost {
+    return {
+      store: this.store,
+      config: this.config,
+      reap: () => this.reap(),
+      changed: (change) => this.changed(change),
+      finish: (taskId, state, patch) => this.finish(taskId, state, patch),
+      runnerPids: () => this.runnerPids(),
+      localRun: (taskId) => this.runs.get(taskId),
+      acquire: (taskId, from) => this.acquire(taskId, from),
+      startDetachedRunner: (taskId) => this.startDetachedRunner(taskId),
+    }
+  }
 
   async pause(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state !== 'running' || !task.pid) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a running task can be paused`)
-    pauseTaskProcesses(task.id, task.pid, this.runnerPids())
-    return this.changed(this.store.tasks.transition(task.id, ['running'], 'paused'))
+    return pauseTask(this.controlHost(), idOrPrefix)
   }
 
   async resume(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state !== 'paused') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a paused task can be resumed`)
-    resumeTaskProcesses(task.id, task.pid, this.runnerPids())
-    return this.changed(this.store.tasks.transition(task.id, ['paused'], 'running'))
+    return resumeTask(this.controlHost(), idOrPrefix)
   }
 
   /**
@@ -379,27 +385,7 @@ export class TaskManager {
    * records the outcome); otherwise this process does. Returns once the task has ended.
    */
   async interrupt(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
-    if (task.state === 'pending') return this.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
-    const local = this.runs.get(task.id)
-    if (local) {
-      await local.interrupt()
-      return this.waitForEnd(task.id)
-    }
-    const graceMs = this.config.process.interruptGraceSecs * 1000
-    if (task.runnerPid && task.runnerPid !== process.pid && isSameProcessAlive(task.runnerPid, task.runnerStart)) {
-      this.store.inbox.push(task.id, 'interrupt')
-      try {
-        return await this.waitForEnd(task.id, graceMs + 15_000)
-      } catch {
-        // the runner did not answer: do it here
-      }
-    }
-    await terminateTaskProcesses(task.id, task.pid, graceMs, this.runnerPids())
-    const current = this.store.tasks.require(task.id)
-    return isActive(current.state) ? this.finish(task.id, 'interrupted', {error: 'interrupted'}) : current
+    return interruptTask(this.controlHost(), idOrPrefix)
   }
 
   /** ids of the tasks this process is running now */
@@ -429,40 +415,12 @@ export class TaskManager {
    * resumed with the message in a detached runner (or here when `inProcess`).
    */
   async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
-    if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
-    this.reap()
-    let task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
-    if (isActive(task.state)) {
-      if (task.state === 'paused') task = await this.resume(task.id)
-      this.store.inbox.push(task.id, 'message', message)
-      return {task, resumed: false}
-    }
-    if (!task.sessionId) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and has no Claude session to resume`)
-    if (!task.worktreePath || !existsSync(task.worktreePath)) {
-      throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
-    }
-    this.store.inbox.push(task.id, 'message', message)
-    try {
-      task = this.acquire(task.id, ENDED_STATES)
-    } catch (error) {
-      this.store.inbox.take(task.id, 'message') // nothing half-done stays behind
-      throw error
-    }
-    if (options.inProcess) return {task, resumed: true}
-    return {task: this.startDetachedRunner(task.id), resumed: true}
+    return sendMessage(this.controlHost(), idOrPrefix, message, options)
   }
 
   /** Poll the store until the task has ended (reaping dead runners on the way). */
   async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
-    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
-    for (;;) {
-      this.reap()
-      const task = this.store.tasks.require(taskId)
-      if (isEnded(task.state)) return task
-      if (Date.now() >= deadline) throw new MakimaError('TIMEOUT', `task ${task.shortId} is still ${task.state}`)
-      await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
-    }
+    return waitForTaskEnd(this.controlHost(), taskId, timeoutMs)
   }
 }
 
