@@ -1,3 +1,5 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import {authFailureTaskError} from '../claude/setup-token.js'
 import {sandboxWrapper, type CommandWrapper} from '../claude/sandbox.js'
 import type {Config} from '../config/types.js'
@@ -45,8 +47,6 @@ export interface RunLoopHost {
   abandoning(): boolean
   onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Run a task in this process until it ends: initializing -> starting -> running -> ended.

@@ -1,4 +1,5 @@
 import {existsSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
@@ -31,8 +32,6 @@ export interface TaskControlHost {
   /** start a detached runner for a task that holds a slot */
   startDetachedRunner(taskId: string): TaskRecord
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // ---- controls that work from any process ----
 
