@@ -1,11 +1,12 @@
 // Completion actions end to end: the built CLI, the real `claude` against the scripted API, real
-// git with bare remotes, and (for `pr` only) a fake `gh` written by the test.
-import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+// git with bare remotes, and (for `pr` only) a fake `gh` (test/support/fake-gh.ts).
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 import {afterEach, describe, expect, test} from 'vitest'
 
 import {killAllSpawned, runCli} from '../support/cli.js'
 import {cleanupAllTestEnvs, testEnv, type TestEnv} from '../support/env.js'
+import {fakeGh} from '../support/fake-gh.js'
 import {gitWithEnv, makeRepo, type Repo} from '../support/git-fixtures.js'
 import {closeAllScriptedApis, startScriptedApi, steps} from '../support/scripted-api.js'
 
@@ -175,26 +176,9 @@ describe('completion action merge', () => {
 
 describe('completion action pr', () => {
   test('pushes the branch, runs gh pr create and stores and prints the PR URL', async () => {
-    const ghArgv = {file: ''}
     const w = await world(COMMIT_IN_TASK, {bare: true, summary: 'Wrote committed.txt and loose.txt.'})
-    const bin = join(w.t.root, 'fake-bin')
-    mkdirSync(bin)
-    ghArgv.file = join(w.t.root, 'gh-argv')
-    writeFileSync(
-      join(bin, 'gh'),
-      [
-        '#!/bin/sh',
-        '# FAKE gh: the one fake allowed in this suite (shared/design.md "Testing: real parts"), because',
-        '# the real GitHub CLI needs github.com. It records its argv (NUL-separated) and prints a PR URL',
-        '# after a line of chatter, as `gh pr create` does.',
-        `for a in "$@"; do printf '%s\\0' "$a" >> '${ghArgv.file}'; done`,
-        'echo "Creating pull request into main in example/repo"',
-        'echo "https://github.com/example/repo/pull/7"',
-        '',
-      ].join('\n'),
-    )
-    chmodSync(join(bin, 'gh'), 0o755)
-    w.t.env.PATH = [bin, w.t.env.PATH].join(delimiter)
+    const gh = fakeGh(w.t.root)
+    w.t.env.PATH = [gh.bin, w.t.env.PATH].join(delimiter)
 
     const r = await w.makima(['task', 'spawn', '--repo', w.repo.dir, '--completion-action', 'pr', '--name', 'Add the files', 'write some files'])
     expect(r.code, r.stderr).toBe(0)
@@ -204,7 +188,7 @@ describe('completion action pr', () => {
     expect(task.completionAction).toEqual({action: 'pr', ok: true, error: null, url: 'https://github.com/example/repo/pull/7'})
     // the branch reached origin before gh ran
     expect(w.git(w.repo.remote!, 'show', `refs/heads/${task.branch}:loose.txt`)).toBe('loose')
-    const argv = readFileSync(ghArgv.file, 'utf8').split('\0').slice(0, -1)
+    const argv = gh.argv()
     expect(argv.slice(0, 2)).toEqual(['pr', 'create'])
     expect(argv).toContain(`--head=${task.branch}`)
     expect(argv).toContain('--base=main')

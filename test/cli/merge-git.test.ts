@@ -19,22 +19,16 @@ import {
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 import {checkMergeComplete, listTaskBranches, mergeStatus, resolveMergeConflict, skipSubtaskMerge, startMerge} from '../../src/lib/tasks/merges.js'
-import {gitWithEnv, isolatedGitEnv} from '../support/git-fixtures.js'
+import {gitWithEnv, isolatedGitEnv, makeRepo} from '../support/git-fixtures.js'
 
-const IDENTITY = {
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'makima test',
-  GIT_AUTHOR_EMAIL: 'test@makima.invalid',
-  GIT_COMMITTER_NAME: 'makima test',
-  GIT_COMMITTER_EMAIL: 'test@makima.invalid',
-}
+const env = isolatedGitEnv()
+/** the library runs git with process.env: it gets the test identity and no system or global config too */
+const IDENTITY = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GIT_')))
 const saved: Record<string, string | undefined> = {}
 let root: string
 let repo: string
 let wt: string
 let store: Store
-const env = isolatedGitEnv()
 const g = (cwd: string, ...args: string[]) => gitWithEnv(env, cwd, ...args)
 
 function commitOn(branch: string, files: Record<string, string | null>, message: string): void {
@@ -77,14 +71,7 @@ afterAll(() => {
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'makima-merge-git-'))
-  repo = join(root, 'repo')
-  g(root, 'init', '-q', '-b', 'main', repo)
-  writeFileSync(join(repo, 'keep.txt'), 'keep\n')
-  writeFileSync(join(repo, 'gone.txt'), 'base\n')
-  writeFileSync(join(repo, '*.txt'), 'star base\n')
-  writeFileSync(join(repo, 'b.txt'), 'b base\n')
-  g(repo, 'add', '-A')
-  g(repo, 'commit', '-q', '-m', 'initial')
+  repo = makeRepo(root, {name: 'repo', env, files: {'keep.txt': 'keep\n', 'gone.txt': 'base\n', '*.txt': 'star base\n', 'b.txt': 'b base\n'}}).dir
   for (const b of ['makima/int', 'makima/del', 'makima/glob', 'makima/sub']) g(repo, 'branch', b)
   commitOn('makima/del', {'gone.txt': null}, 'delete gone.txt')
   commitOn('makima/glob', {'*.txt': 'star theirs\n', 'b.txt': 'b theirs\n'}, 'edit star and b')

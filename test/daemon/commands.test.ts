@@ -3,11 +3,12 @@
 // the merge family, completion actions, repository commands, checkpoints, cleanup, git config and
 // restartDaemon, each answered with its answer message.
 import {randomUUID} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 import {describe, expect, test} from 'vitest'
 
-import {daemonWorld, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
+import {daemonWorld, useDaemonCleanup} from '../support/daemon-world.js'
+import {fakeGh} from '../support/fake-gh.js'
 import {git} from '../support/git-fixtures.js'
 import {waitFor} from '../support/processes.js'
 import {byPrompt, startScriptedApi, steps} from '../support/scripted-api.js'
@@ -17,27 +18,6 @@ useDaemonCleanup()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const TICKS = 'for i in $(seq 1 600); do echo tick >> ticks.txt; sleep 0.1; done'
-
-/** A fake `gh` (the real one needs github.com): records its argv and prints a PR URL as `gh pr create` does. */
-function fakeGh(w: DaemonWorld): {bin: string; argvFile: string} {
-  const bin = join(w.t.root, 'fake-bin')
-  const argvFile = join(w.t.root, 'gh-argv')
-  mkdirSync(bin)
-  writeFileSync(
-    join(bin, 'gh'),
-    [
-      '#!/bin/sh',
-      '# FAKE gh: allowed by shared/design.md "Testing: real parts" because the real GitHub CLI needs',
-      '# github.com. Records its argv (NUL-separated) and prints a PR URL after a line of chatter.',
-      `for a in "$@"; do printf '%s\\0' "$a" >> '${argvFile}'; done`,
-      'echo "Creating pull request"',
-      'echo "https://github.com/example/repo/pull/7"',
-      '',
-    ].join('\n'),
-  )
-  chmodSync(join(bin, 'gh'), 0o755)
-  return {bin, argvFile}
-}
 
 describe('every command of the protocol table', () => {
   test('each is executed and answered', async () => {
@@ -58,7 +38,7 @@ describe('every command of the protocol table', () => {
       w.repo.git('commit', '-qm', `side ${side}`)
       w.repo.git('checkout', '-q', 'main')
     }
-    const gh = fakeGh(w)
+    const gh = fakeGh(w.t.root)
     const daemon = await w.startDaemon([], {extra: {PATH: [gh.bin, w.t.env.PATH].join(delimiter)}})
     const noError = (taskId: string, commandType: string) =>
       expect(w.server.messagesOfType('commandError').filter((m) => m.taskId === taskId && m.commandType === commandType)).toEqual([])
@@ -168,7 +148,7 @@ describe('every command of the protocol table', () => {
 
     const pr = await w.request({type: 'createPR', taskId: parent, title: 'Parent work', body: 'from the daemon', baseBranch: 'main'}, 'prCreated')
     expect(pr).toMatchObject({type: 'prCreated', success: true, prUrl: 'https://github.com/example/repo/pull/7', prNumber: 7})
-    const argv = readFileSync(gh.argvFile, 'utf8').split('\0')
+    const argv = gh.argv()
     expect(argv).toEqual(expect.arrayContaining(['pr', 'create', `--head=${parentTask.branch}`, '--base=main', '--title=Parent work', '--body=from the daemon']))
 
     const identity = await w.request({type: 'inheritGitConfig', sourceDir: w.repo.dir}, 'gitConfigInherited')

@@ -208,13 +208,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     messagesOfType: (type) => messages.filter((m) => m.msg?.type === type).map((m) => m.msg),
     uniqueSeqMessages() {
       const seen = new Set<number>()
-      const out: any[] = []
-      for (const {msg} of messages) {
-        if (typeof msg?.seq !== 'number' || seen.has(msg.seq)) continue
-        seen.add(msg.seq)
-        out.push(msg)
-      }
-      return out
+      return messages.map((m) => m.msg).filter((msg) => typeof msg?.seq === 'number' && !seen.has(msg.seq) && seen.add(msg.seq))
     },
     waitForMessage(predicate, timeoutMs = 20_000, description, fromIndex = 0) {
       return new Promise((resolve, reject) => {

@@ -1,6 +1,5 @@
-import {Args} from '@oclif/core'
-
 import {MakimaCommand} from '../../base-command.js'
+import {configKeyArg} from '../../config-args.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {formatConfigValue, getConfigEntry} from '../../lib/config/store-file.js'
 
@@ -15,7 +14,7 @@ export default class ConfigGet extends MakimaCommand {
   ]
 
   static override args = {
-    key: Args.string({description: 'config key, e.g. process.maxConcurrentTasks (see `makima config list`)', required: true}),
+    key: configKeyArg,
   }
 
   async run(): Promise<{key: string; value: unknown; source: string}> {

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {MakimaCommand} from '../../base-command.js'
+import {configKeyArg} from '../../config-args.js'
 import {keySpec} from '../../lib/config/keys.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {formatConfigValue, setConfigValue} from '../../lib/config/store-file.js'
@@ -18,7 +19,7 @@ export default class ConfigSet extends MakimaCommand {
   ]
 
   static override args = {
-    key: Args.string({description: 'config key, e.g. process.maxConcurrentTasks (see `makima config list`)', required: true}),
+    key: configKeyArg,
     value: Args.string({description: 'the new value (arrays as JSON, e.g. \'["--model","sonnet"]\')', required: true}),
   }
 

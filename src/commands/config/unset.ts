@@ -1,6 +1,5 @@
-import {Args} from '@oclif/core'
-
 import {MakimaCommand} from '../../base-command.js'
+import {configKeyArg} from '../../config-args.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {unsetConfigValue} from '../../lib/config/store-file.js'
 
@@ -11,7 +10,7 @@ export default class ConfigUnset extends MakimaCommand {
   static override examples = ['<%= config.bin %> <%= command.id %> process.maxConcurrentTasks']
 
   static override args = {
-    key: Args.string({description: 'config key, e.g. process.maxConcurrentTasks (see `makima config list`)', required: true}),
+    key: configKeyArg,
   }
 
   async run(): Promise<{key: string; removed: boolean}> {

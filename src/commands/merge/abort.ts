@@ -1,9 +1,7 @@
-import path from 'node:path'
-
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeAbort extends TaskCommand {
+export default class MergeAbort extends MergeCommand {
   static override summary = "Abort the merge in progress in a task's worktree"
   static override description = 'HEAD, index and files go back to how they were before merge start. Exit 4 when no merge is in progress. With --json: {"taskId", "success", "message"}.'
   static override examples = ['<%= config.bin %> merge abort 1a2b']
@@ -11,9 +9,8 @@ export default class MergeAbort extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(MergeAbort)
-    const store = await this.openStore()
-    const {abortTaskMerge} = await import('../../lib/tasks/merges.js')
-    const result = await abortTaskMerge({store, locksDir: path.join(this.makimaConfig().home, 'locks')}, args.task)
+    const {merges, ctx} = await this.merges()
+    const result = await merges.abortTaskMerge(ctx, args.task)
     if (this.jsonEnabled()) return result
     this.say(result.message)
     return undefined

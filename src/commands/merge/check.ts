@@ -1,7 +1,7 @@
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeCheck extends TaskCommand {
+export default class MergeCheck extends MergeCommand {
   static override summary = 'Check that every subtask branch is merged into the task or skipped'
   static override description = `Exit 0 when the task can complete, 1 when some subtask branch is neither merged into the task's HEAD nor skipped (they are listed; a subtask still running counts as unmerged). With --json: {"taskId", "canComplete", "unmergedBranches", "mergedCount", "skippedCount"}.`
   static override examples = ['<%= config.bin %> merge check 1a2b', '<%= config.bin %> merge check 1a2b --json']
@@ -9,9 +9,8 @@ export default class MergeCheck extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(MergeCheck)
-    const store = await this.openStore()
-    const {checkMergeComplete} = await import('../../lib/tasks/merges.js')
-    const result = await checkMergeComplete(store, args.task)
+    const {merges, store} = await this.merges()
+    const result = await merges.checkMergeComplete(store, args.task)
     if (this.jsonEnabled()) this.logJson(result)
     const counts = `${result.mergedCount} merged, ${result.skippedCount} skipped`
     if (result.canComplete) {

@@ -1,11 +1,9 @@
-import path from 'node:path'
-
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeCommit extends TaskCommand {
+export default class MergeCommit extends MergeCommand {
   static override summary = "Commit the merge in progress in a task's worktree"
   static override description = 'Exit 4 when no merge is in progress or conflicted files are left (they are listed). With --json: {"taskId", "success", "message", "commitSha"}.'
   static override examples = ['<%= config.bin %> merge commit 1a2b -m "Merge the parser subtask"']
@@ -16,9 +14,8 @@ export default class MergeCommit extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(MergeCommit)
-    const store = await this.openStore()
-    const {commitTaskMerge} = await import('../../lib/tasks/merges.js')
-    const result = await commitTaskMerge({store, locksDir: path.join(this.makimaConfig().home, 'locks')}, args.task, flags.message)
+    const {merges, ctx} = await this.merges()
+    const result = await merges.commitTaskMerge(ctx, args.task, flags.message)
     if (this.jsonEnabled()) return result
     this.say(result.message)
     this.say(`commit ${result.commitSha}`)

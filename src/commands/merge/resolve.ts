@@ -1,11 +1,9 @@
-import path from 'node:path'
-
 import {Args, Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeResolve extends TaskCommand {
+export default class MergeResolve extends MergeCommand {
   static override summary = 'Resolve a conflicted file by taking our or their version'
   static override description = `ours = the task's version, theirs = the merged branch's version; the file is then staged. The file is relative to the task's worktree and must stay inside it (exit 2 otherwise); exit 4 when no merge is in progress or the file is not conflicted. With --json: {"taskId", "success", "message", "conflicts": [files still conflicted]}.`
   static override examples = ['<%= config.bin %> merge resolve 1a2b src/parser.ts --strategy theirs']
@@ -19,9 +17,8 @@ export default class MergeResolve extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(MergeResolve)
-    const store = await this.openStore()
-    const {resolveMergeConflict} = await import('../../lib/tasks/merges.js')
-    const result = await resolveMergeConflict({store, locksDir: path.join(this.makimaConfig().home, 'locks')}, args.task, args.file, flags.strategy)
+    const {merges, ctx} = await this.merges()
+    const result = await merges.resolveMergeConflict(ctx, args.task, args.file, flags.strategy)
     if (this.jsonEnabled()) return result
     this.say(result.message)
     return undefined

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeSkip extends TaskCommand {
+export default class MergeSkip extends MergeCommand {
   static override summary = "Record that a subtask's branch is deliberately not merged"
   static override description = `merge check then counts the subtask as skipped instead of unmerged. The subtask must be a subtask of the task (exit 2 otherwise, 3 when unknown); skipping it again replaces the reason. With --json: {"taskId", "success", "message"}.`
   static override examples = ['<%= config.bin %> merge skip 1a2b 3c4d --reason "superseded by 5e6f"']
@@ -17,9 +17,8 @@ export default class MergeSkip extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(MergeSkip)
-    const store = await this.openStore()
-    const {skipSubtaskMerge} = await import('../../lib/tasks/merges.js')
-    const result = await skipSubtaskMerge(store, args.task, args.subtask, flags.reason)
+    const {merges, store} = await this.merges()
+    const result = await merges.skipSubtaskMerge(store, args.task, args.subtask, flags.reason)
     if (this.jsonEnabled()) return result
     this.say(result.message)
     return undefined

@@ -1,11 +1,9 @@
-import path from 'node:path'
-
 import {Args} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeStart extends TaskCommand {
+export default class MergeStart extends MergeCommand {
   static override summary = "Merge a branch into a task's worktree (no fast-forward)"
   static override description = `A clean merge is committed at once (exit 0, the commit sha is printed). With conflicts the merge is left in progress, the conflicted files are listed and the exit code is 1: resolve them (merge resolve), then merge commit, or merge abort. Exit 2 for an invalid branch name, 3 when the branch does not exist, 4 when a merge is already in progress or uncommitted changes in the worktree would be overwritten. With --json: {"taskId", "success", "message", "commitSha"?, "conflicts"?}.`
   static override examples = ['<%= config.bin %> merge start 1a2b makima/3c4d5e6f-add-parser', '<%= config.bin %> merge start 1a2b makima/3c4d5e6f-add-parser --json']
@@ -16,9 +14,8 @@ export default class MergeStart extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(MergeStart)
-    const store = await this.openStore()
-    const {startMerge} = await import('../../lib/tasks/merges.js')
-    const result = await startMerge({store, locksDir: path.join(this.makimaConfig().home, 'locks')}, args.task, args.sourceBranch)
+    const {merges, ctx} = await this.merges()
+    const result = await merges.startMerge(ctx, args.task, args.sourceBranch)
     if (this.jsonEnabled()) this.logJson(result)
     if (result.success) {
       this.say(result.message)

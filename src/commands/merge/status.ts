@@ -1,7 +1,7 @@
-import {TaskCommand} from '../../task-command.js'
+import {MergeCommand} from '../../merge-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class MergeStatus extends TaskCommand {
+export default class MergeStatus extends MergeCommand {
   static override summary = "Show the merge in progress in a task's worktree, if any"
   static override description = 'With --json: {"taskId", "inProgress", "sourceBranch", "conflictedFiles": [...]}. Exit 4 when the task has no worktree.'
   static override examples = ['<%= config.bin %> merge status 1a2b', '<%= config.bin %> merge status 1a2b --json']
@@ -9,9 +9,8 @@ export default class MergeStatus extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(MergeStatus)
-    const store = await this.openStore()
-    const {mergeStatus} = await import('../../lib/tasks/merges.js')
-    const result = await mergeStatus(store, args.task)
+    const {merges, store} = await this.merges()
+    const result = await merges.mergeStatus(store, args.task)
     if (this.jsonEnabled()) return result
     if (!result.inProgress) {
       this.say('No merge in progress.')

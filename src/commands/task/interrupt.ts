@@ -1,7 +1,7 @@
-import {TaskCommand} from '../../task-command.js'
+import {TaskControlCommand} from '../../task-control-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class TaskInterrupt extends TaskCommand {
+export default class TaskInterrupt extends TaskControlCommand {
   static override summary = 'End a task and every process it started; the worktree stays'
   static override description = `Sends SIGTERM to Claude Code and every process it started, then SIGKILL after process.interruptGraceSecs, and returns once the task is interrupted. The worktree and branch stay, and an interrupted task with a session can be resumed with "makima task send".`
   static override examples = ['<%= config.bin %> task interrupt 1a2b']
@@ -9,10 +9,6 @@ export default class TaskInterrupt extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(TaskInterrupt)
-    const manager = await this.taskManager()
-    const task = await manager.interrupt(args.task)
-    if (this.jsonEnabled()) return (await import('../../lib/store/task-record.js')).toTaskJson(task)
-    this.say(`Task ${task.shortId} is ${task.state}.`)
-    return undefined
+    return this.control('interrupt', args.task)
   }
 }

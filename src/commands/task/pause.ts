@@ -1,7 +1,7 @@
-import {TaskCommand} from '../../task-command.js'
+import {TaskControlCommand} from '../../task-control-command.js'
 import {taskIdArg} from '../../task-flags.js'
 
-export default class TaskPause extends TaskCommand {
+export default class TaskPause extends TaskControlCommand {
   static override summary = 'Pause a running task: stop every process it started (SIGSTOP)'
   static override description = `Stops Claude Code and every process it started, including Bash tool commands that run in sessions of their own. "makima task resume" continues them.`
   static override examples = ['<%= config.bin %> task pause 1a2b']
@@ -9,10 +9,6 @@ export default class TaskPause extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(TaskPause)
-    const manager = await this.taskManager()
-    const task = await manager.pause(args.task)
-    if (this.jsonEnabled()) return (await import('../../lib/store/task-record.js')).toTaskJson(task)
-    this.say(`Task ${task.shortId} is ${task.state}.`)
-    return undefined
+    return this.control('pause', args.task)
   }
 }

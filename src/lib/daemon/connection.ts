@@ -3,6 +3,7 @@ import {EventEmitter} from 'node:events'
 import type WebSocket from 'ws'
 
 import type {OutboxMessage, OutboxStore} from '../store/outbox-store.js'
+import {Liveness} from './liveness.js'
 
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'waiting' | 'stopped'
 
@@ -47,7 +48,8 @@ export class DaemonConnection extends EventEmitter {
   private authFailed = false
   private sentUpTo = 0
   private timers = new Set<NodeJS.Timeout>()
-  private lastPong = 0
+  /** ping/pong, the authenticate timeout and heartbeats of the current socket (liveness.ts) */
+  private liveness?: Liveness
   private stopped = false
 
   constructor(private readonly options: ConnectionOptions) {
@@ -87,14 +89,9 @@ export class DaemonConnection extends EventEmitter {
     this.ws = ws
     ws.on('open', () => {
       this.setState('authenticating')
-      this.lastPong = Date.now()
-      // a server that accepts the connection but never answers authenticate is as dead as one
-      // that stops answering pings: give up after two heartbeat intervals and reconnect
-      this.after(this.deadAfterMs(), () => {
-        if (this.ws !== ws || this.stateValue !== 'authenticating') return
-        this.options.log('warn', `no answer to authenticate within ${(this.deadAfterMs() / 1000).toFixed(1)}s: reconnecting`)
-        ws.terminate()
-      })
+      this.liveness?.stop()
+      this.liveness = new Liveness(ws, {...this.options, state: () => (this.ws === ws ? this.stateValue : undefined)})
+      this.liveness.awaitAuthentication()
       ws.send(
         JSON.stringify({
           type: 'authenticate',
@@ -115,7 +112,6 @@ export class DaemonConnection extends EventEmitter {
       }
       this.onFrame(data.toString())
     })
-    ws.on('pong', () => (this.lastPong = Date.now()))
     ws.on('error', (error) => this.options.log('warn', `connection error: ${error.message}`, {url}))
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()))
   }
@@ -136,7 +132,7 @@ export class DaemonConnection extends EventEmitter {
       this.sentUpTo = 0
       this.setState('connected')
       this.options.log('info', 'connected and authenticated', {daemonId: parsed!.daemonId})
-      this.startLiveness()
+      this.liveness?.startHeartbeat()
       this.pump()
       this.emit('authenticated')
       return
@@ -183,26 +179,6 @@ export class DaemonConnection extends EventEmitter {
     }
   }
 
-  /** no pong (or no answer to authenticate) for this long: the connection is dead */
-  private deadAfterMs(): number {
-    return 2 * this.options.heartbeatIntervalSecs * 1000 + 1000
-  }
-
-  private startLiveness(): void {
-    const interval = this.options.heartbeatIntervalSecs * 1000
-    this.every(interval, () => {
-      const ws = this.ws
-      if (!ws || this.stateValue !== 'connected') return
-      if (Date.now() - this.lastPong > this.deadAfterMs()) {
-        this.options.log('warn', 'no pong for two heartbeat intervals: reconnecting')
-        ws.terminate()
-        return
-      }
-      ws.ping()
-      ws.send(JSON.stringify({type: 'heartbeat', timestamp: new Date().toISOString(), activeTaskIds: this.options.activeTaskIds()}))
-    })
-  }
-
   /** Send every stored message after what this connection has sent, in seq order. */
   pump(): void {
     const ws = this.ws
@@ -240,7 +216,6 @@ export class DaemonConnection extends EventEmitter {
     }
     this.sentUpTo = batch.at(-1)!.seq
   }
-
 
   /** Send a message that is not stored (heartbeat-like); dropped when not connected. */
   sendVolatile(message: Record<string, unknown>): boolean {
@@ -297,13 +272,10 @@ export class DaemonConnection extends EventEmitter {
     this.timers.add(t)
   }
 
-  private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms)
-    this.timers.add(t)
-  }
-
   private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
+    this.liveness?.stop()
+    this.liveness = undefined
   }
 }

@@ -2,9 +2,8 @@ import type {Config} from '../config/types.js'
 import {MakimaError, toMakimaError} from '../errors.js'
 import {immediate} from '../store/database.js'
 import {Store} from '../store/store.js'
-import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
+import {ACTIVE_STATES, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive, processStartToken} from '../tasks/process-table.js'
-import {signalAll} from '../tasks/task-processes.js'
 import {TaskManager} from '../tasks/task-manager.js'
 import {isAuthFailureTaskError} from '../claude/setup-token.js'
 import {failureAnswer} from './answers.js'
@@ -15,7 +14,7 @@ import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import {saveStoredToken} from '../claude/stored-token.js'
 import {capMessage, parseCommand} from './protocol.js'
-import {findProcessesOfTasks, worktreesIntact} from './recovery.js'
+import {recoverOrphanedTasks} from './recovery.js'
 
 export interface DaemonOptions {
   config: Config
@@ -162,43 +161,13 @@ export class Daemon {
     if (this.accepting) this.connection.start() // not when a signal came during recovery
   }
 
-  /**
-   * Start-up recovery (design.md "Processes"): every daemon task the store lists as active whose
-   * runner is gone, or that a CLI flagged for recovery, is reported with the health of its
-   * worktree and marked interrupted; the server decides whether to respawn it.
-   */
+  /** Start-up recovery (recovery.ts): orphaned daemon tasks reported to the server, marked interrupted. */
   async recover(): Promise<number> {
-    const orphans = this.store.tasks
-      .list({all: true})
-      .filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
-    if (orphans.length === 0) return 0
-    // one pass over the process table and one git call per repository for all of them
-    const processes = findProcessesOfTasks(orphans, this.manager.runnerPids())
-    for (const pids of processes.values()) signalAll(pids, 'SIGKILL')
-    const intact = await worktreesIntact(orphans)
-    const now = new Date().toISOString()
-    const reports = orphans.map((task) => {
-      const previousState = isActive(task.state) ? task.state : task.startedAt ? 'running' : 'initializing'
-      if (isActive(task.state)) {
-        this.store.tasks.transition(task.id, ACTIVE_STATES, 'interrupted', {
-          error: `the daemon stopped while the task was ${task.state}`,
-          pid: null,
-          completedAt: now,
-          needsRecovery: false,
-        })
-      } else {
-        this.store.tasks.update(task.id, {needsRecovery: false})
-      }
-      const ok = intact.get(task.id) === true
-      return {
-        type: 'taskRecoveryDetected',
-        taskId: task.id,
-        body: {taskId: task.id, previousState, worktreeIntact: ok, worktreePath: task.worktreePath ?? undefined, needsPatch: !ok},
-      }
-    })
+    const reports = await recoverOrphanedTasks(this.store, () => this.manager.runnerPids())
+    if (reports.length === 0) return 0
     for (const report of reports) this.writer.enqueue(report)
     this.writer.flush()
-    if (reports.length > 0) this.options.log('info', `recovery: reported ${reports.length} interrupted task(s) to the server`)
+    this.options.log('info', `recovery: reported ${reports.length} interrupted task(s) to the server`)
     return reports.length
   }
 

@@ -3,9 +3,11 @@ import {existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {worktreeHealthy} from '../git/worktrees.js'
-import type {TaskRecord} from '../store/task-record.js'
-import {listProcesses} from '../tasks/process-table.js'
-import {findTaskProcesses, TASK_MARKER} from '../tasks/task-processes.js'
+import type {Store} from '../store/store.js'
+import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
+import {isSameProcessAlive, listProcesses} from '../tasks/process-table.js'
+import {findTaskProcesses, signalAll, TASK_MARKER} from '../tasks/task-processes.js'
+import type {OutgoingMessage} from './event-sink.js'
 
 /**
  * Start-up recovery works on every orphaned task at once (design.md "Processes"; protocol.md
@@ -13,6 +15,44 @@ import {findTaskProcesses, TASK_MARKER} from '../tasks/task-processes.js'
  * `git worktree list` per repository for their worktrees' health, instead of a /proc scan and a
  * git process per task. 50 orphans must be reported well within a second.
  */
+
+/**
+ * Start-up recovery (design.md "Processes"): every daemon task the store lists as active whose
+ * runner is gone, or that a CLI flagged for recovery, has what is left of its processes ended, is
+ * marked interrupted (or unflagged) and gets a taskRecoveryDetected report with the health of its
+ * worktree; the server decides whether to respawn it. Returns the reports, one per task, for the
+ * daemon to send. `runnerPids`: runners of other tasks and this process (never signalled).
+ */
+export async function recoverOrphanedTasks(store: Store, runnerPids: () => ReadonlySet<number>): Promise<OutgoingMessage[]> {
+  const orphans = store.tasks
+    .list({all: true})
+    .filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
+  if (orphans.length === 0) return []
+  // one pass over the process table and one git call per repository for all of them
+  const processes = findProcessesOfTasks(orphans, runnerPids())
+  for (const pids of processes.values()) signalAll(pids, 'SIGKILL')
+  const intact = await worktreesIntact(orphans)
+  const now = new Date().toISOString()
+  return orphans.map((task) => {
+    const previousState = isActive(task.state) ? task.state : task.startedAt ? 'running' : 'initializing'
+    if (isActive(task.state)) {
+      store.tasks.transition(task.id, ACTIVE_STATES, 'interrupted', {
+        error: `the daemon stopped while the task was ${task.state}`,
+        pid: null,
+        completedAt: now,
+        needsRecovery: false,
+      })
+    } else {
+      store.tasks.update(task.id, {needsRecovery: false})
+    }
+    const ok = intact.get(task.id) === true
+    return {
+      type: 'taskRecoveryDetected',
+      taskId: task.id,
+      body: {taskId: task.id, previousState, worktreeIntact: ok, worktreePath: task.worktreePath ?? undefined, needsPatch: !ok},
+    }
+  })
+}
 
 const MARKER_PREFIX = Buffer.from(`${TASK_MARKER}=`)
 

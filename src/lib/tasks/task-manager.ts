@@ -1,30 +1,25 @@
-import {spawn} from 'node:child_process'
-import {mkdirSync, openSync, closeSync, existsSync} from 'node:fs'
-import path from 'node:path'
+import {existsSync} from 'node:fs'
 
 import {resolveClaudeCommand} from '../claude/invocation.js'
 import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {ACTIVE_STATES, ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import {ACTIVE_STATES, ENDED_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
+import {deleteCheckpointRefs, type CheckpointCreated} from './checkpoints.js'
+import {spawnDetachedRunner} from './detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
-import {isSameProcessAlive, processStartToken} from './process-table.js'
+import type {MakimaEntry} from './orchestrate-script.js'
+import {processStartToken} from './process-table.js'
+import {runTaskHere, type RunLoopHost} from './run-loop.js'
 import {reapStaleTasks} from './stale-runners.js'
-import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
-import {TaskRun, type RunOutcome} from './task-run.js'
-import {AutonomousSession, COMPLETION_GATE_PROMPT} from './autonomous.js'
-import {sandboxWrapper, type CommandWrapper} from '../claude/sandbox.js'
-import {authFailureTaskError} from '../claude/setup-token.js'
+import {interruptTask, pauseTask, resumeTask, sendMessage, waitForTaskEnd, type TaskControlHost} from './task-controls.js'
 import type {RoleContext} from './task-role.js'
-import {ToolKeys} from './tool-keys.js'
+import type {TaskRun} from './task-run.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
+import {ToolKeys} from './tool-keys.js'
 import {setUpWorkspace} from './workspace.js'
-import {runCompletionAction, type CompletionContext} from './completion.js'
-import type {CheckpointCreated} from './checkpoints.js'
-import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
-import {deleteCheckpointRefs} from './checkpoints.js'
 
 export interface TaskManagerOptions {
   store: Store
@@ -34,14 +29,12 @@ export interface TaskManagerOptions {
   /** each heartbeat snapshot as the protocol's checkpointCreated payload (the daemon sends it) */
   onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
   /** how to start a detached runner: `<execPath> <script> task run <id>` (also written into .makima/orchestrate.sh) */
-  runnerEntry?: {execPath: string; script: string}
+  runnerEntry?: MakimaEntry
   /** each tool key made for a task this process runs (the daemon registers it: registerToolKey) */
   onToolKey?: (taskId: string, toolKey: string) => void
   /** secrets taken out of task output besides the tool keys (the daemon's server API key) */
   secrets?: Iterable<string>
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * The lifecycle of tasks: create, take a slot, set up the worktree, run Claude Code (here or in a
@@ -177,158 +170,37 @@ export class TaskManager {
   startDetachedRunner(taskId: string): TaskRecord {
     const entry = this.options.runnerEntry
     if (!entry) throw new MakimaError('INTERNAL', 'no runner entry point configured')
-    const logs = path.join(this.config.home, 'logs')
-    mkdirSync(logs, {recursive: true, mode: 0o700})
-    const fd = openSync(path.join(logs, `${taskId}.log`), 'a', 0o600)
-    try {
-      const child = spawn(entry.execPath, [entry.script, 'task', 'run', taskId], {
-        detached: true,
-        stdio: ['ignore', fd, fd],
-        env: cleanEnvironment(this.options.env),
-        cwd: this.config.home,
-      })
-      child.unref()
-      if (!child.pid) throw new MakimaError('INTERNAL', `could not start the runner for task ${taskId}`)
-      return this.store.tasks.update(taskId, this.runnerPatch(child.pid))
-    } finally {
-      closeSync(fd)
-    }
+    const pid = spawnDetachedRunner(entry, taskId, this.config.home, cleanEnvironment(this.options.env))
+    return this.store.tasks.update(taskId, this.runnerPatch(pid))
   }
 
   /**
    * Run a task in this process until it ends: initializing -> starting -> running -> ended.
-   * Messages that arrive after claude closed are delivered by resuming the session.
+   * Messages that arrive after claude closed are delivered by resuming the session (run-loop.ts).
    */
   async run(taskId: string): Promise<TaskRecord> {
-    let task = this.store.tasks.update(taskId, this.runnerPatch())
-    if (task.state !== 'initializing') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; it cannot be run`)
-    task = await this.prepareWorkspace(taskId)
-    let resume = task.sessionId !== null && this.store.inbox.pendingCount(taskId, 'message') > 0
-    let claudePath: string
-    let wrapCommand: CommandWrapper | undefined
-    try {
-      claudePath = this.claudePath()
-      wrapCommand = await sandboxWrapper(task, this.config, this.options.env)
-    } catch (error) {
-      return this.finish(taskId, 'failed', {error: (error as Error).message})
-    }
-    if (this.stopping) return this.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
-    this.changed(this.store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, exitCode: null, completedAt: null}))
-    // Autonomous tasks: runs go on (--continue) until the completion gate says ready (autonomous.ts).
-    const auto = task.autonomous ? new AutonomousSession(task, this.config.autonomous, (m) => this.progress(taskId, m)) : undefined
-    await auto?.begin()
-    let continuation: string | undefined
-    for (;;) {
-      const messages = continuation !== undefined ? [continuation] : resume ? this.store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
-      const run = new TaskRun(
-        {
-          store: this.store,
-          config: this.config,
-          claudePath,
-          parentEnv: this.options.env,
-          emit: auto ? auto.tap(this.emit) : this.emit,
-          excludePids: () => this.runnerPids(),
-          role: this.roleContext(),
-          continueSession: continuation !== undefined,
-          extraSystemPrompt: auto ? COMPLETION_GATE_PROMPT : undefined,
-          wrapCommand,
-        },
-        task,
-        messages,
-        resume && continuation === undefined,
-      )
-      this.runs.set(taskId, run)
-      const outcomePromise = run.start()
-      if (run.pid) {
-        const current = this.store.tasks.require(taskId)
-        const patch: TaskPatch = {pid: run.pid, startedAt: current.startedAt ?? new Date().toISOString()}
-        if (current.state === 'starting') this.changed(this.store.tasks.transition(taskId, ['starting'], 'running', patch))
-        else this.store.tasks.update(taskId, patch)
-        this.progress(
-          taskId,
-          continuation !== undefined
-            ? `Claude Code continued its session with --continue (pid ${run.pid})`
-            : resume
-              ? `Resumed Claude session ${task.sessionId} (pid ${run.pid})`
-              : `Claude Code started (pid ${run.pid})`,
-        )
-      }
-      const heartbeat = startHeartbeat(this.store.tasks.require(taskId), this.heartbeatContext(taskId))
-      const outcome = await outcomePromise
-      await heartbeat.stop()
-      this.runs.delete(taskId)
-      if (this.abandoning) return this.store.tasks.update(taskId, {pid: null, needsRecovery: true})
-      task = this.store.tasks.require(taskId)
-      const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && this.store.inbox.pendingCount(taskId, 'message') > 0
-      continuation = undefined
-      if (!again) {
-        if (auto && endedNormally(outcome)) {
-          const next = await auto.afterRun()
-          if (next.action === 'fail') return this.finish(taskId, 'failed', {exitCode: 0, error: next.error})
-          if (next.action === 'continue') {
-            const ended = await this.betweenRuns(taskId)
-            if (ended) return ended
-            continuation = next.prompt
-            continue
-          }
-        }
-        return await this.finishRun(taskId, outcome)
-      }
-      resume = true
-    }
+    return runTaskHere(this.runLoopHost(), taskId)
   }
 
-  /**
-   * Between two autonomous runs: an interrupt that arrived meanwhile ends the task, a pause holds
-   * the next run back until resumed. Returns the task when it has ended.
-   */
-  private async betweenRuns(taskId: string): Promise<TaskRecord | undefined> {
-    for (;;) {
-      if (this.abandoning) return this.store.tasks.update(taskId, {pid: null, needsRecovery: true})
-      const task = this.store.tasks.require(taskId)
-      if (isEnded(task.state)) return task
-      if (this.stopping || this.store.inbox.take(taskId, 'interrupt').length > 0) {
-        return this.finish(taskId, 'interrupted', {exitCode: 0, error: 'interrupted between autonomous runs'})
-      }
-      if (task.state !== 'paused') return undefined
-      await sleep(200)
-    }
-  }
-
-  private async finishRun(taskId: string, outcome: RunOutcome): Promise<TaskRecord> {
-    const {exit, lastResult} = outcome
-    const exitCode = exit.code ?? (exit.signal ? 128 : null)
-    if (outcome.interrupted) return this.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
-    if (outcome.authFailure) {
-      return this.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure)})
-    }
-    if (exit.spawnError) return this.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
-    if (lastResult && !lastResult.isError && exit.code === 0) {
-      const completionAction = await runCompletionAction(this.store.tasks.require(taskId), this.completionContext(taskId))
-      return this.finish(taskId, 'completed', {exitCode: 0, completionAction})
-    }
-    if (lastResult?.isError) {
-      const status = lastResult.apiErrorStatus ? ` (API ${lastResult.apiErrorStatus})` : ''
-      return this.finish(taskId, 'failed', {exitCode, error: `${lastResult.result ?? 'Claude Code reported an error'}${status}`})
-    }
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
-    const tail = exit.stderrTail ? `: ${exit.stderrTail.split('\n').slice(-5).join(' | ')}` : ''
-    return this.finish(taskId, 'failed', {exitCode, error: `Claude Code ${how} before finishing${tail}`})
-  }
-
-  private heartbeatContext(taskId: string): HeartbeatContext {
-    const onCheckpoint = this.options.onCheckpoint
+  private runLoopHost(): RunLoopHost {
     return {
-      config: this.config,
       store: this.store,
+      config: this.config,
+      env: this.options.env,
       emit: this.emit,
-      progress: (m) => this.progress(taskId, m),
-      onCheckpoint: onCheckpoint ? (payload) => onCheckpoint(taskId, payload) : undefined,
+      progress: (taskId, message) => this.progress(taskId, message),
+      changed: (change) => this.changed(change),
+      finish: (taskId, state, patch) => this.finish(taskId, state, patch),
+      runnerPids: () => this.runnerPids(),
+      runnerPatch: () => this.runnerPatch(),
+      claudePath: () => this.claudePath(),
+      prepareWorkspace: (taskId) => this.prepareWorkspace(taskId),
+      role: this.roleContext(),
+      runs: this.runs,
+      stopping: () => this.stopping,
+      abandoning: () => this.abandoning,
+      onCheckpoint: this.options.onCheckpoint,
     }
-  }
-
-  private completionContext(taskId: string): CompletionContext {
-    return {config: this.config, store: this.store, env: this.options.env, progress: (m) => this.progress(taskId, m)}
   }
 
   /** Move an active task to its end state and tell the sinks. */
@@ -356,22 +228,28 @@ export class TaskManager {
     return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, task}))
   }
 
-  // ---- controls that work from any process ----
+  // ---- controls that work from any process (task-controls.ts) ----
+
+  private controlHost(): TaskControlHost {
+    return {
+      store: this.store,
+      config: this.config,
+      reap: () => this.reap(),
+      changed: (change) => this.changed(change),
+      finish: (taskId, state, patch) => this.finish(taskId, state, patch),
+      runnerPids: () => this.runnerPids(),
+      localRun: (taskId) => this.runs.get(taskId),
+      acquire: (taskId, from) => this.acquire(taskId, from),
+      startDetachedRunner: (taskId) => this.startDetachedRunner(taskId),
+    }
+  }
 
   async pause(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state !== 'running' || !task.pid) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a running task can be paused`)
-    pauseTaskProcesses(task.id, task.pid, this.runnerPids())
-    return this.changed(this.store.tasks.transition(task.id, ['running'], 'paused'))
+    return pauseTask(this.controlHost(), idOrPrefix)
   }
 
   async resume(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state !== 'paused') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a paused task can be resumed`)
-    resumeTaskProcesses(task.id, task.pid, this.runnerPids())
-    return this.changed(this.store.tasks.transition(task.id, ['paused'], 'running'))
+    return resumeTask(this.controlHost(), idOrPrefix)
   }
 
   /**
@@ -379,27 +257,7 @@ export class TaskManager {
    * records the outcome); otherwise this process does. Returns once the task has ended.
    */
   async interrupt(idOrPrefix: string): Promise<TaskRecord> {
-    this.reap()
-    const task = this.store.tasks.resolve(idOrPrefix)
-    if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
-    if (task.state === 'pending') return this.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
-    const local = this.runs.get(task.id)
-    if (local) {
-      await local.interrupt()
-      return this.waitForEnd(task.id)
-    }
-    const graceMs = this.config.process.interruptGraceSecs * 1000
-    if (task.runnerPid && task.runnerPid !== process.pid && isSameProcessAlive(task.runnerPid, task.runnerStart)) {
-      this.store.inbox.push(task.id, 'interrupt')
-      try {
-        return await this.waitForEnd(task.id, graceMs + 15_000)
-      } catch {
-        // the runner did not answer: do it here
-      }
-    }
-    await terminateTaskProcesses(task.id, task.pid, graceMs, this.runnerPids())
-    const current = this.store.tasks.require(task.id)
-    return isActive(current.state) ? this.finish(task.id, 'interrupted', {error: 'interrupted'}) : current
+    return interruptTask(this.controlHost(), idOrPrefix)
   }
 
   /** ids of the tasks this process is running now */
@@ -429,44 +287,11 @@ export class TaskManager {
    * resumed with the message in a detached runner (or here when `inProcess`).
    */
   async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
-    if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
-    this.reap()
-    let task = this.store.tasks.resolve(idOrPrefix)
-    if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
-    if (isActive(task.state)) {
-      if (task.state === 'paused') task = await this.resume(task.id)
-      this.store.inbox.push(task.id, 'message', message)
-      return {task, resumed: false}
-    }
-    if (!task.sessionId) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and has no Claude session to resume`)
-    if (!task.worktreePath || !existsSync(task.worktreePath)) {
-      throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
-    }
-    this.store.inbox.push(task.id, 'message', message)
-    try {
-      task = this.acquire(task.id, ENDED_STATES)
-    } catch (error) {
-      this.store.inbox.take(task.id, 'message') // nothing half-done stays behind
-      throw error
-    }
-    if (options.inProcess) return {task, resumed: true}
-    return {task: this.startDetachedRunner(task.id), resumed: true}
+    return sendMessage(this.controlHost(), idOrPrefix, message, options)
   }
 
   /** Poll the store until the task has ended (reaping dead runners on the way). */
   async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
-    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
-    for (;;) {
-      this.reap()
-      const task = this.store.tasks.require(taskId)
-      if (isEnded(task.state)) return task
-      if (Date.now() >= deadline) throw new MakimaError('TIMEOUT', `task ${task.shortId} is still ${task.state}`)
-      await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
-    }
+    return waitForTaskEnd(this.controlHost(), taskId, timeoutMs)
   }
-}
-
-/** A run that ended the way a finished turn ends: claude exited 0 after a successful result. */
-function endedNormally(outcome: RunOutcome): boolean {
-  return !outcome.interrupted && !outcome.authFailure && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
 }

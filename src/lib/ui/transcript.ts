@@ -155,53 +155,31 @@ export class TranscriptRenderer {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The input field that sums up a call of each tool (Bash: the first line of its command). */
+const SUMMARY_FIELD = new Map<string, string>([
+  ['Read', 'file_path'],
+  ['Write', 'file_path'],
+  ['Edit', 'file_path'],
+  ['MultiEdit', 'file_path'],
+  ['NotebookEdit', 'notebook_path'],
+  ['Grep', 'pattern'],
+  ['Glob', 'pattern'],
+  ['WebFetch', 'url'],
+  ['WebSearch', 'query'],
+  ['Task', 'description'],
+  ['Agent', 'description'],
+])
+
 function summariseInput(tool: string, input: JsonObject): string {
   const field = (key: string): string | null => (typeof input[key] === 'string' ? (input[key] as string) : null)
-  switch (tool) {
-    case 'Bash': {
-      const cmd = field('command')
-      if (cmd !== null) {
-        const first = firstLineOf(cmd.trim())
-        return cmd.trim().includes('\n') ? `${first} …` : first
-      }
-      break
-    }
-    case 'Read':
-    case 'Write':
-    case 'Edit':
-    case 'MultiEdit': {
-      const path = field('file_path')
-      if (path !== null) return path
-      break
-    }
-    case 'NotebookEdit': {
-      const path = field('notebook_path')
-      if (path !== null) return path
-      break
-    }
-    case 'Grep':
-    case 'Glob': {
-      const pattern = field('pattern')
-      if (pattern !== null) return pattern
-      break
-    }
-    case 'WebFetch': {
-      const url = field('url')
-      if (url !== null) return url
-      break
-    }
-    case 'WebSearch': {
-      const query = field('query')
-      if (query !== null) return query
-      break
-    }
-    case 'Task':
-    case 'Agent': {
-      const description = field('description')
-      if (description !== null) return description
-      break
-    }
+  const cmd = tool === 'Bash' ? field('command') : null
+  if (cmd !== null) {
+    const first = firstLineOf(cmd.trim())
+    return cmd.trim().includes('\n') ? `${first} …` : first
   }
+  const key = SUMMARY_FIELD.get(tool)
+  const value = key === undefined ? null : field(key)
+  if (value !== null) return value
   let json: string
   try {
     json = JSON.stringify(input) ?? ''
