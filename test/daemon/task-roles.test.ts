@@ -87,6 +87,13 @@ test('supervisor and contract tasks: tool keys registered and only in claude env
   // The supervisor's output went out redacted.
   expect(w.taskMessages(sup).some((m) => m.type === 'taskOutput' && m.output.includes('key=[redacted]'))).toBe(true)
 
+  // From the CLI, a message to the server's ended task is refused: resumed there it would run
+  // outside the daemon, with a tool key the server never heard of.
+  const fromCli = await w.makima(['task', 'send', sup, 'SUPERVISOR-FOLLOWUP from a shell'])
+  expect(fromCli.code).toBe(4)
+  expect(fromCli.stderr).toContain('send the message through the server')
+  expect(w.server.messagesOfType('registerToolKey')).toHaveLength(2)
+
   // A message to the ended supervisor resumes its session.
   const from = w.server.messages.length
   w.server.send({type: 'sendMessage', taskId: sup, message: 'SUPERVISOR-FOLLOWUP what is next?'})

@@ -82,7 +82,8 @@ export async function interruptTask(host: TaskControlHost, idOrPrefix: string): 
 /**
  * A follow-up message. Active task: delivered to claude's stdin by its owner (a paused task is
  * resumed first). Ended task with a session and a worktree: a slot is taken and the session is
- * resumed with the message in a detached runner (or here when `inProcess`).
+ * resumed with the message in a detached runner (or here when `inProcess`). An ended task of the
+ * server's is resumed only by the daemon (`inProcess`).
  */
 export async function sendMessage(
   host: TaskControlHost,
@@ -100,6 +101,10 @@ export async function sendMessage(
     return {task, resumed: false}
   }
   if (!task.sessionId) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and has no Claude session to resume`)
+  if (task.origin === 'daemon' && !options.inProcess) {
+    // Resumed here it would run outside the daemon: its output, tool key and completion unknown to the server.
+    throw new MakimaError('INVALID_STATE', `task ${task.shortId} was started by the makima server and has ended; send the message through the server, which has the daemon resume it`)
+  }
   if (!task.worktreePath || !existsSync(task.worktreePath)) {
     throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
   }
