@@ -108,6 +108,7 @@ const skipOclifEngineCheck = {
  * - debug (tty, util, supports-color) prints only with DEBUG set;
  * - util/os.js imports wsl-utils (child_process, fs/promises, powershell-utils) to ask is-wsl
  *   whether this is WSL, and child_process for a Windows-only execSync: is-wsl alone answers.
+ * - minimatch (plugin-loader.js) matches the names in package.json oclif.plugins, which are plain.
  * `from` is the oclif file that imports `spec`; `contents` replaces the import (same exports).
  */
 const LAZY = [
@@ -132,6 +133,14 @@ module.exports = process.env.DEBUG ? require('debug') : off
     contents: `export {default as isWsl} from 'is-wsl'\nexport const powerShellPath = async (...a) => (await import('wsl-utils')).powerShellPath(...a)\n`,
   },
   {spec: 'node:child_process', from: /lib[\\/]util[\\/]os\.js$/, contents: `module.exports = {execSync: (...a) => require('node:child_process').execSync(...a)}\n`},
+  // minimatch matches package.json oclif.plugins (plain names here) against the dependencies;
+  // its first use compiles each pattern (~5 ms with @oclif/plugin-autocomplete). A name with no
+  // glob characters matches itself only.
+  {
+    spec: 'minimatch',
+    from: /lib[\\/]config[\\/]plugin-loader\.js$/,
+    contents: `module.exports = {minimatch: (name, pattern, options) => (/^[\\w@/.-]+$/.test(pattern) ? name === pattern : require('minimatch').minimatch(name, pattern, options))}\n`,
+  },
 ]
 const lazyOclifDeps = {
   name: 'lazy-oclif-deps',
