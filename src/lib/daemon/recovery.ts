@@ -5,7 +5,7 @@ import path from 'node:path'
 import {worktreeHealthy} from '../git/worktrees.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
-import {isSameProcessAlive, listProcesses} from '../tasks/process-table.js'
+import {environValue, isSameProcessAlive, listProcesses} from '../tasks/process-table.js'
 import {findTaskProcesses, signalAll, TASK_MARKER} from '../tasks/task-processes.js'
 import type {OutgoingMessage} from './event-sink.js'
 
@@ -54,24 +54,6 @@ export async function recoverOrphanedTasks(store: Store, runnerPids: () => Reado
   })
 }
 
-const MARKER_PREFIX = Buffer.from(`${TASK_MARKER}=`)
-
-/** The MAKIMA_TASK_ID in a process's environment (undefined when none or unreadable). */
-function taskMarkerOf(pid: number): string | undefined {
-  let env: Buffer
-  try {
-    env = readFileSync(`/proc/${pid}/environ`)
-  } catch {
-    return undefined
-  }
-  for (let at = env.indexOf(MARKER_PREFIX); at >= 0; at = env.indexOf(MARKER_PREFIX, at + 1)) {
-    if (at > 0 && env[at - 1] !== 0) continue
-    const end = env.indexOf(0, at)
-    return env.subarray(at + MARKER_PREFIX.length, end < 0 ? env.length : end).toString()
-  }
-  return undefined
-}
-
 /**
  * Every live process of each task: those whose environment carries MAKIMA_TASK_ID=<id>, with
  * their descendants, and the descendants of the task's recorded claude pid when that process
@@ -96,7 +78,7 @@ export function findProcessesOfTasks(tasks: readonly {id: string; pid: number | 
   }
   for (const p of procs) {
     if (!alive.has(p.pid) || skip.has(p.pid)) continue
-    const id = taskMarkerOf(p.pid)
+    const id = environValue(p.pid, TASK_MARKER)
     const set = id === undefined ? undefined : found.get(id)
     if (set) walk(set, p.pid)
   }

@@ -17,11 +17,13 @@ export function isPidAlive(pid: number): boolean {
   return procStat(pid)?.state !== 'Z'
 }
 
-interface ProcStat {
+export interface ProcStat {
   pid: number
   ppid: number
   state: string
   startTime: string
+  /** utime + stime, clock ticks */
+  cpuTicks: number
 }
 
 export function procStat(pid: number): ProcStat | undefined {
@@ -34,7 +36,7 @@ export function procStat(pid: number): ProcStat | undefined {
   }
   // comm (field 2) may contain spaces and parentheses: split after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  return {pid, state: rest[0], ppid: Number(rest[1]), startTime: rest[19]}
+  return {pid, state: rest[0], ppid: Number(rest[1]), startTime: rest[19], cpuTicks: Number(rest[11]) + Number(rest[12])}
 }
 
 /** A token that identifies this incarnation of a pid (its start time), or '' when unknown. */
@@ -58,6 +60,24 @@ export function listProcesses(): ProcStat[] {
     if (stat) out.push(stat)
   }
   return out
+}
+
+/** The value of variable `name` in a process's environment (undefined when none or unreadable). */
+export function environValue(pid: number, name: string): string | undefined {
+  if (!HAS_PROC) return undefined
+  let env: Buffer
+  try {
+    env = readFileSync(`/proc/${pid}/environ`)
+  } catch {
+    return undefined
+  }
+  const needle = Buffer.from(`${name}=`)
+  for (let at = env.indexOf(needle); at >= 0; at = env.indexOf(needle, at + 1)) {
+    if (at > 0 && env[at - 1] !== 0) continue
+    const end = env.indexOf(0, at)
+    return env.subarray(at + needle.length, end < 0 ? env.length : end).toString('utf8')
+  }
+  return undefined
 }
 
 /** Does the process's environment contain exactly `name=value`? (false when unreadable) */

@@ -1,5 +1,6 @@
-import {readdirSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 
+import {environValue, listProcesses, type ProcStat} from './process-table.js'
 import {TASK_MARKER} from './task-processes.js'
 
 /**
@@ -29,44 +30,6 @@ export interface TaskUsage {
   rssBytes: number | null
 }
 
-interface ProcInfo {
-  pid: number
-  ppid: number
-  /** utime + stime, clock ticks */
-  cpuTicks: number
-  startTime: string
-}
-
-function readProc(pid: number): ProcInfo | undefined {
-  let text: string
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return undefined
-  }
-  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  // rest[0] is field 3 (state): field n is rest[n - 3].
-  if (rest[0] === 'Z' || rest[0] === 'X') return undefined
-  return {pid, ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]), startTime: rest[19]}
-}
-
-/** The MAKIMA_TASK_ID of a process, or undefined (none, or its environment is not readable). */
-function taskMarkerOf(pid: number): string | undefined {
-  let env: Buffer
-  try {
-    env = readFileSync(`/proc/${pid}/environ`)
-  } catch {
-    return undefined
-  }
-  const needle = Buffer.from(`${TASK_MARKER}=`)
-  let index = env.indexOf(needle)
-  while (index > 0 && env[index - 1] !== 0) index = env.indexOf(needle, index + 1)
-  if (index < 0) return undefined
-  const end = env.indexOf(0, index)
-  return env.subarray(index + needle.length, end < 0 ? env.length : end).toString('utf8')
-}
-
 function rssBytesOf(pid: number): number | undefined {
   try {
     const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m)
@@ -90,12 +53,10 @@ export class ProcessUsageSampler {
       return result
     }
     const now = process.hrtime.bigint()
-    const procs = new Map<number, ProcInfo>()
+    const procs = new Map<number, ProcStat>()
     const children = new Map<number, number[]>()
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      const info = readProc(Number(entry))
-      if (!info) continue
+    for (const info of listProcesses()) {
+      if (info.state === 'Z' || info.state === 'X') continue
       procs.set(info.pid, info)
       if (!children.has(info.ppid)) children.set(info.ppid, [])
       children.get(info.ppid)!.push(info.pid)
@@ -119,7 +80,7 @@ export class ProcessUsageSampler {
     if (wanted.size > 0) {
       for (const pid of procs.keys()) {
         if (skip.has(pid)) continue
-        const marker = taskMarkerOf(pid)
+        const marker = environValue(pid, TASK_MARKER)
         if (marker && wanted.has(marker)) {
           if (!marked.has(marker)) marked.set(marker, [])
           marked.get(marker)!.push(pid)
