@@ -10,8 +10,8 @@
 //                      the server has every taskRecoveryDetected; target < 1 s
 //
 // Each figure is {id, title, unit, target: {op: '>=' | '<', value}, measure(ctx) -> {value, detail}}
-// with ctx = {root, scratch, quick}. bench/run.js (a makima-vs-yardstick table) can list these as
-// rows of their own; until then this file runs them by itself:
+// with ctx = {root, scratch, quick}. bench/run.js puts them in its one table; this file also runs
+// them by itself:
 //
 //   node bench/daemon-figures.js [--quick] [--json]
 import {execFileSync, spawn} from 'node:child_process'
@@ -27,12 +27,15 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
  * A fake makima server in a child process (so its work does not share the daemon's event loop):
  * authenticates, acknowledges every seq as it arrives, and reports on stdout as JSON lines:
  * {port}, then {count, at} each time `every` more seq'd messages (or `recoveries` recovery
- * reports) have arrived.
+ * reports) have arrived. With `commandsFile` (a JSON array of commands, live-figures.js) it sends
+ * those commands after the first authentication and reports each {status, taskId, at}
+ * (taskStatusChange) and {commandError}.
  */
 const SERVER_SOURCE = `
 import {WebSocketServer} from 'ws'
 const every = Number(process.argv[1] ?? 1000)
 const recoveries = Number(process.argv[2] ?? 0)
+const commands = process.argv[3] ? JSON.parse((await import('node:fs')).readFileSync(process.argv[3], 'utf8')) : []
 const wss = new WebSocketServer({host: '127.0.0.1', port: 0, path: '/ws/daemon', maxPayload: 256 * 1024 * 1024})
 let count = 0
 let recovered = 0
@@ -41,7 +44,13 @@ wss.on('connection', (ws) => {
   ws.on('message', (data) => {
     const text = data.toString()
     const msg = JSON.parse(text)
-    if (msg.type === 'authenticate') return ws.send(JSON.stringify({type: 'authenticated', daemonId: '00000000-0000-4000-8000-000000000000'}))
+    if (msg.type === 'authenticate') {
+      ws.send(JSON.stringify({type: 'authenticated', daemonId: '00000000-0000-4000-8000-000000000000'}))
+      for (const command of commands.splice(0)) ws.send(JSON.stringify(command))
+      return
+    }
+    if (msg.type === 'taskStatusChange') process.stdout.write(JSON.stringify({status: msg.newStatus, taskId: msg.taskId, at: Date.now()}) + '\\n')
+    if (msg.type === 'commandError') process.stdout.write(JSON.stringify({commandError: msg}) + '\\n')
     if (typeof msg.seq !== 'number') return
     ws.send('{"type":"ack","seq":' + msg.seq + '}')
     count += 1
@@ -53,8 +62,8 @@ wss.on('listening', () => process.stdout.write(JSON.stringify({port: wss.address
 `
 
 /** Starts the fake server; resolves with its port and a way to await report lines. */
-async function startServer(every, recoveries = 0) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SERVER_SOURCE, String(every), String(recoveries)], {
+export async function startServer(every, recoveries = 0, commandsFile = '') {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SERVER_SOURCE, String(every), String(recoveries), commandsFile], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -70,6 +79,7 @@ async function startServer(every, recoveries = 0) {
       for (const l of [...listeners]) l(line)
     }
   })
+  const on = (listener) => listeners.add(listener)
   const next = (predicate, timeoutMs = 60_000) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -85,7 +95,7 @@ async function startServer(every, recoveries = 0) {
       listeners.add(on)
     })
   const {port} = await next((l) => l.port !== undefined, 10_000)
-  return {port, url: `ws://127.0.0.1:${port}`, next, stop: () => child.kill('SIGKILL')}
+  return {port, url: `ws://127.0.0.1:${port}`, next, on, stop: () => child.kill('SIGKILL')}
 }
 
 const dist = (...parts) => pathToFileURL(path.join(ROOT, 'dist', 'lib', ...parts)).href

@@ -8,17 +8,25 @@
 // A missed target is marked in the table (and `ok: false` in --json) but the exit code stays 0;
 // the exit code is 1 only when the bench itself cannot run (no build, a command that fails).
 //
-// To add a figure, append to FIGURES below: {id, title, target, setup?, makima, yardstick}.
-// Figures that are a measured value rather than a comparison (the daemon's outbox throughput and
-// recovery start-up) come from bench/daemon-figures.js and print as a table of their own.
+// To add a start-up figure, append to FIGURES below: {id, title, target, setup?, makima, yardstick}.
+// The other figures run whole tasks and come from their own files, each {id, title, measure(ctx)}
+// returning rows: daemon-figures.js (outbox, recovery), repo-figures.js (20k-file repository),
+// claude-figures.js (150 tool calls, ingestion), live-figures.js (100 live tasks). Every row goes
+// in the one table (and --json): figure, makima, yardstick, ratio, target, ok (README.md).
+//
+//   npm run bench -- --only spawn-detach-20k,ingestion    # just these figures (ids as in --json)
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {accessSync, constants, existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
-import {DAEMON_FIGURES, meetsTarget} from './daemon-figures.js'
+import {CLAUDE_FIGURES} from './claude-figures.js'
+import {DAEMON_FIGURES} from './daemon-figures.js'
+import {LIVE_FIGURES} from './live-figures.js'
+import {REPO_FIGURES} from './repo-figures.js'
 import {seedTasks} from './seed.js'
+import {valueRow} from './support.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -27,6 +35,7 @@ const NODE = process.execPath
 const args = process.argv.slice(2)
 const QUICK = args.includes('--quick')
 const JSON_OUT = args.includes('--json')
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null
 const RUNS = QUICK ? 8 : 30
 const WARMUP = QUICK ? 2 : 5
 
@@ -131,8 +140,11 @@ async function measure(figure, scratch) {
     target: figure.target,
     ok: ratio <= figure.target,
     id: figure.id,
+    unit: 'ms',
+    targetKind: 'ratio <=',
     yardstickCommand: figure.yardstick.label,
     runs: RUNS,
+    detail: `medians of ${RUNS} runs each`,
   }
 }
 
@@ -141,29 +153,48 @@ function round(n, digits) {
   return Math.round(n * f) / f
 }
 
+function formatValue(value, unit) {
+  if (value === null || value === undefined) return '-'
+  if (unit === 'ms') return `${value.toFixed(1)} ms`
+  if (unit === 's') return `${value.toFixed(3)} s`
+  return `${value.toLocaleString('en')} ${unit}`
+}
+
+function formatTarget(r) {
+  if (r.targetKind === 'info') return 'info'
+  if (r.targetKind === 'ratio <=') return `<= ${r.target.toFixed(2).replace(/0$/, '')}x`
+  return `${r.targetKind.replace('makima ', '')} ${r.target.toLocaleString('en')} ${r.unit}`
+}
+
+/** The one table: every figure with makima's value, the yardstick's, their ratio and the target. */
 function table(rows) {
-  const header = ['figure', 'makima (ms)', 'yardstick (ms)', 'ratio', 'target', 'ok']
+  const header = ['figure', 'makima', 'yardstick', 'ratio', 'target', 'ok']
   const cells = rows.map((r) => [
     r.figure,
-    r.makima.toFixed(1),
-    `${r.yardstick.toFixed(1)} (${r.yardstickCommand})`,
-    `${r.ratio.toFixed(2)}x`,
-    `<= ${r.target.toFixed(1)}x`,
-    r.ok ? 'ok' : 'MISSED',
+    formatValue(r.makima, r.unit),
+    r.yardstick === null ? '-' : `${formatValue(r.yardstick, r.unit)} (${r.yardstickCommand})`,
+    r.ratio === null ? '-' : `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x`,
+    formatTarget(r),
+    r.ok === null ? '' : r.ok ? 'ok' : 'MISSED',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
   const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd()
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n')
+  const details = rows.filter((r) => r.detail).map((r) => `  ${r.id}: ${r.detail}`)
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...details].join('\n')
 }
 
-/** Rows of measured values (daemon-figures.js): value, unit and target, with what was measured. */
-function valueTable(rows) {
-  const header = ['figure', 'value', 'target', 'ok']
-  const cells = rows.map((r) => [r.figure, `${r.unit === 's' ? r.value.toFixed(3) : r.value.toLocaleString('en')} ${r.unit}`, `${r.target} ${r.unit}`, r.ok ? 'ok' : 'MISSED'])
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
-  const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd()
-  const details = rows.map((r) => `  ${r.id}: ${r.detail}`)
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), ...details].join('\n')
+/** Where the repository figures run: a tmpfs when there is one (repo-figures.js says why). */
+function fastTmpdir() {
+  const candidates = [process.env.MAKIMA_BENCH_TMPDIR, '/dev/shm'].filter(Boolean)
+  for (const dir of candidates) {
+    try {
+      accessSync(dir, constants.W_OK)
+      return dir
+    } catch {
+      // next
+    }
+  }
+  return tmpdir()
 }
 
 async function main() {
@@ -172,34 +203,57 @@ async function main() {
     process.exit(1)
   }
   const scratch = mkdtempSync(path.join(tmpdir(), 'makima-bench-'))
-  const cleanup = () => rmSync(scratch, {recursive: true, force: true})
+  const fastScratch = mkdtempSync(path.join(fastTmpdir(), 'makima-bench-'))
+  const cleanup = () => {
+    rmSync(scratch, {recursive: true, force: true})
+    rmSync(fastScratch, {recursive: true, force: true})
+  }
   process.on('SIGINT', () => {
     cleanup()
     process.exit(130)
   })
+  const loadBefore = loadavg()[0]
+  const started = Date.now()
+  const wanted = (id) => ONLY === null || ONLY.includes(id)
+  const progress = (text) => JSON_OUT || process.stderr.write(`bench: ${text}...\n`)
   const rows = []
-  const valueRows = []
+  const failed = []
   try {
-    for (const figure of FIGURES) {
-      if (!JSON_OUT) process.stderr.write(`bench: ${figure.title} (${RUNS} runs each)...\n`)
+    for (const figure of FIGURES.filter((f) => wanted(f.id))) {
+      progress(`${figure.title} (${RUNS} runs each)`)
       rows.push(await measure(figure, scratch))
     }
-    for (const figure of DAEMON_FIGURES) {
-      if (!JSON_OUT) process.stderr.write(`bench: ${figure.title}...\n`)
+    for (const figure of DAEMON_FIGURES.filter((f) => wanted(f.id))) {
+      progress(figure.title)
       const {value, detail} = await figure.measure({root: ROOT, scratch, quick: QUICK})
-      valueRows.push({figure: figure.title, value, unit: figure.unit, target: `${figure.target.op} ${figure.target.value}`, ok: meetsTarget(figure, value), id: figure.id, detail})
+      rows.push(valueRow({id: figure.id, figure: figure.title, value, unit: figure.unit, op: figure.target.op, target: figure.target.value, detail}))
+    }
+    const ctx = {scratch, fastScratch, quick: QUICK, shared: {}}
+    for (const figure of [...REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES].filter((f) => wanted(f.id))) {
+      progress(figure.title)
+      try {
+        rows.push(...(await figure.measure(ctx)))
+      } catch (error) {
+        // the other figures still run; the bench exits 1 at the end
+        process.stderr.write(`bench: ${figure.id} could not run: ${error.stack ?? error}\n`)
+        failed.push(figure.id)
+      }
     }
   } finally {
     cleanup()
   }
+  const load = `load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify([...rows, ...valueRows], null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
   } else {
-    process.stdout.write(`${table(rows)}\n\n${valueTable(valueRows)}\n`)
-    const load = loadavg()[0].toFixed(1)
-    process.stdout.write(`\nnode ${process.version}, ${cpus().length} CPUs, load average ${load} at the end; medians of ${RUNS} runs each\n`)
-    const missed = [...rows, ...valueRows].filter((r) => !r.ok)
-    process.stdout.write(missed.length === 0 ? '\nall targets met\n' : `\n${missed.length} target(s) MISSED: ${missed.map((r) => r.figure).join('; ')}\n`)
+    process.stdout.write(`${table(rows)}\n`)
+    process.stdout.write(`\nnode ${process.version}, ${cpus().length} CPUs, ${load}; ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (--quick)' : ''}\n`)
+    const missed = rows.filter((r) => r.ok === false)
+    process.stdout.write(missed.length === 0 ? '\nall targets met\n' : `\n${missed.length} target(s) MISSED: ${missed.map((r) => r.id).join(', ')}\n`)
+  }
+  if (failed.length > 0) {
+    process.stderr.write(`bench: could not run ${failed.join(', ')}\n`)
+    process.exit(1)
   }
 }
 

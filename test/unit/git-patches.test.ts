@@ -67,6 +67,27 @@ describe('workingTreePatch + applyPatch', () => {
     expect(await workingTreePatch(other)).toEqual(patch)
   })
 
+  test('the working tree wins over what the index holds: staged then edited again, staged then deleted', async () => {
+    // workingTreePatch starts from a copy of the worktree's own index (so only changed files are hashed)
+    const root = tempRoot()
+    const repo = makeRepo(root, {files: {'a.txt': 'one\n', 'b.txt': 'two\n'}})
+    const other = path.join(root, 'other')
+    repo.git('worktree', 'add', '-q', '--detach', other, 'HEAD')
+    writeFileSync(path.join(repo.dir, 'a.txt'), 'staged version\n')
+    writeFileSync(path.join(repo.dir, 'c.txt'), 'staged new file\n')
+    repo.git('add', 'a.txt', 'c.txt')
+    writeFileSync(path.join(repo.dir, 'a.txt'), 'working tree version\n')
+    rmSync(path.join(repo.dir, 'c.txt'))
+    rmSync(path.join(repo.dir, 'b.txt'))
+
+    const patch = await workingTreePatch(repo.dir)
+    expect(patchFiles(patch).sort()).toEqual(['a.txt', 'b.txt'])
+    await applyPatch(other, patch)
+    expect(readFileSync(path.join(other, 'a.txt'), 'utf8')).toBe('working tree version\n')
+    expect(existsSync(path.join(other, 'b.txt'))).toBe(false)
+    expect(existsSync(path.join(other, 'c.txt'))).toBe(false)
+  })
+
   test('gzip on request, recognised by applyPatch; a clean tree gives an empty patch; a patch that does not apply changes nothing', async () => {
     const root = tempRoot()
     const repo = makeRepo(root, {files: {'a.txt': 'one\n'}})

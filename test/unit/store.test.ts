@@ -3,6 +3,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import Database from 'better-sqlite3'
+
+import {MIGRATIONS} from '../../src/lib/store/schema.js'
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 
@@ -42,6 +45,24 @@ describe('Store on a real SQLite file', () => {
     expect(b.schemaVersion).toBe(version)
     b.close()
     expect(statSync(file).size).toBeGreaterThan(0)
+  })
+
+  it('migrates a database of schema 3 (output WITHOUT ROWID) keeping every output line and its numbering', () => {
+    const file = tempDb()
+    const old = new Database(file)
+    for (const sql of MIGRATIONS.slice(0, 3)) old.exec(sql)
+    old.pragma('user_version = 3')
+    const insert = old.prepare("INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, ?, 1, 'stdout', ?)")
+    for (let i = 1; i <= 3; i++) insert.run(id('0000000f'), i, `old line ${i}`)
+    old.close()
+    const store = Store.open(file)
+    expect(store.schemaVersion).toBe(MIGRATIONS.length)
+    store.output.push(id('0000000f'), 'stdout', 'new line')
+    store.output.flush()
+    expect(store.output.read(id('0000000f')).map((l) => [l.seq, l.line])).toEqual([[1, 'old line 1'], [2, 'old line 2'], [3, 'old line 3'], [4, 'new line']])
+    // (task_id, seq) stays unique
+    expect(() => store.db.prepare("INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, 1, 1, 'stdout', 'dup')").run(id('0000000f'))).toThrow(/UNIQUE/)
+    store.close()
   })
 
   it('resolves ids by unique prefix and names unknown, ambiguous and malformed ones', () => {
@@ -96,6 +117,20 @@ describe('Store on a real SQLite file', () => {
     expect(lines.at(-1)).toMatchObject({stream: 'makima', line: 'later'})
     expect(b.output.read(id('0000000a'), 4).map((l) => l.line)).toEqual(['line 4', 'later'])
     b.close()
+  })
+
+  it('numbers the lines of several tasks interleaved in one flush (a daemon batch) per task', () => {
+    const store = Store.open(tempDb())
+    store.tasks.insert(record(id('0000000d')))
+    store.tasks.insert(record(id('0000000e')))
+    const order = ['d', 'd', 'e', 'd', 'e', 'e', 'd']
+    order.forEach((t, i) => store.output.push(id(`0000000${t}`), 'stdout', `${t} ${i}`))
+    expect(store.output.flush()).toBe(7)
+    store.output.push(id('0000000e'), 'stdout', 'e again')
+    store.output.flush()
+    expect(store.output.read(id('0000000d')).map((l) => [l.seq, l.line])).toEqual([[1, 'd 0'], [2, 'd 1'], [3, 'd 3'], [4, 'd 6']])
+    expect(store.output.read(id('0000000e')).map((l) => [l.seq, l.line])).toEqual([[1, 'e 2'], [2, 'e 4'], [3, 'e 5'], [4, 'e again']])
+    store.close()
   })
 
   it('inbox items are taken once, in order, by kind', () => {

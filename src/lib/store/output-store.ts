@@ -9,6 +9,13 @@ export interface OutputLine {
   line: string
 }
 
+interface PendingLine {
+  taskId: string
+  stream: OutputStream
+  line: string
+  ts: number
+}
+
 /**
  * The append-only output log of every task: each stream-json line claude printed, its stderr,
  * and makima's own progress lines, numbered per task. Writers buffer and flush in one
@@ -19,12 +26,14 @@ export class OutputStore {
   private readonly maxSeqStmt
   private readonly readStmt
   private readonly nextSeq = new Map<string, number>()
-  private pending: {taskId: string; stream: OutputStream; line: string; ts: number}[] = []
+  private pending: PendingLine[] = []
+  private readonly insertBatch
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare('INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, ?, ?, ?, ?)')
     this.maxSeqStmt = db.prepare('SELECT coalesce(max(seq), 0) AS n FROM output WHERE task_id = ?')
     this.readStmt = db.prepare('SELECT seq, ts, stream, line FROM output WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.insertBatch = db.transaction((batch: PendingLine[]) => this.insertBatchRows(batch))
   }
 
   /** Queue a line; call flush() (the runner does every tick and at the end). */
@@ -41,16 +50,24 @@ export class OutputStore {
     if (this.pending.length === 0) return 0
     const batch = this.pending
     this.pending = []
-    this.db.transaction(() => {
-      for (const item of batch) {
-        // Re-read the max when this writer has not written the task yet (another process may have).
-        let seq = this.nextSeq.get(item.taskId)
-        if (seq === undefined) seq = (this.maxSeqStmt.get(item.taskId) as {n: number}).n + 1
-        this.insertStmt.run(item.taskId, seq, item.ts, item.stream, item.line)
-        this.nextSeq.set(item.taskId, seq + 1)
-      }
-    }).immediate()
+    this.insertBatch.immediate(batch)
     return batch.length
+  }
+
+  /** Inserts a batch (inside the transaction); a run of lines of one task costs one seq lookup. */
+  private insertBatchRows(batch: PendingLine[]): void {
+    let taskId: string | undefined
+    let seq = 0
+    for (const item of batch) {
+      if (item.taskId !== taskId) {
+        if (taskId !== undefined) this.nextSeq.set(taskId, seq)
+        taskId = item.taskId
+        // Re-read the max when this writer has not written the task yet (another process may have).
+        seq = this.nextSeq.get(taskId) ?? (this.maxSeqStmt.get(taskId) as {n: number}).n + 1
+      }
+      this.insertStmt.run(taskId, seq++, item.ts, item.stream, item.line)
+    }
+    if (taskId !== undefined) this.nextSeq.set(taskId, seq)
   }
 
   /** Forget cached sequence numbers (another process may write the task next). */

@@ -153,8 +153,12 @@ export class TaskRun {
     if (store.output.pendingCount >= FLUSH_LINES) this.flush()
   }
 
-  /** A turn ended: deliver the next waiting message, or close stdin so claude exits. */
+  /**
+   * A turn ended: deliver the next waiting message, or close stdin so claude exits. Once stdin is
+   * closed nothing more can be written: messages stay in the inbox for the resume after the exit.
+   */
   private endTurn(): void {
+    if (!this.proc?.acceptsInput) return
     for (const item of this.options.store.inbox.take(this.task.id, 'message')) this.queued.push(item.payload ?? '')
     if (!this.deliverNext()) this.proc?.closeInput()
   }

@@ -63,9 +63,16 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
   const head = live ? await gitText(['rev-parse', '--verify', 'HEAD^{commit}'], {cwd: source.worktreePath!}) : source.branch && (await resolveCommit(task.repoPath!, source.branch))
   if (!head) throw new MakimaError('INVALID_STATE', `task ${source.shortId} has neither a worktree nor its branch any more; nothing to continue from`)
   // The patch is taken against the sha read above, so work the source commits meanwhile is in it too.
-  const patch = live ? await workingTreePatch(source.worktreePath!, head) : await finalSnapshotPatch(source, head, task.repoPath!, ctx)
+  // It is taken while the new worktree is checked out: both read the whole tree, neither needs the other.
   ctx.progress(`Creating worktree for ${task.repoPath} at task ${source.shortId}'s HEAD ${head.slice(0, 8)}`)
-  const {baseSha} = await createWorktree({repoPath: task.repoPath!, baseRef: head, branch: task.branch!, worktreePath, locksDir})
+  const [patchResult, worktreeResult] = await Promise.allSettled([
+    live ? workingTreePatch(source.worktreePath!, head) : finalSnapshotPatch(source, head, task.repoPath!, ctx),
+    createWorktree({repoPath: task.repoPath!, baseRef: head, branch: task.branch!, worktreePath, locksDir}),
+  ])
+  if (worktreeResult.status === 'rejected') throw worktreeResult.reason
+  if (patchResult.status === 'rejected') throw patchResult.reason
+  const patch = patchResult.value
+  const {baseSha} = worktreeResult.value
   if (patch.length > 0) {
     await applyPatch(worktreePath, patch)
     ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)

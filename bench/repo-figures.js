@@ -1,0 +1,198 @@
+// Figures on a large repository (issue 7): a repository of 20,000 small files (2,000 with
+// --quick) in nested directories, one commit, made once per bench run with `git fast-import`.
+//
+//   spawn-detach-20k   `makima task spawn --detach --repo <repo>` (returns once the worktree is
+//                      made and the runner started) vs `git worktree add -b <branch> <path>` of the
+//                      same repo; target <= 1.3x
+//   continue-from-20k  `makima task spawn --detach --continue-from <task>` of a task whose worktree
+//                      has 10 changed files (uncommitted) vs `git worktree add` + `git apply` of the
+//                      same patch; target <= 1.2x. Beside it, as information: vs `cp -a` of the
+//                      source worktree (how the seed continued a task).
+//
+// Claude Code is a stub here (it prints a recorded stream-json file and exits): these figures
+// measure the worktree set-up, and each detached runner is waited for (untimed) before the next run.
+import {rmSync, writeFileSync, appendFileSync, readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import path from 'node:path'
+
+import {FIXTURES, benchWorld, git, makima, ratioRow, timed, waitEnded, writeScript} from './support.js'
+
+const STUB = `#!/bin/sh
+# STUB claude (bench/repo-figures.js): these figures time makima's worktree set-up, not Claude
+# Code, so the "claude" a task runs only prints a recorded stream-json file
+# (shared/fixtures/claude-stream-json/print-twofiles.jsonl) and exits.
+exec cat ${JSON.stringify(path.join(FIXTURES, 'print-twofiles.jsonl'))}
+`
+
+/** A repository with `files` small files in nested directories and one commit on main. */
+function makeBigRepo(dir, files, env) {
+  git(['init', '-q', '-b', 'main', dir], path.dirname(dir), env)
+  const chunks = ['commit refs/heads/main\ncommitter bench <bench@makima.invalid> 1700000000 +0000\ndata 15\ninitial commit\n']
+  for (let i = 0; i < files; i++) {
+    const body = `file ${i}\n${'some content of a source file, one line of it\n'.repeat(3)}`
+    chunks.push(`M 100644 inline d${String(i % 20).padStart(2, '0')}/s${String(Math.floor(i / 20) % 20).padStart(2, '0')}/f${i}.txt\ndata ${Buffer.byteLength(body)}\n${body}\n`)
+  }
+  const result = spawnSync('git', ['fast-import', '--quiet'], {cwd: dir, env, input: chunks.join('')})
+  if (result.status !== 0) throw new Error(`git fast-import failed: ${result.stderr}`)
+  git(['reset', '-q', '--hard', 'main'], dir, env)
+}
+
+/** The `files`-file repository, made on first use and shared by both figures. */
+async function bigRepo(ctx) {
+  if (!ctx.shared.bigRepo) {
+    const files = ctx.quick ? 2_000 : 20_000
+    const world = benchWorld(ctx.fastScratch, 'bigrepo')
+    const repo = path.join(world.dir, 'repo')
+    const start = Date.now()
+    makeBigRepo(repo, files, world.env)
+    ctx.shared.bigRepo = {repo, files, seconds: (Date.now() - start) / 1000}
+  }
+  return ctx.shared.bigRepo
+}
+
+/** A makima world whose claude is the stub; tasks run detached. */
+function stubWorld(ctx, name) {
+  const world = benchWorld(ctx.fastScratch, name)
+  world.env.MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND = writeScript(path.join(world.dir, 'claude-stub'), STUB)
+  return world
+}
+
+function removeWorktree(repo, worktree, env) {
+  git(['worktree', 'remove', '--force', '--force', worktree], repo, env)
+}
+
+/** A detached spawn, timed; then (untimed) its runner is waited for. Returns {ms, task}. */
+async function detachedSpawn(world, args) {
+  const {ms, stdout} = await makima(['task', 'spawn', '--detach', '--json', ...args], {env: world.env, capture: true})
+  const {taskId} = JSON.parse(stdout)
+  const [task] = await waitEnded(world.db, [taskId])
+  return {ms, task}
+}
+
+/** Runs `measureMakima` and `measureYard` alternately after a warm-up of each; medians. */
+async function alternate(runs, measureMakima, measureYard) {
+  await measureMakima(-1)
+  await measureYard(-1)
+  const m = []
+  const y = []
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      m.push(await measureMakima(i))
+      y.push(await measureYard(i))
+    } else {
+      y.push(await measureYard(i))
+      m.push(await measureMakima(i))
+    }
+  }
+  return {m, y}
+}
+
+async function spawnDetach(ctx) {
+  const {repo, files, seconds} = await bigRepo(ctx)
+  const world = stubWorld(ctx, 'spawn-detach')
+  const runs = ctx.quick ? 3 : 7
+  const {m, y} = await alternate(
+    runs,
+    async (i) => {
+      const {ms, task} = await detachedSpawn(world, ['--repo', repo, `bench detach ${i + 1}`])
+      if (task.state !== 'completed') throw new Error(`bench: detached task ${task.shortId} ${task.state}: ${task.error}`)
+      removeWorktree(repo, task.worktreePath, world.env)
+      return ms
+    },
+    async (i) => {
+      const wt = path.join(world.dir, `git-wt-${i + 1}`)
+      const {ms} = await timed('git', ['worktree', 'add', '-b', `bench-detach-${i + 1}`, wt], {cwd: repo, env: world.env})
+      removeWorktree(repo, wt, world.env)
+      return ms
+    },
+  )
+  return [
+    ratioRow({
+      id: 'spawn-detach-20k',
+      figure: `task spawn --detach, ${files.toLocaleString('en')}-file repo`,
+      makimaMs: m,
+      yardMs: y,
+      target: 1.3,
+      yardstickCommand: 'git worktree add',
+      runs,
+      detail: `medians of ${runs}: makima ${m.map((v) => v.toFixed(0)).join(', ')} ms; git ${y.map((v) => v.toFixed(0)).join(', ')} ms (repo of ${files} files made in ${seconds.toFixed(1)} s)`,
+    }),
+  ]
+}
+
+async function continueFrom(ctx) {
+  const {repo, files} = await bigRepo(ctx)
+  const world = stubWorld(ctx, 'continue-from')
+  const runs = ctx.quick ? 3 : 7
+  const {task: source} = await detachedSpawn(world, ['--repo', repo, 'bench continue source'])
+  const changed = []
+  for (let i = 0; i < 10; i++) {
+    const rel = `d${String(i).padStart(2, '0')}/s00/f${i}.txt`
+    appendFileSync(path.join(source.worktreePath, rel), `a change made by the source task (${i})\n`)
+    changed.push(rel)
+  }
+  const patchFile = path.join(world.dir, 'source.patch')
+  writeFileSync(patchFile, git(['diff', '--binary'], source.worktreePath, world.env))
+  const check = (task) => {
+    const text = readFileSync(path.join(task.worktreePath, changed[9]), 'utf8')
+    if (!text.includes('a change made by the source task (9)')) throw new Error(`bench: task ${task.shortId} does not have the source's changes`)
+  }
+  const gitWorktree = async (i) => {
+    const wt = path.join(world.dir, `git-wt-${i + 1}`)
+    const add = await timed('git', ['worktree', 'add', '-b', `bench-continue-${i + 1}`, wt, 'HEAD'], {cwd: source.worktreePath, env: world.env})
+    const apply = await timed('git', ['apply', '--binary', patchFile], {cwd: wt, env: world.env})
+    removeWorktree(repo, wt, world.env)
+    return add.ms + apply.ms
+  }
+  const {m, y} = await alternate(
+    runs,
+    async (i) => {
+      const {ms, task} = await detachedSpawn(world, ['--continue-from', source.id, `bench continue ${i + 1}`])
+      if (task.state !== 'completed') throw new Error(`bench: continued task ${task.shortId} ${task.state}: ${task.error}`)
+      check(task)
+      removeWorktree(repo, task.worktreePath, world.env)
+      return ms
+    },
+    gitWorktree,
+  )
+  const cp = []
+  for (let i = 0; i < runs; i++) {
+    const dest = path.join(world.dir, `cp-${i + 1}`)
+    cp.push((await timed('cp', ['-a', source.worktreePath, dest])).ms)
+    rmSync(dest, {recursive: true, force: true})
+  }
+  return [
+    ratioRow({
+      id: 'continue-from-20k',
+      figure: `task spawn --detach --continue-from (10 changed files), ${files.toLocaleString('en')}-file repo`,
+      makimaMs: m,
+      yardMs: y,
+      target: 1.2,
+      yardstickCommand: 'git worktree add + git apply',
+      runs,
+      detail: `medians of ${runs}: makima ${m.map((v) => v.toFixed(0)).join(', ')} ms; git ${y.map((v) => v.toFixed(0)).join(', ')} ms`,
+    }),
+    ratioRow({
+      id: 'continue-from-vs-cp',
+      figure: `  (info) the same continue-from vs cp -a of the source worktree`,
+      makimaMs: m,
+      yardMs: cp,
+      target: null,
+      yardstickCommand: 'cp -a',
+      runs,
+      detail: `cp -a of the ${files}-file source worktree: ${cp.map((v) => v.toFixed(0)).join(', ')} ms`,
+    }),
+  ]
+}
+
+/**
+ * Each: {id, title, measure(ctx) -> rows}; ctx = {scratch, fastScratch, quick, shared}. These run
+ * in ctx.fastScratch: MAKIMA_BENCH_TMPDIR, else a tmpfs (/dev/shm) when there is one (run.js). The
+ * disk of the shared machine is also used by other sessions' test suites: at such times a
+ * 2,000-file worktree took 3 s and its `cp -a` 10 s, for makima and git alike, and the bench could
+ * not finish in its 10 minutes. MAKIMA_BENCH_TMPDIR=/tmp measures on the disk.
+ */
+export const REPO_FIGURES = [
+  {id: 'spawn-detach-20k', title: 'task spawn --detach on a 20k-file repo vs git worktree add', measure: spawnDetach},
+  {id: 'continue-from-20k', title: 'continue-from on a 20k-file repo vs git worktree add + git apply', measure: continueFrom},
+]

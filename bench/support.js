@@ -1,0 +1,173 @@
+// Helpers shared by the bench figures that run whole tasks (repo-figures.js, claude-figures.js,
+// live-figures.js): an isolated environment, timed child processes, stub `claude` scripts, the
+// project's store (to count what makima recorded) and the scripted Anthropic API of the tests.
+import {execFileSync, spawn} from 'node:child_process'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const BIN = path.join(ROOT, 'bin', 'run.js')
+export const NODE = process.execPath
+export const FIXTURES = process.env.MAKIMA_FIXTURES ?? '/work/shared/fixtures/claude-stream-json'
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export function round(n, digits) {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+/**
+ * A fresh directory with its own HOME (git identity), MAKIMA_HOME, and an environment for makima,
+ * git and claude: nothing inherited from the caller's makima, Claude Code or git settings; the
+ * real `claude` devDependency first on PATH; the Anthropic API at `apiUrl` (default: a closed port).
+ */
+export function benchWorld(scratch, name, {apiUrl = 'http://127.0.0.1:9', extra = {}} = {}) {
+  const dir = mkdtempSync(path.join(scratch, `${name}-`))
+  const home = path.join(dir, 'home')
+  const makimaHome = path.join(dir, 'makima-home')
+  mkdirSync(home)
+  mkdirSync(makimaHome)
+  writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = makima bench\n\temail = bench@makima.invalid\n[init]\n\tdefaultBranch = main\n')
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'CLAUDECODE' || /^(CLAUDE_|MAKIMA_|ANTHROPIC_|GIT_)/.test(k) || ['NODE_OPTIONS', 'NODE_DEBUG', 'DEBUG'].includes(k)) continue
+    env[k] = v
+  }
+  Object.assign(env, {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    MAKIMA_HOME: makimaHome,
+    ANTHROPIC_BASE_URL: apiUrl,
+    ANTHROPIC_API_KEY: 'bench-key',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    IS_SANDBOX: '1',
+    DISABLE_AUTOUPDATER: '1',
+    CI: 'true',
+    NO_COLOR: '1',
+    GIT_CONFIG_NOSYSTEM: '1',
+    PATH: [path.join(ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter),
+    ...extra,
+  })
+  return {dir, home, makimaHome, env, db: path.join(makimaHome, 'makima.db')}
+}
+
+/**
+ * Runs a command to its end (asynchronously, so a server in this process can answer it) and
+ * times it. stdout is collected when `capture`, else discarded (/dev/null), as is stderr unless
+ * the command fails. Throws when it exits non-zero (unless `allowFailure`).
+ */
+export function timed(command, args, {env, cwd, capture = false, allowFailure = false} = {}) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint()
+    const child = spawn(command, args, {env, cwd, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-4000)))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6
+      if (code !== 0 && !allowFailure) return reject(new Error(`\`${path.basename(command)} ${args.join(' ').slice(0, 200)}\` exited ${code ?? signal}: ${stderr.trim().slice(-1500)}`))
+      resolve({ms, code, stdout, stderr})
+    })
+  })
+}
+
+/** `makima <args>` through the ordinary entry, timed. */
+export function makima(args, options) {
+  return timed(NODE, [BIN, ...args], options)
+}
+
+export function git(args, cwd, env) {
+  return execFileSync('git', args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024}).toString()
+}
+
+/** Writes an executable script (a stub `claude`; its header says what it is and why). */
+export function writeScript(file, text) {
+  writeFileSync(file, text)
+  chmodSync(file, 0o755)
+  return file
+}
+
+const dist = (...parts) => pathToFileURL(path.join(ROOT, 'dist', 'lib', ...parts)).href
+
+/** Opens a makima database with the project's own store (dist/lib/store/store.js); call close(). */
+export async function openStore(dbFile) {
+  const {Store} = await import(dist('store', 'store.js'))
+  return Store.open(dbFile)
+}
+
+/** Reads one task (and optionally more) from a database, closing it again. */
+export async function withStore(dbFile, fn) {
+  const store = await openStore(dbFile)
+  try {
+    return fn(store)
+  } finally {
+    store.close()
+  }
+}
+
+/** The stdout lines (claude's stream-json) makima stored for a task, in order. */
+export function storedStdout(store, taskId) {
+  return store.db.prepare("SELECT line FROM output WHERE task_id = ? AND stream = 'stdout' ORDER BY seq").pluck().all(taskId)
+}
+
+export function storedStdoutCount(store, taskId) {
+  return store.db.prepare("SELECT count(*) FROM output WHERE task_id = ? AND stream = 'stdout'").pluck().get(taskId)
+}
+
+const ENDED = new Set(['completed', 'failed', 'interrupted'])
+
+/** Waits until every task in `ids` has ended (its runner done with it); returns the records. */
+export async function waitEnded(dbFile, ids, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const tasks = await withStore(dbFile, (store) => ids.map((id) => store.tasks.require(id)))
+    if (tasks.every((t) => ENDED.has(t.state))) return tasks
+    if (Date.now() > deadline) throw new Error(`tasks still running after ${timeoutMs} ms: ${tasks.filter((t) => !ENDED.has(t.state)).map((t) => `${t.shortId} ${t.state}`).join(', ')}`)
+    await sleep(100)
+  }
+}
+
+/** A process's resident set in MB (/proc/<pid>/status VmRSS), or 0 when it is gone. */
+export function rssMb(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * The scripted Anthropic Messages API of the test suite (test/support/scripted-api.ts), compiled
+ * with esbuild (a devDependency) into the scratch dir so plain Node can import it.
+ */
+export async function loadScriptedApi(scratch) {
+  const {build} = await import('esbuild')
+  const outfile = path.join(scratch, 'scripted-api.mjs')
+  await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error'})
+  return import(pathToFileURL(outfile).href)
+}
+
+/** A row of the bench table for a measured value (no yardstick): see run.js for the fields. */
+export function valueRow({id, figure, value, unit, op, target, detail, ok = true, runs = 1}) {
+  const met = op === '>=' ? value >= target : op === '<' ? value < target : true
+  return {figure, makima: value, yardstick: null, ratio: null, target, ok: op ? met && ok : null, id, unit, targetKind: op ? `makima ${op}` : 'info', yardstickCommand: null, runs, detail}
+}
+
+/** A row comparing makima with a yardstick: ratio of medians, ok when ratio <= target. */
+export function ratioRow({id, figure, makimaMs, yardMs, target, yardstickCommand, runs, detail, ok = true}) {
+  const ratio = round(median(makimaMs) / median(yardMs), 2)
+  return {figure, makima: round(median(makimaMs), 1), yardstick: round(median(yardMs), 1), ratio, target, ok: target == null ? null : ratio <= target && ok, id, unit: 'ms', targetKind: target == null ? 'info' : 'ratio <=', yardstickCommand, runs, detail}
+}
