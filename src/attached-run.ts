@@ -20,6 +20,7 @@ export async function attachTask(
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return
     interrupted = true
+    view.flush()
     process.stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: interrupting task ${task.shortId}...\n`)
     void manager.interruptLocal()
   }
@@ -31,6 +32,7 @@ export async function attachTask(
     try {
       if (!options.json && (out as {isTTY?: boolean}).isTTY) {
         view.quietProgress = true
+        view.flush()
         await prepareWithProgress(manager, task.id)
         view.quietProgress = false
       }
@@ -45,9 +47,11 @@ export async function attachTask(
       final.state === 'completed'
         ? `Task ${final.shortId} completed. Worktree: ${final.worktreePath}`
         : `Task ${final.shortId} ${final.state}${final.error ? `: ${final.error}` : ''}`
+    view.flush()
     process.stderr.write(`${summary}\n`)
     return {task: final, interrupted}
   } finally {
+    view.flush()
     unsubscribe()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

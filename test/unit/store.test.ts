@@ -133,6 +133,23 @@ describe('Store on a real SQLite file', () => {
     store.close()
   })
 
+  it('a long batch (many rows per INSERT, then the remainder) keeps every line, its stream and its number', () => {
+    const store = Store.open(tempDb())
+    store.tasks.insert(record(id('0000000f')))
+    store.tasks.insert(record(id('00000010')))
+    const n = 1000
+    for (let i = 0; i < n; i++) store.output.push(id(i % 3 === 0 ? '00000010' : '0000000f'), i % 5 === 0 ? 'stderr' : 'stdout', `line ${i} ${'x'.repeat(i % 7)}`)
+    expect(store.output.flush()).toBe(n)
+    const f = store.output.read(id('0000000f'))
+    const g = store.output.read(id('00000010'))
+    expect(f.length + g.length).toBe(n)
+    expect(f.map((l) => l.seq)).toEqual(f.map((_, i) => i + 1))
+    expect(g.map((l) => l.seq)).toEqual(g.map((_, i) => i + 1))
+    expect(g.slice(0, 3).map((l) => [l.stream, l.line])).toEqual([['stderr', 'line 0 '], ['stdout', 'line 3 xxx'], ['stdout', 'line 6 xxxxxx']])
+    expect(f.at(-1)!.line).toBe(`line 998 ${'x'.repeat(998 % 7)}`)
+    store.close()
+  })
+
   it('inbox items are taken once, in order, by kind', () => {
     const store = Store.open(tempDb())
     const t = id('0000000b')

@@ -27,8 +27,9 @@ export default class TaskLogs extends TaskCommand {
         const lines = store.output.read(task.id, after, 5000)
         for (const line of lines) view.onStoredLine(line)
         if (lines.length > 0) after = lines.at(-1)!.seq
-        if (lines.length < 5000) return
+        if (lines.length < 5000) break
       }
+      view.flush()
     }
     drain()
     if (!flags.follow) return undefined

@@ -9,6 +9,8 @@ export interface OutputLine {
   line: string
 }
 
+const ROWS_PER_INSERT = 64
+
 interface PendingLine {
   taskId: string
   stream: OutputStream
@@ -23,6 +25,8 @@ interface PendingLine {
  */
 export class OutputStore {
   private readonly insertStmt
+  /** INSERT of ROWS_PER_INSERT rows at once: far fewer calls into SQLite for a long batch */
+  private readonly insertManyStmt
   private readonly maxSeqStmt
   private readonly readStmt
   private readonly nextSeq = new Map<string, number>()
@@ -31,6 +35,7 @@ export class OutputStore {
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare('INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, ?, ?, ?, ?)')
+    this.insertManyStmt = db.prepare(`INSERT INTO output (task_id, seq, ts, stream, line) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`)
     this.maxSeqStmt = db.prepare('SELECT coalesce(max(seq), 0) AS n FROM output WHERE task_id = ?')
     this.readStmt = db.prepare('SELECT seq, ts, stream, line FROM output WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.insertBatch = db.transaction((batch: PendingLine[]) => this.insertBatchRows(batch))
@@ -58,6 +63,7 @@ export class OutputStore {
   private insertBatchRows(batch: PendingLine[]): void {
     let taskId: string | undefined
     let seq = 0
+    const params: unknown[] = []
     for (const item of batch) {
       if (item.taskId !== taskId) {
         if (taskId !== undefined) this.nextSeq.set(taskId, seq)
@@ -65,8 +71,13 @@ export class OutputStore {
         // Re-read the max when this writer has not written the task yet (another process may have).
         seq = this.nextSeq.get(taskId) ?? (this.maxSeqStmt.get(taskId) as {n: number}).n + 1
       }
-      this.insertStmt.run(taskId, seq++, item.ts, item.stream, item.line)
+      params.push(taskId, seq++, item.ts, item.stream, item.line)
+      if (params.length === ROWS_PER_INSERT * 5) {
+        this.insertManyStmt.run(params)
+        params.length = 0
+      }
     }
+    for (let at = 0; at < params.length; at += 5) this.insertStmt.run(params.slice(at, at + 5))
     if (taskId !== undefined) this.nextSeq.set(taskId, seq)
   }
 

@@ -3,6 +3,8 @@ import {parseStreamLine} from '../claude/stream-event.js'
 import type {OutputLine} from '../store/output-store.js'
 import {TranscriptRenderer} from './transcript.js'
 
+const FLUSH_BYTES = 64 * 1024
+
 export interface ViewOptions {
   out: NodeJS.WritableStream
   color: boolean
@@ -25,13 +27,32 @@ export class TaskView {
   private readonly transcript: TranscriptRenderer
   /** while a listr2 list shows the set-up steps, progress lines are not printed again */
   quietProgress = false
+  private buffered = ''
+  private scheduled?: NodeJS.Immediate
 
   constructor(private readonly options: ViewOptions) {
     this.transcript = new TranscriptRenderer({color: options.color, width: options.width})
   }
 
+  /**
+   * Lines are collected and written together (a chatty claude prints thousands of lines a
+   * second; one write each costs more than the rest of their handling), at the latest on the
+   * next turn of the event loop. flush() writes what is waiting now.
+   */
   private write(lines: string[]): void {
-    if (lines.length > 0) this.options.out.write(`${lines.join('\n')}\n`)
+    if (lines.length === 0) return
+    this.buffered += `${lines.join('\n')}\n`
+    if (this.buffered.length >= FLUSH_BYTES) this.flush()
+    else this.scheduled ??= setImmediate(() => this.flush())
+  }
+
+  flush(): void {
+    if (this.scheduled) clearImmediate(this.scheduled)
+    this.scheduled = undefined
+    if (this.buffered === '') return
+    const text = this.buffered
+    this.buffered = ''
+    this.options.out.write(text)
   }
 
   /** A live event. */
