@@ -163,6 +163,23 @@ describe('Store on a real SQLite file', () => {
     store.close()
   })
 
+  it('polling the inbox is a plain read: it does not wait behind another process\'s write transaction', () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    store.tasks.insert(record(id('00000011')))
+    const other = new Database(file)
+    other.exec('BEGIN IMMEDIATE') // another process in the middle of a write
+    const started = Date.now()
+    expect(store.inbox.take(id('00000011'), 'interrupt')).toEqual([])
+    expect(Date.now() - started).toBeLessThan(2000) // busy_timeout is 10 s
+    other.exec('COMMIT')
+    store.inbox.push(id('00000011'), 'interrupt')
+    expect(store.inbox.take(id('00000011'), 'interrupt')).toHaveLength(1)
+    expect(store.inbox.take(id('00000011'), 'interrupt')).toEqual([])
+    other.close()
+    store.close()
+  })
+
   it('keeps history until the retention period has passed', () => {
     const store = Store.open(tempDb())
     const old = new Date(Date.now() - 40 * 86_400_000).toISOString()

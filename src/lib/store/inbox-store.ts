@@ -1,3 +1,5 @@
+import type BetterSqlite3 from 'better-sqlite3'
+
 import type {Db} from './database.js'
 
 /** What another process asks the process that owns a task to do. */
@@ -11,31 +13,35 @@ export interface InboxItem {
   createdAt: string
 }
 
+type Statement = BetterSqlite3.Statement<unknown[]>
+
+const PENDING = 'FROM inbox WHERE task_id = ? AND taken_at IS NULL'
+
 /**
  * Cross-process controls: `task send` and `task interrupt` from any terminal write here; the
- * process hosting the task polls (<= 250 ms) and takes the items in order.
+ * process hosting the task polls (<= 250 ms) and takes the items in order. Polling is a plain
+ * read: a write transaction is opened only when something is waiting (a daemon with 100 running
+ * tasks would otherwise open hundreds of them a second for nothing).
  */
 export class InboxStore {
+  private readonly statements = new Map<string, Statement>()
+
   constructor(private readonly db: Db) {}
 
   push(taskId: string, kind: InboxKind, payload: string | null = null): number {
-    const result = this.db
-      .prepare('INSERT INTO inbox (task_id, kind, payload, created_at) VALUES (?, ?, ?, ?)')
-      .run(taskId, kind, payload, new Date().toISOString())
+    const result = this.statement('INSERT INTO inbox (task_id, kind, payload, created_at) VALUES (?, ?, ?, ?)').run(taskId, kind, payload, new Date().toISOString())
     return Number(result.lastInsertRowid)
   }
 
   /** Take (mark taken and return) every pending item of a task, oldest first. */
   take(taskId: string, kind?: InboxKind): InboxItem[] {
+    const args = kind ? [taskId, kind] : [taskId]
+    const filter = kind ? ' AND kind = ?' : ''
+    if (!this.statement(`SELECT 1 ${PENDING}${filter} LIMIT 1`).get(...args)) return []
     return this.db
       .transaction(() => {
-        const rows = this.db
-          .prepare(
-            `SELECT id, task_id AS taskId, kind, payload, created_at AS createdAt FROM inbox
-             WHERE task_id = ? AND taken_at IS NULL ${kind ? 'AND kind = ?' : ''} ORDER BY id`,
-          )
-          .all(...(kind ? [taskId, kind] : [taskId])) as InboxItem[]
-        const mark = this.db.prepare('UPDATE inbox SET taken_at = ? WHERE id = ?')
+        const rows = this.statement(`SELECT id, task_id AS taskId, kind, payload, created_at AS createdAt ${PENDING}${filter} ORDER BY id`).all(...args) as InboxItem[]
+        const mark = this.statement('UPDATE inbox SET taken_at = ? WHERE id = ?')
         const now = new Date().toISOString()
         for (const row of rows) mark.run(now, row.id)
         return rows
@@ -44,15 +50,23 @@ export class InboxStore {
   }
 
   pendingCount(taskId: string, kind?: InboxKind): number {
-    const row = this.db
-      .prepare(`SELECT count(*) AS n FROM inbox WHERE task_id = ? AND taken_at IS NULL ${kind ? 'AND kind = ?' : ''}`)
-      .get(...(kind ? [taskId, kind] : [taskId])) as {n: number}
+    const row = this.statement(`SELECT count(*) AS n ${PENDING}${kind ? ' AND kind = ?' : ''}`).get(...(kind ? [taskId, kind] : [taskId])) as {n: number}
     return row.n
   }
 
   /** Has the item been taken by the owner yet? */
   isTaken(id: number): boolean {
-    const row = this.db.prepare('SELECT taken_at FROM inbox WHERE id = ?').get(id) as {taken_at: string | null} | undefined
+    const row = this.statement('SELECT taken_at FROM inbox WHERE id = ?').get(id) as {taken_at: string | null} | undefined
     return row?.taken_at != null
+  }
+
+  /** Prepared once per connection and SQL text. */
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql)
+    if (!stmt) {
+      stmt = this.db.prepare(sql)
+      this.statements.set(sql, stmt)
+    }
+    return stmt
   }
 }
