@@ -5,6 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import Database from 'better-sqlite3'
 
+import {PAGE_SIZE} from '../../src/lib/store/database.js'
 import {MIGRATIONS} from '../../src/lib/store/schema.js'
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
@@ -117,6 +118,67 @@ describe('Store on a real SQLite file', () => {
     expect(lines.at(-1)).toMatchObject({stream: 'makima', line: 'later'})
     expect(b.output.read(id('0000000a'), 4).map((l) => l.line)).toEqual(['line 4', 'later'])
     b.close()
+  })
+
+  it('new databases use 64 KiB pages', () => {
+    const store = Store.open(tempDb())
+    expect(store.db.pragma('page_size', {simple: true})).toBe(PAGE_SIZE)
+    store.close()
+  })
+
+  it('numbers a task\'s lines right when two processes write them in turns (no cached numbering collides)', () => {
+    const file = tempDb()
+    const a = Store.open(file)
+    const b = Store.open(file)
+    a.tasks.insert(record(id('00000010')))
+    a.output.push(id('00000010'), 'stdout', 'a1')
+    a.output.flush()
+    b.output.push(id('00000010'), 'makima', 'b1')
+    b.output.flush()
+    a.output.push(id('00000010'), 'stdout', 'a2')
+    a.output.flush()
+    expect(b.output.read(id('00000010')).map((l) => [l.seq, l.line])).toEqual([[1, 'a1'], [2, 'b1'], [3, 'a2']])
+    a.close()
+    b.close()
+  })
+
+  it('a background writer thread stores every line in order; flush() returns once readers see them', () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    const reader = Store.open(file)
+    store.tasks.insert(record(id('00000011')))
+    store.tasks.insert(record(id('00000012')))
+    expect(store.output.startBackgroundWriter()).toBe(true)
+    for (let i = 0; i < 5000; i++) {
+      store.output.push(id(i % 3 === 0 ? '00000012' : '00000011'), 'stdout', `line ${i}`)
+      if (i % 700 === 0) store.output.handOff()
+    }
+    store.output.push(id('00000011'), 'makima', 'done')
+    store.output.flush()
+    const lines = reader.output.read(id('00000011'))
+    expect(lines.length).toBe(3334)
+    expect(lines.map((l) => l.seq)).toEqual(Array.from({length: 3334}, (_, i) => i + 1))
+    expect(lines.slice(0, 2).map((l) => l.line)).toEqual(['line 1', 'line 2'])
+    expect(lines.at(-1)).toMatchObject({stream: 'makima', line: 'done'})
+    expect(reader.output.count(id('00000012'))).toBe(1667)
+    store.close()
+    reader.close()
+  })
+
+  it('a line the background writer cannot store makes flush() throw with SQLite\'s reason', () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    store.tasks.insert(record(id('00000013')))
+    store.db.exec("CREATE TRIGGER refuse BEFORE INSERT ON output WHEN NEW.line = 'boom' BEGIN SELECT RAISE(ABORT, 'the disk says no'); END")
+    expect(store.output.startBackgroundWriter()).toBe(true)
+    store.output.push(id('00000013'), 'stdout', 'fine')
+    store.output.flush()
+    store.output.push(id('00000013'), 'stdout', 'boom')
+    expect(() => store.output.flush()).toThrow(/storing task output failed: the disk says no/)
+    store.output.push(id('00000013'), 'stdout', 'fine again')
+    store.output.flush()
+    expect(store.output.read(id('00000013')).map((l) => l.line)).toEqual(['fine', 'fine again'])
+    store.close()
   })
 
   it('numbers the lines of several tasks interleaved in one flush (a daemon batch) per task', () => {

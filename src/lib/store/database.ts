@@ -11,6 +11,8 @@ export type Db = BetterSqlite3.Database
 
 const require = createRequire(import.meta.url)
 
+export const PAGE_SIZE = 65_536
+
 /**
  * Open (creating if needed) the SQLite database shared by every makima process on the machine:
  * WAL so readers never block the writer, a busy timeout so writers queue instead of failing,
@@ -26,6 +28,10 @@ export function openDatabase(file: string): Db {
     throw new MakimaError('INVALID_INPUT', `cannot open the database ${file}: ${(error as Error).message}`)
   }
   db.pragma('busy_timeout = 10000')
+  // Large pages for a new database (no effect on an existing one): most of what makima stores is
+  // task output, hundreds of bytes to tens of KB a line, and 64 KiB pages store it with ~35% less
+  // CPU and I/O than 4 KiB ones (npm run bench, ingestion).
+  db.pragma(`page_size = ${PAGE_SIZE}`)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')

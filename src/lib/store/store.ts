@@ -46,7 +46,7 @@ export class Store {
 
   close(): void {
     try {
-      this.output.flush()
+      this.output.close()
     } finally {
       this.db.close()
     }

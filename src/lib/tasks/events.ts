@@ -1,4 +1,4 @@
-import type {ClaudeEvent} from '../claude/stream-event.js'
+import {parseStreamLine, type ClaudeEvent} from '../claude/stream-event.js'
 import type {OutputStream} from '../store/output-store.js'
 import type {TaskRecord, TaskState} from '../store/task-record.js'
 
@@ -8,8 +8,29 @@ import type {TaskRecord, TaskState} from '../store/task-record.js'
  */
 export type TaskEvent =
   | {type: 'status'; taskId: string; oldState: TaskState; newState: TaskState; task: TaskRecord}
-  | {type: 'output'; taskId: string; stream: OutputStream; line: string; event?: ClaudeEvent}
+  | OutputEvent
   | {type: 'progress'; taskId: string; message: string}
   | {type: 'complete'; taskId: string; success: boolean; error: string | null; task: TaskRecord}
 
 export type TaskEventSink = (event: TaskEvent) => void
+
+/**
+ * A line of a task's output. `event` is the line parsed, on first use: a run parses only the
+ * lines that can change its course (stream-event.ts isRoutineLine), so sinks that only pass the
+ * line on (the daemon's outbox) never pay for parsing the bulk of a transcript.
+ */
+export class OutputEvent {
+  readonly type = 'output'
+  private parsed?: ClaudeEvent
+
+  constructor(
+    readonly taskId: string,
+    readonly stream: OutputStream,
+    readonly line: string,
+  ) {}
+
+  get event(): ClaudeEvent {
+    this.parsed ??= parseStreamLine(this.line)
+    return this.parsed
+  }
+}

@@ -1,10 +1,10 @@
 import {ClaudeProcess, type ClaudeExit} from '../claude/claude-process.js'
 import {claudeArgv} from '../claude/invocation.js'
-import {authFailureOf, parseStreamLine, type ResultEvent} from '../claude/stream-event.js'
+import {authFailureOf, isRoutineLine, type ResultEvent} from '../claude/stream-event.js'
 import type {Config} from '../config/types.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'
-import type {TaskEventSink} from './events.js'
+import {OutputEvent, type TaskEventSink} from './events.js'
 import {terminateTaskProcesses} from './task-processes.js'
 import {setUpRole, type RoleContext} from './task-role.js'
 
@@ -84,6 +84,8 @@ export class TaskRun {
       continueSession: this.options.continueSession,
       appendSystemPrompt: [role.appendSystemPrompt, this.options.extraSystemPrompt].filter(Boolean).join('\n'),
     })
+    // The SQLite side of the output moves to a thread of its own (output-writer.ts).
+    this.options.store.output.startBackgroundWriter()
     const spawned = this.options.wrapCommand?.(this.options.claudePath, args) ?? {command: this.options.claudePath, args}
     this.proc = new ClaudeProcess({...spawned, cwd: this.task.worktreePath!, env: role.env})
     // Tool keys (and the server API key) never reach the stored output, the transcript or taskOutput.
@@ -132,8 +134,11 @@ export class TaskRun {
   private onStdout(line: string): void {
     const {store, emit} = this.options
     store.output.push(this.task.id, 'stdout', line)
-    const event = parseStreamLine(line)
-    emit({type: 'output', taskId: this.task.id, stream: 'stdout', line, event})
+    const output = new OutputEvent(this.task.id, 'stdout', line)
+    emit(output)
+    if (store.output.pendingCount >= FLUSH_LINES) store.output.handOff()
+    if (isRoutineLine(line, this.sessionId)) return
+    const {event} = output
     if ('sessionId' in event && event.sessionId && event.sessionId !== this.sessionId) {
       this.sessionId = event.sessionId
       this.task = store.tasks.update(this.task.id, {sessionId: event.sessionId})
@@ -150,7 +155,6 @@ export class TaskRun {
       this.outstandingTurns = Math.max(0, this.outstandingTurns - 1)
       if (this.outstandingTurns === 0) this.endTurn()
     }
-    if (store.output.pendingCount >= FLUSH_LINES) this.flush()
   }
 
   /**
@@ -164,7 +168,7 @@ export class TaskRun {
   }
 
   private tick(): void {
-    this.flush()
+    this.options.store.output.handOff()
     const {inbox} = this.options.store
     if (!this.interruptRequested && inbox.take(this.task.id, 'interrupt').length > 0) {
       void this.interrupt()

@@ -63,7 +63,7 @@ export class TaskView {
         return
       case 'output':
         if (event.stream !== 'stdout') return
-        this.write(this.options.raw ? [event.line] : this.transcript.render(event.event ?? parseStreamLine(event.line)))
+        this.write(this.options.raw ? [event.line] : this.transcript.render(event.event))
         return
       case 'status':
         if (!this.options.raw && (event.newState === 'paused' || (event.oldState === 'paused' && event.newState === 'running'))) {

@@ -1,0 +1,38 @@
+// The output writer thread (output-writer.ts): stores batches of task output lines with its own
+// connection to the database, so SQLite's commits and checkpoints run beside the thread that reads
+// claude's output. Loaded from dist/ by file name; it imports only the store.
+import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
+
+import {openDatabase} from './database.js'
+import {OutputStore} from './output-store.js'
+import {FAILED, STORED, type OutputBatch} from './output-writer.js'
+
+const {file, state, errors} = workerData as {file: string; state: Int32Array; errors: MessagePort}
+let db: ReturnType<typeof openDatabase> | undefined
+let output: OutputStore | undefined
+let openError: string | undefined
+try {
+  db = openDatabase(file)
+  output = new OutputStore(db)
+} catch (error) {
+  // Every batch then fails with this reason (a throw here would leave flush() waiting).
+  openError = error instanceof Error ? error.message : String(error)
+}
+
+parentPort!.on('message', (message: {n: number; batch: OutputBatch} | {close: true}) => {
+  if ('close' in message) {
+    db?.close()
+    parentPort!.close()
+    errors.close()
+    return
+  }
+  try {
+    if (!output) throw new Error(openError)
+    output.writeBatch(message.batch)
+  } catch (error) {
+    errors.postMessage(error instanceof Error ? error.message : String(error))
+    Atomics.store(state, FAILED, message.n)
+  }
+  Atomics.store(state, STORED, message.n)
+  Atomics.notify(state, STORED)
+})
