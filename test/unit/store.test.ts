@@ -6,6 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import Database from 'better-sqlite3'
 
 import {PAGE_SIZE} from '../../src/lib/store/database.js'
+import {packBatch, unpackBatch} from '../../src/lib/store/output-batch.js'
 import {MIGRATIONS} from '../../src/lib/store/schema.js'
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
@@ -163,6 +164,37 @@ describe('Store on a real SQLite file', () => {
     expect(reader.output.count(id('00000012'))).toBe(1667)
     store.close()
     reader.close()
+  })
+
+  it('a batch packed for the writer thread unpacks to the same lines, tasks, streams and times', () => {
+    const batch = {
+      taskIds: ['a', 'a', 'b', 'a', 'a'],
+      streams: ['stdout', 'stdout', 'stdout', 'makima', 'makima'],
+      lines: ['{"type":"user"}', '', 'x'.repeat(70_000), 'two\nlines ⏺ é', '🙂'],
+      ts: [1, 2, 3, 4, 1_764_000_000_000],
+    }
+    const packed = packBatch(batch)
+    expect(packed.runs).toEqual([['a', 'stdout', 2], ['b', 'stdout', 1], ['a', 'makima', 2]])
+    expect(unpackBatch(structuredClone(packed))).toEqual(batch)
+  })
+
+  it('while a burst goes through the writer thread, the checkpointer copies it into the database file', async () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    store.tasks.insert(record(id('00000014')))
+    expect(store.output.startBackgroundWriter()).toBe(true)
+    const before = statSync(file).size
+    for (let i = 0; i < 2500; i++) {
+      store.output.push(id('00000014'), 'stdout', `${i} ${'y'.repeat(10_000)}`)
+      if (i % 500 === 499) store.output.handOff()
+    }
+    store.output.flush()
+    // 25 MB went to the write-ahead log; nobody else commits, so only the checkpointer can move it.
+    const deadline = Date.now() + 10_000
+    while (statSync(file).size < before + 20_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(statSync(file).size).toBeGreaterThan(before + 20_000_000)
+    expect(store.output.count(id('00000014'))).toBe(2500)
+    store.close()
   })
 
   it('a line the background writer cannot store makes flush() throw with SQLite\'s reason', () => {

@@ -34,6 +34,8 @@ export function openDatabase(file: string): Db {
   db.pragma(`page_size = ${PAGE_SIZE}`)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
+  // After a burst of output the log is reset, and cut back to this size (it does not stay as big as the burst).
+  db.pragma('journal_size_limit = 67108864')
   db.pragma('foreign_keys = ON')
   migrate(db)
   return db

@@ -1,5 +1,6 @@
 import type {Db} from './database.js'
-import {BackgroundOutputWriter, type OutputBatch} from './output-writer.js'
+import {emptyBatch, type OutputBatch} from './output-batch.js'
+import {BackgroundOutputWriter} from './output-writer.js'
 
 export type OutputStream = 'stdout' | 'stderr' | 'makima'
 
@@ -11,6 +12,8 @@ export interface OutputLine {
 }
 
 const ROWS_PER_INSERT = 64
+/** SQLite's default wal_autocheckpoint */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000
 
 /**
  * The append-only output log of every task: each stream-json line claude printed, its stderr,
@@ -57,7 +60,12 @@ export class OutputStore {
    * compiled to dist/; a file database). Idempotent; false when lines stay on this thread.
    */
   startBackgroundWriter(): boolean {
-    this.background ??= BackgroundOutputWriter.start(this.db.name, this.db.memory)
+    if (!this.background) {
+      this.background = BackgroundOutputWriter.start(this.db.name, this.db.memory)
+      // Checkpoints are the checkpointer thread's now: a commit here (a state change) must not
+      // stop to copy the writer's burst into the database file.
+      if (this.background) this.db.pragma('wal_autocheckpoint = 0')
+    }
     return this.background !== undefined
   }
 
@@ -130,8 +138,11 @@ export class OutputStore {
     try {
       this.flush()
     } finally {
-      this.background?.stop()
-      this.background = undefined
+      if (this.background) {
+        this.background.stop()
+        this.background = undefined
+        this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`)
+      }
     }
   }
 
@@ -148,8 +159,4 @@ export class OutputStore {
   count(taskId: string): number {
     return (this.db.prepare('SELECT count(*) AS n FROM output WHERE task_id = ?').get(taskId) as {n: number}).n
   }
-}
-
-function emptyBatch(): OutputBatch {
-  return {taskIds: [], streams: [], lines: [], ts: []}
 }

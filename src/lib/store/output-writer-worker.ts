@@ -1,11 +1,11 @@
 // The output writer thread (output-writer.ts): stores batches of task output lines with its own
-// connection to the database, so SQLite's commits and checkpoints run beside the thread that reads
-// claude's output. Loaded from dist/ by file name; it imports only the store.
+// connection to the database, so SQLite's work runs beside the thread that reads claude's output. Loaded from dist/ by file name; it imports only the store.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
 
 import {openDatabase} from './database.js'
 import {OutputStore} from './output-store.js'
-import {FAILED, STORED, type OutputBatch} from './output-writer.js'
+import {unpackBatch, type PackedBatch} from './output-batch.js'
+import {FAILED, STORED, WRITTEN_KB} from './output-writer.js'
 
 const {file, state, errors} = workerData as {file: string; state: Int32Array; errors: MessagePort}
 let db: ReturnType<typeof openDatabase> | undefined
@@ -13,13 +13,15 @@ let output: OutputStore | undefined
 let openError: string | undefined
 try {
   db = openDatabase(file)
+  // The checkpointer thread copies the log into the database file (wal-checkpointer-worker.ts).
+  db.pragma('wal_autocheckpoint = 0')
   output = new OutputStore(db)
 } catch (error) {
   // Every batch then fails with this reason (a throw here would leave flush() waiting).
   openError = error instanceof Error ? error.message : String(error)
 }
 
-parentPort!.on('message', (message: {n: number; batch: OutputBatch} | {close: true}) => {
+parentPort!.on('message', (message: {n: number; packed: PackedBatch} | {close: true}) => {
   if ('close' in message) {
     db?.close()
     parentPort!.close()
@@ -28,7 +30,8 @@ parentPort!.on('message', (message: {n: number; batch: OutputBatch} | {close: tr
   }
   try {
     if (!output) throw new Error(openError)
-    output.writeBatch(message.batch)
+    output.writeBatch(unpackBatch(message.packed))
+    Atomics.add(state, WRITTEN_KB, Math.ceil(message.packed.text.length / 1024))
   } catch (error) {
     errors.postMessage(error instanceof Error ? error.message : String(error))
     Atomics.store(state, FAILED, message.n)

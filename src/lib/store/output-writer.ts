@@ -5,34 +5,39 @@ import type {MessagePort, Worker} from 'node:worker_threads'
 
 import {packageRoot} from '../../package-root.js'
 import {MakimaError} from '../errors.js'
+import {packBatch, type OutputBatch} from './output-batch.js'
 
 const require = createRequire(import.meta.url)
 
-/** Queued output lines, column by column (one array of strings clones far faster than objects). */
-export interface OutputBatch {
-  taskIds: string[]
-  streams: string[]
-  lines: string[]
-  ts: number[]
-}
-
-/** Slots of the shared Int32Array: the number of the last batch stored, and of the last that failed. */
+/**
+ * Slots of the shared Int32Array: the number of the last batch stored, of the last that failed,
+ * the KiB of output stored so far (what the checkpointer watches), and 1 once the checkpointer
+ * has made its last checkpoint.
+ */
 export const STORED = 0
 export const FAILED = 1
+export const WRITTEN_KB = 2
+export const CHECKPOINTED = 3
 
 /** How long flush() waits for the worker before it gives up (a disk that stopped answering). */
 const STORE_TIMEOUT_MS = 120_000
+/** How long stop() waits for the checkpointer's last checkpoint (so the next process does not pay for it). */
+const LAST_CHECKPOINT_MS = 10_000
 
 /**
- * The main-thread side of the output writer thread (output-writer-worker.ts). Batches are posted
- * in order and stored in order, one transaction each; the worker counts stored batches in
- * shared memory, so waitUntilStored() can block without the event loop (flush() stays
- * synchronous for its callers) and a failure is read from a port synchronously too.
+ * The main-thread side of the output writer thread (output-writer-worker.ts) and of the WAL
+ * checkpointer thread beside it (wal-checkpointer-worker.ts). Batches are posted in order and
+ * stored in order, one transaction each; the writer counts stored batches in shared memory, so
+ * waitUntilStored() can block without the event loop (flush() stays synchronous for its callers)
+ * and a failure is read from a port synchronously too. The writer's connection does not
+ * checkpoint: copying the log into the database file (and waiting for the disk) is the other
+ * thread's job, so a burst of output is stored at the speed SQLite appends it.
  */
 export class BackgroundOutputWriter {
   private posted = 0
-  private readonly state = new Int32Array(new SharedArrayBuffer(8))
+  private readonly state = new Int32Array(new SharedArrayBuffer(16))
   private readonly worker: Worker
+  private readonly checkpointer: Worker
   private readonly errors: MessagePort
   /** set when the worker thread ended or could not start (seen between turns of the event loop) */
   private ended?: string
@@ -42,17 +47,20 @@ export class BackgroundOutputWriter {
     if (inMemory || !file) return undefined
     const script = path.join(packageRoot(), 'dist', 'lib', 'store', 'output-writer-worker.js')
     if (!existsSync(script)) return undefined
-    return new BackgroundOutputWriter(script, file)
+    return new BackgroundOutputWriter(path.dirname(script), file)
   }
 
   private constructor(
-    script: string,
+    dir: string,
     private readonly file: string,
   ) {
     const threads = require('node:worker_threads') as typeof import('node:worker_threads')
+    this.checkpointer = new threads.Worker(path.join(dir, 'wal-checkpointer-worker.js'), {workerData: {file, state: this.state}, stdout: false, stderr: false})
+    this.checkpointer.on('error', () => Atomics.store(this.state, CHECKPOINTED, 1))
+    this.checkpointer.unref()
     const channel = new threads.MessageChannel()
     this.errors = channel.port1
-    this.worker = new threads.Worker(script, {
+    this.worker = new threads.Worker(path.join(dir, 'output-writer-worker.js'), {
       workerData: {file, state: this.state, errors: channel.port2},
       transferList: [channel.port2],
       // stdout/stderr of the worker would need this thread's event loop: it writes neither
@@ -69,7 +77,8 @@ export class BackgroundOutputWriter {
   post(batch: OutputBatch): void {
     this.throwIfFailed()
     if (this.ended) throw new MakimaError('INTERNAL', `the task output writer stopped (${this.ended})`)
-    this.worker.postMessage({n: ++this.posted, batch})
+    const packed = packBatch(batch)
+    this.worker.postMessage({n: ++this.posted, packed}, [packed.lengths.buffer as ArrayBuffer, packed.ts.buffer as ArrayBuffer])
   }
 
   /** Block until every posted batch is stored (or failed: then throw). */
@@ -95,8 +104,13 @@ export class BackgroundOutputWriter {
     throw new MakimaError('INTERNAL', `storing task output failed: ${message ?? 'unknown error'}`)
   }
 
-  /** Let the worker close its connection and end (after waitUntilStored). */
+  /**
+   * Let both threads close their connections and end (after waitUntilStored); waits a while for
+   * the last checkpoint, which would otherwise fall to the next process that writes.
+   */
   stop(): void {
     this.worker.postMessage({close: true})
+    this.checkpointer.postMessage('close')
+    Atomics.wait(this.state, CHECKPOINTED, 0, LAST_CHECKPOINT_MS)
   }
 }

@@ -84,8 +84,6 @@ export class TaskRun {
       continueSession: this.options.continueSession,
       appendSystemPrompt: [role.appendSystemPrompt, this.options.extraSystemPrompt].filter(Boolean).join('\n'),
     })
-    // The SQLite side of the output moves to a thread of its own (output-writer.ts).
-    this.options.store.output.startBackgroundWriter()
     const spawned = this.options.wrapCommand?.(this.options.claudePath, args) ?? {command: this.options.claudePath, args}
     this.proc = new ClaudeProcess({...spawned, cwd: this.task.worktreePath!, env: role.env})
     // Tool keys (and the server API key) never reach the stored output, the transcript or taskOutput.
@@ -136,7 +134,12 @@ export class TaskRun {
     store.output.push(this.task.id, 'stdout', line)
     const output = new OutputEvent(this.task.id, 'stdout', line)
     emit(output)
-    if (store.output.pendingCount >= FLUSH_LINES) store.output.handOff()
+    if (store.output.pendingCount >= FLUSH_LINES) {
+      // A burst (thousands of lines between two ticks): storing moves to a thread of its own
+      // (output-writer.ts) for the rest of the process. A quiet run never pays for the thread.
+      store.output.startBackgroundWriter()
+      store.output.handOff()
+    }
     if (isRoutineLine(line, this.sessionId)) return
     const {event} = output
     if ('sessionId' in event && event.sessionId && event.sessionId !== this.sessionId) {
