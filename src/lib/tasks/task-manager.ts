@@ -5,7 +5,7 @@ import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {ACTIVE_STATES, ENDED_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
 import type {CheckpointCreated} from './checkpoints.js'
 import {spawnDetachedRunner} from './detached-runner.js'
@@ -119,15 +119,11 @@ export class TaskManager {
    * and, best effort, their side refs refs/makima/checkpoints/<id>/* in their repositories.
    */
   async purgeExpired(): Promise<string[]> {
-    const repos = new Map(this.store.tasks.list({states: ENDED_STATES}).map((t) => [t.id, t.repoPath]))
-    const ids = this.store.tasks.purgeEnded(this.config.history.retentionDays)
-    if (ids.length === 0) return ids
+    const purged = this.store.tasks.purgeEnded(this.config.history.retentionDays)
+    if (purged.length === 0) return []
     const {deleteCheckpointRefs} = await import('./checkpoints.js')
-    for (const id of ids) {
-      const repo = repos.get(id)
-      if (repo) await deleteCheckpointRefs(repo, id).catch(() => 0)
-    }
-    return ids
+    for (const {id, repoPath} of purged) if (repoPath) await deleteCheckpointRefs(repoPath, id).catch(() => 0)
+    return purged.map((t) => t.id)
   }
 
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
