@@ -19,9 +19,11 @@ export abstract class TaskCommand extends MakimaCommand {
 
   protected async taskManager(overrides?: Record<string, unknown>): Promise<TaskManager> {
     const config = this.makimaConfig(overrides)
+    // The modules load while the database opens (each import reads files between compiles).
+    const modules = Promise.all([import('./lib/tasks/task-manager.js'), import('./lib/claude/stored-token.js')])
+    modules.catch(() => {}) // awaited below; not unhandled when opening the store throws first
     const store = await this.openStore(config)
-    const {TaskManager} = await import('./lib/tasks/task-manager.js')
-    const {withStoredToken} = await import('./lib/claude/stored-token.js')
+    const [{TaskManager}, {withStoredToken}] = await modules
     return new TaskManager({
       store,
       config,

@@ -277,15 +277,32 @@ describe('Store on a real SQLite file', () => {
   it('keeps history until the retention period has passed', () => {
     const store = Store.open(tempDb())
     const old = new Date(Date.now() - 40 * 86_400_000).toISOString()
-    store.tasks.insert(record(id('0000000c'), {state: 'completed', completedAt: old}))
+    store.tasks.insert(record(id('0000000c'), {state: 'completed', completedAt: old, repoPath: '/src/repo'}))
     store.tasks.insert(record(id('0000000d'), {state: 'completed', completedAt: new Date().toISOString()}))
     store.tasks.insert(record(id('0000000e'), {state: 'running', runnerPid: process.pid}))
     store.output.push(id('0000000c'), 'stdout', 'x')
     store.output.flush()
-    expect(store.tasks.purgeEnded(30)).toEqual([id('0000000c')])
+    expect(store.tasks.purgeEnded(30)).toEqual([{id: id('0000000c'), repoPath: '/src/repo'}])
     expect(store.tasks.list({all: true}).map((t) => t.id).sort()).toEqual([id('0000000d'), id('0000000e')])
     expect(store.output.count(id('0000000c'))).toBe(0)
     store.close()
+  })
+
+  it('purges without the write lock when nothing has expired (every spawn asks)', () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    store.tasks.insert(record(id('0000000f'), {state: 'completed', completedAt: new Date().toISOString()}))
+    const other = new Database(file)
+    other.pragma('busy_timeout = 0')
+    other.exec('BEGIN IMMEDIATE') // another process holds the write lock
+    try {
+      store.db.pragma('busy_timeout = 0') // a write here would fail at once with SQLITE_BUSY
+      expect(store.tasks.purgeEnded(30)).toEqual([])
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+      store.close()
+    }
   })
 })
 

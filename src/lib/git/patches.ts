@@ -3,8 +3,7 @@ import path from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from './git-runner.js'
-import {resolveCommit} from './refs.js'
+import {git} from './git-runner.js'
 
 export interface WorkingTreePatchOptions {
   /** gzip the patch (what checkpoint patches store); default false */
@@ -21,9 +20,11 @@ const DIFF_OPTIONS = ['--binary', '--full-index', '--no-color', '--no-ext-diff',
  * Empty Buffer when nothing differs from `base`. Applies with applyPatch on any checkout of `base`.
  */
 export async function workingTreePatch(worktree: string, base = 'HEAD', options: WorkingTreePatchOptions = {}): Promise<Buffer> {
-  const baseSha = await resolveCommit(worktree, base)
-  if (!baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
-  const gitDir = path.resolve(worktree, await gitText(['rev-parse', '--git-dir'], {cwd: worktree}))
+  // The worktree's git directory and the base commit in one command (continue-from waits for it).
+  const verify = base.startsWith('-') ? [] : ['--verify', '--quiet', '--end-of-options', `${base}^{commit}`]
+  const probe = await git(['rev-parse', '--path-format=absolute', '--git-dir', ...verify], {cwd: worktree, allowFailure: true})
+  const [gitDir, baseSha] = probe.stdout.split('\n').map((line) => line.trim())
+  if (probe.exitCode !== 0 || !gitDir || !baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
   const indexFile = path.join(gitDir, `makima-patch-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.index`)
   const env = {GIT_INDEX_FILE: indexFile}
   try {

@@ -3,7 +3,6 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git, gitText} from './git-runner.js'
-import {resolveCommit} from './refs.js'
 import {withRepoLock} from './repo-lock.js'
 
 /** A local path that must exist and be inside a git work tree; returns the work tree's top level. */
@@ -32,14 +31,26 @@ export interface CreateWorktreeOptions {
  */
 export async function createWorktree(options: CreateWorktreeOptions): Promise<{baseSha: string}> {
   return withRepoLock(options.locksDir, options.repoPath, async () => {
-    const baseSha = await resolveCommit(options.repoPath, options.baseRef)
+    const {commonDir, sha: baseSha} = await commonDirAndCommit(options.repoPath, options.baseRef)
     if (!baseSha) throw new MakimaError('INVALID_INPUT', `base branch "${options.baseRef}" does not exist in ${options.repoPath}`)
     if (existsSync(options.worktreePath)) throw new MakimaError('INVALID_STATE', `worktree path ${options.worktreePath} already exists`)
     mkdirSync(path.dirname(options.worktreePath), {recursive: true})
     await git(['worktree', 'add', '--quiet', '-b', options.branch, '--', options.worktreePath, baseSha], {cwd: options.repoPath})
-    await excludeMakimaDir(options.worktreePath)
+    excludeMakimaDirIn(commonDir)
     return {baseSha}
   })
+}
+
+/**
+ * The repository's common git directory (absolute; the same for all its worktrees) and the
+ * commit `rev` resolves to (undefined when it does not, or when `repo` is no repository), in one
+ * git command: task spawn waits for each command before its checkout (the bench's repository figures).
+ */
+async function commonDirAndCommit(repo: string, rev: string): Promise<{commonDir: string; sha: string | undefined}> {
+  const verify = rev.startsWith('-') ? [] : ['--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]
+  const result = await git(['rev-parse', '--path-format=absolute', '--git-common-dir', ...verify], {cwd: repo, allowFailure: true})
+  const [commonDir = '', sha] = result.stdout.split('\n').map((line) => line.trim())
+  return {commonDir, sha: result.exitCode === 0 && commonDir && sha ? sha : undefined}
 }
 
 /** Remove a worktree (its branch stays). Missing worktrees are pruned quietly. */
@@ -52,7 +63,11 @@ export async function removeWorktree(repoPath: string, worktreePath: string, loc
 
 /** Keep makima's own files (.makima/) out of status, diffs, checkpoints and merges. */
 export async function excludeMakimaDir(worktreePath: string): Promise<void> {
-  const commonDir = path.resolve(worktreePath, await gitText(['rev-parse', '--git-common-dir'], {cwd: worktreePath}))
+  excludeMakimaDirIn(path.resolve(worktreePath, await gitText(['rev-parse', '--git-common-dir'], {cwd: worktreePath})))
+}
+
+/** excludeMakimaDir, given the repository's common git directory. */
+function excludeMakimaDirIn(commonDir: string): void {
   const exclude = path.join(commonDir, 'info', 'exclude')
   mkdirSync(path.dirname(exclude), {recursive: true})
   const current = existsSync(exclude) ? readFileSync(exclude, 'utf8') : ''
@@ -61,7 +76,12 @@ export async function excludeMakimaDir(worktreePath: string): Promise<void> {
 
 /** Is the directory a healthy worktree: exists, valid git dir, HEAD resolves? */
 export async function worktreeHealthy(worktreePath: string | null): Promise<boolean> {
-  if (!worktreePath || !existsSync(worktreePath)) return false
-  const result = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], {cwd: worktreePath, allowFailure: true})
-  return result.exitCode === 0
+  return (await worktreeHead(worktreePath)) !== undefined
+}
+
+/** The commit HEAD of a healthy worktree points at (worktreeHealthy), else undefined. */
+export async function worktreeHead(worktreePath: string | null): Promise<string | undefined> {
+  if (!worktreePath || !existsSync(worktreePath)) return undefined
+  const result = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {cwd: worktreePath, allowFailure: true})
+  return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : undefined
 }

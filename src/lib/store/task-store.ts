@@ -187,22 +187,29 @@ export class TaskStore {
     return (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL})`).get() as {n: number}).n
   }
 
-  /** Delete ended tasks (and their output, checkpoints, inbox) older than `days`; returns their ids. */
-  purgeEnded(days: number): string[] {
+  /**
+   * Delete ended tasks (and their output, checkpoints, inbox) older than `days`; returns them (id
+   * and repository, for their side refs). Every spawn asks: when none has expired this is one
+   * read, without the write lock.
+   */
+  purgeEnded(days: number): {id: string; repoPath: string | null}[] {
     const cutoff = new Date(Date.now() - days * 86_400_000).toISOString()
-    return immediate(this.db, () => {
-      const ids = (
+    const expired = () =>
+      (
         this.db
-          .prepare(`SELECT id FROM tasks WHERE state IN ('completed','failed','interrupted') AND coalesce(completed_at, updated_at) < ?`)
-          .all(cutoff) as {id: string}[]
-      ).map((r) => r.id)
+          .prepare(`SELECT id, repo_path FROM tasks WHERE state IN ('completed','failed','interrupted') AND coalesce(completed_at, updated_at) < ?`)
+          .all(cutoff) as {id: string; repo_path: string | null}[]
+      ).map((r) => ({id: r.id, repoPath: r.repo_path}))
+    if (expired().length === 0) return []
+    return immediate(this.db, () => {
+      const tasks = expired()
       for (const table of ['output', 'checkpoints', 'inbox']) {
         const stmt = this.db.prepare(`DELETE FROM ${table} WHERE task_id = ?`)
-        for (const id of ids) stmt.run(id)
+        for (const {id} of tasks) stmt.run(id)
       }
       const del = this.db.prepare('DELETE FROM tasks WHERE id = ?')
-      for (const id of ids) del.run(id)
-      return ids
+      for (const {id} of tasks) del.run(id)
+      return tasks
     })
   }
 }

@@ -4,6 +4,7 @@ import {validateBranchName} from '../git/refs.js'
 import {resolveTargetRepo} from '../git/remote.js'
 import type {Store} from '../store/store.js'
 import type {CompletionActionKind, CompletionActionResult, TaskRecord} from '../store/task-record.js'
+import {COMPLETION_ACTIONS} from './completion-spec.js'
 import {commitTaskWork, mergeTaskBranch, openPullRequest, pullRequestBody, pushTaskBranch, requireRepository, resolveDeliveryTarget} from './task-delivery.js'
 
 export interface CompletionContext {
@@ -12,8 +13,6 @@ export interface CompletionContext {
   env: Record<string, string | undefined>
   progress: (message: string) => void
 }
-
-export const COMPLETION_ACTIONS: readonly CompletionActionKind[] = ['none', 'branch', 'merge', 'pr']
 
 /** The payload of protocol.md's `completionActionResult` (and `task complete-action --json`). */
 export interface CompletionActionPayload {
@@ -115,22 +114,4 @@ function taskSummary(store: Store, taskId: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/**
- * The completion action and target of a new task (resolveTaskSpec): the action must be one of
- * none|branch|merge|pr and anything but none needs a repository; `--target-repo` must be an
- * existing git repository (returned as its absolute top level). Throws INVALID_INPUT naming the value.
- */
-export async function validateCompletionSpec(
-  spec: {completionAction?: string | null; targetRepo?: string | null},
-  repoPath: string | null,
-): Promise<{completionActionKind: CompletionActionKind; targetRepo: string | null}> {
-  const action = (spec.completionAction ?? 'none') as CompletionActionKind
-  if (!COMPLETION_ACTIONS.includes(action)) throw new MakimaError('INVALID_INPUT', `invalid completion action "${action}": expected none, branch, merge or pr`)
-  if (action !== 'none' && !repoPath) {
-    throw new MakimaError('INVALID_INPUT', `--completion-action ${action} needs --repo: a task without a repository has no branch to push, merge or open a pull request for`)
-  }
-  const targetRepo = spec.targetRepo ? await resolveTargetRepo(spec.targetRepo) : null
-  return {completionActionKind: action, targetRepo}
 }

@@ -9,9 +9,7 @@ import {removeWorktree} from '../git/worktrees.js'
 import {isActive} from '../store/task-record.js'
 import {takeSnapshot} from './checkpoints.js'
 import type {TaskManager} from './task-manager.js'
-
-/** The label of the snapshot cleanup takes of uncommitted work (continue-from looks for it). */
-export const FINAL_SNAPSHOT_LABEL = 'final snapshot before cleanup'
+import {FINAL_SNAPSHOT_LABEL} from './workspace.js'
 
 export interface CleanupResult {
   taskId: string

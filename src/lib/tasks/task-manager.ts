@@ -5,16 +5,16 @@ import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {ACTIVE_STATES, ENDED_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
-import {deleteCheckpointRefs, type CheckpointCreated} from './checkpoints.js'
+import type {CheckpointCreated} from './checkpoints.js'
 import {spawnDetachedRunner} from './detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
 import type {MakimaEntry} from './orchestrate-script.js'
 import {processStartToken} from './process-table.js'
-import {runTaskHere, type RunLoopHost} from './run-loop.js'
+import type {RunLoopHost} from './run-loop.js'
 import {reapStaleTasks} from './stale-runners.js'
-import {interruptTask, pauseTask, resumeTask, sendMessage, waitForTaskEnd, type TaskControlHost} from './task-controls.js'
+import type {TaskControlHost} from './task-controls.js'
 import type {RoleContext} from './task-role.js'
 import type {TaskRun} from './task-run.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
@@ -39,7 +39,8 @@ export interface TaskManagerOptions {
 /**
  * The lifecycle of tasks: create, take a slot, set up the worktree, run Claude Code (here or in a
  * detached runner), and control tasks owned by any process through the store. Every state change
- * is persisted, then emitted to the sinks.
+ * is persisted, then emitted to the sinks. The run loop and the controls (run-loop.ts,
+ * task-controls.ts) are imported when first used: `task spawn --detach` needs neither.
  */
 export class TaskManager {
   private readonly sinks = new Set<TaskEventSink>()
@@ -118,13 +119,11 @@ export class TaskManager {
    * and, best effort, their side refs refs/makima/checkpoints/<id>/* in their repositories.
    */
   async purgeExpired(): Promise<string[]> {
-    const repos = new Map(this.store.tasks.list({states: ENDED_STATES}).map((t) => [t.id, t.repoPath]))
-    const ids = this.store.tasks.purgeEnded(this.config.history.retentionDays)
-    for (const id of ids) {
-      const repo = repos.get(id)
-      if (repo) await deleteCheckpointRefs(repo, id).catch(() => 0)
-    }
-    return ids
+    const purged = this.store.tasks.purgeEnded(this.config.history.retentionDays)
+    if (purged.length === 0) return []
+    const {deleteCheckpointRefs} = await import('./checkpoints.js')
+    for (const {id, repoPath} of purged) if (repoPath) await deleteCheckpointRefs(repoPath, id).catch(() => 0)
+    return purged.map((t) => t.id)
   }
 
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
@@ -179,6 +178,7 @@ export class TaskManager {
    * Messages that arrive after claude closed are delivered by resuming the session (run-loop.ts).
    */
   async run(taskId: string): Promise<TaskRecord> {
+    const {runTaskHere} = await import('./run-loop.js')
     return runTaskHere(this.runLoopHost(), taskId)
   }
 
@@ -245,10 +245,12 @@ export class TaskManager {
   }
 
   async pause(idOrPrefix: string): Promise<TaskRecord> {
+    const {pauseTask} = await import('./task-controls.js')
     return pauseTask(this.controlHost(), idOrPrefix)
   }
 
   async resume(idOrPrefix: string): Promise<TaskRecord> {
+    const {resumeTask} = await import('./task-controls.js')
     return resumeTask(this.controlHost(), idOrPrefix)
   }
 
@@ -257,6 +259,7 @@ export class TaskManager {
    * records the outcome); otherwise this process does. Returns once the task has ended.
    */
   async interrupt(idOrPrefix: string): Promise<TaskRecord> {
+    const {interruptTask} = await import('./task-controls.js')
     return interruptTask(this.controlHost(), idOrPrefix)
   }
 
@@ -287,11 +290,13 @@ export class TaskManager {
    * resumed with the message in a detached runner (or here when `inProcess`).
    */
   async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+    const {sendMessage} = await import('./task-controls.js')
     return sendMessage(this.controlHost(), idOrPrefix, message, options)
   }
 
   /** Poll the store until the task has ended (reaping dead runners on the way). */
   async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
+    const {waitForTaskEnd} = await import('./task-controls.js')
     return waitForTaskEnd(this.controlHost(), taskId, timeoutMs)
   }
 }

@@ -11,7 +11,7 @@ import {worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import type {CompletionActionKind, TaskRecord} from '../store/task-record.js'
 import type {TaskStore} from '../store/task-store.js'
-import {validateCompletionSpec} from './completion.js'
+import {validateCompletionSpec} from './completion-spec.js'
 
 /** What a caller asks for: CLI flags or a daemon spawnTask command. */
 export interface TaskSpec {

@@ -3,17 +3,21 @@ import path from 'node:path'
 
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {gitText} from '../git/git-runner.js'
 import {inheritGitConfig} from '../git/identity.js'
 import {applyPatch, workingTreePatch} from '../git/patches.js'
 import {binaryPatch} from '../git/snapshot.js'
 import {resolveCommit, validateBranchName} from '../git/refs.js'
-import {createWorktree, worktreeHealthy} from '../git/worktrees.js'
+import {createWorktree, worktreeHead} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import type {Store} from '../store/store.js'
 import type {TaskPatch, TaskRecord} from '../store/task-record.js'
-import {FINAL_SNAPSHOT_LABEL} from './task-cleanup.js'
 import {copySourcePath, worktreePathFor} from './task-spec.js'
+
+/**
+ * The label of the snapshot cleanup takes of uncommitted work (task-cleanup.ts), which
+ * continue-from looks for. Defined here so that making a workspace does not load the cleanup code.
+ */
+export const FINAL_SNAPSHOT_LABEL = 'final snapshot before cleanup'
 
 export interface WorkspaceContext {
   config: Config
@@ -44,8 +48,8 @@ export async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): P
   } else {
     ctx.progress(`Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
     ;({baseSha} = await createWorktree({repoPath: task.repoPath, baseRef: task.baseBranch ?? 'HEAD', branch: task.branch!, worktreePath, locksDir}))
+    await inheritGitConfig(worktreePath, task.repoPath)
   }
-  await inheritGitConfig(worktreePath, task.repoPath)
   copyParentFiles(task, worktreePath, ctx)
   ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
   return {worktreePath, baseSha}
@@ -54,13 +58,15 @@ export async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): P
 /**
  * A worktree at the source task's HEAD (its worktree's HEAD, else its branch tip) on the new
  * task branch, with the source's uncommitted changes (tracked and untracked, not ignored)
- * applied as a patch: proportional to the change, never a copy of the tree. The source worktree
- * is only read. Returns the commit the worktree was created from.
+ * applied as a patch: proportional to the change, never a copy of the tree; commits there get an
+ * identity as in setUpWorkspace. The source worktree is only read. Returns the commit the
+ * worktree was created from.
  */
 async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: string, ctx: WorkspaceContext): Promise<string> {
   const source = ctx.store.tasks.require(task.continueFromTaskId!)
-  const live = await worktreeHealthy(source.worktreePath)
-  const head = live ? await gitText(['rev-parse', '--verify', 'HEAD^{commit}'], {cwd: source.worktreePath!}) : source.branch && (await resolveCommit(task.repoPath!, source.branch))
+  const liveHead = await worktreeHead(source.worktreePath)
+  const live = liveHead !== undefined
+  const head = liveHead ?? (source.branch && (await resolveCommit(task.repoPath!, source.branch)))
   if (!head) throw new MakimaError('INVALID_STATE', `task ${source.shortId} has neither a worktree nor its branch any more; nothing to continue from`)
   // The patch is taken against the sha read above, so work the source commits meanwhile is in it too.
   // It is taken while the new worktree is checked out: both read the whole tree, neither needs the other.
@@ -73,10 +79,10 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
   if (patchResult.status === 'rejected') throw patchResult.reason
   const patch = patchResult.value
   const {baseSha} = worktreeResult.value
-  if (patch.length > 0) {
-    await applyPatch(worktreePath, patch)
-    ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)
-  }
+  // The identity (config) and the patch (files) are independent: both at once, both waited for.
+  const settled = await Promise.allSettled([applyPatch(worktreePath, patch), inheritGitConfig(worktreePath, task.repoPath!)])
+  for (const result of settled) if (result.status === 'rejected') throw result.reason
+  if (patch.length > 0) ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)
   return baseSha
 }
 

@@ -1,0 +1,164 @@
+// The git steps of making a task worktree (src/lib/git/refs.ts, worktrees.ts, patches.ts) that
+// were merged or moved off git to make `task spawn` faster: each must answer as git would.
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, describe, expect, test} from 'vitest'
+
+import {workingTreePatch} from '../../src/lib/git/patches.js'
+import {defaultBranch, taskBranchName, validateBranchName} from '../../src/lib/git/refs.js'
+import {createWorktree, worktreeHead, worktreeHealthy} from '../../src/lib/git/worktrees.js'
+import {makeRepo} from '../support/git-fixtures.js'
+
+const dirs: string[] = []
+function tempRoot(): string {
+  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'makima-wt-setup-')))
+  dirs.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
+
+/** Does `git check-ref-format --branch` accept the name? */
+function gitAccepts(name: string): boolean {
+  try {
+    execFileSync('git', ['check-ref-format', '--branch', name], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function makimaAccepts(name: string): Promise<boolean> {
+  return validateBranchName(name).then(
+    () => true,
+    () => false,
+  )
+}
+
+describe('validateBranchName', () => {
+  test('accepts and rejects what git check-ref-format --branch does, plain names included (those skip git)', async () => {
+    const names = [
+      'main',
+      'HEAD',
+      'head',
+      'a/HEAD',
+      'HEAD/a',
+      'feature/x-1_2',
+      'a--b',
+      '_',
+      'x/',
+      '/x',
+      'a//b',
+      'a..b',
+      'a.lock',
+      'a/.b',
+      '.a',
+      'a.',
+      '@',
+      'a@{b',
+      'a b',
+      'a~1',
+      'a^',
+      'a:b',
+      'a?',
+      'a*',
+      'a[b',
+      'a\\b',
+      'refs/heads/x',
+      'héllo',
+      taskBranchName('0123abcd', 'Fix the thing'),
+      taskBranchName('0123abcd', '!!!'),
+    ]
+    // and random names over an alphabet of plain and special characters
+    const alphabet = 'aZ09_-/.@{}~^: *?[\\'
+    let seed = 7
+    for (let i = 0; i < 150; i++) {
+      let name = ''
+      const length = 1 + (i % 7)
+      for (let j = 0; j < length; j++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31
+        name += alphabet[seed % alphabet.length]
+      }
+      names.push(name)
+    }
+    const mismatches: string[] = []
+    for (const name of names) {
+      // a leading "-" is refused by makima before git sees it (git would read it as an option)
+      const expected = !name.startsWith('-') && gitAccepts(name)
+      if ((await makimaAccepts(name)) !== expected) mismatches.push(`${JSON.stringify(name)}: git ${expected ? 'accepts' : 'rejects'}`)
+    }
+    expect(mismatches).toEqual([])
+  })
+})
+
+describe('defaultBranch', () => {
+  test("origin's HEAD first, else the checked-out branch, else undefined (detached)", async () => {
+    const root = tempRoot()
+    const withOrigin = makeRepo(root, {bare: true})
+    withOrigin.git('branch', 'trunk')
+    withOrigin.git('push', '-q', 'origin', 'trunk')
+    withOrigin.git('remote', 'set-head', 'origin', 'trunk')
+    expect(await defaultBranch(withOrigin.dir)).toBe('trunk')
+
+    const local = makeRepo(root)
+    local.git('checkout', '-q', '-b', 'dev')
+    expect(await defaultBranch(local.dir)).toBe('dev')
+    local.git('checkout', '-q', '--detach')
+    expect(await defaultBranch(local.dir)).toBeUndefined()
+  })
+})
+
+describe('createWorktree', () => {
+  test('makes the worktree at the base commit, excludes .makima/ once, and refuses a missing base or an existing path', async () => {
+    const root = tempRoot()
+    const repo = makeRepo(root)
+    writeFileSync(path.join(repo.dir, 'second.txt'), 'second\n')
+    repo.git('add', 'second.txt')
+    repo.git('commit', '-q', '-m', 'second')
+    repo.git('tag', '-a', '-m', 'an annotated tag', 'v1', 'HEAD~1')
+    const locksDir = path.join(root, 'locks')
+
+    const first = path.join(root, 'wt', 'first')
+    const {baseSha} = await createWorktree({repoPath: repo.dir, baseRef: 'main', branch: 'makima/aaaaaaaa-first', worktreePath: first, locksDir})
+    expect(baseSha).toBe(repo.git('rev-parse', 'main'))
+    expect(execFileSync('git', ['rev-parse', 'HEAD'], {cwd: first, encoding: 'utf8'}).trim()).toBe(baseSha)
+
+    // an annotated tag resolves to the commit it points at
+    const second = path.join(root, 'wt', 'second')
+    const tagged = await createWorktree({repoPath: repo.dir, baseRef: 'v1', branch: 'makima/bbbbbbbb-second', worktreePath: second, locksDir})
+    expect(tagged.baseSha).toBe(repo.git('rev-parse', 'main~1'))
+    const exclude = readFileSync(path.join(repo.dir, '.git', 'info', 'exclude'), 'utf8')
+    expect(exclude.split('\n').filter((line) => line === '/.makima/')).toHaveLength(1)
+
+    for (const baseRef of ['no-such-branch', '-x']) {
+      await expect(createWorktree({repoPath: repo.dir, baseRef, branch: 'makima/cccccccc-x', worktreePath: path.join(root, 'wt', 'x'), locksDir})).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        message: `base branch "${baseRef}" does not exist in ${repo.dir}`,
+      })
+    }
+    await expect(createWorktree({repoPath: repo.dir, baseRef: 'main', branch: 'makima/dddddddd-y', worktreePath: first, locksDir})).rejects.toMatchObject({code: 'INVALID_STATE'})
+    expect(repo.git('branch', '--list', 'makima/cccccccc-x', 'makima/dddddddd-y')).toBe('')
+  })
+})
+
+describe('worktreeHead and workingTreePatch probes', () => {
+  test('the HEAD commit of a healthy worktree, undefined otherwise; a base that is no commit is refused', async () => {
+    const root = tempRoot()
+    const repo = makeRepo(root)
+    expect(await worktreeHead(repo.dir)).toBe(repo.head)
+    expect(await worktreeHealthy(repo.dir)).toBe(true)
+    expect(await worktreeHead(path.join(root, 'missing'))).toBeUndefined()
+    expect(await worktreeHead(null)).toBeUndefined()
+    expect(await worktreeHealthy(root)).toBe(false)
+
+    writeFileSync(path.join(repo.dir, 'README.md'), 'changed\n')
+    expect((await workingTreePatch(repo.dir, repo.head)).toString()).toContain('+changed')
+    for (const base of ['no-such-ref', '-x']) {
+      await expect(workingTreePatch(repo.dir, base)).rejects.toMatchObject({code: 'INVALID_INPUT', message: `"${base}" is not a commit in ${repo.dir}`})
+    }
+    await expect(workingTreePatch(root, 'HEAD')).rejects.toMatchObject({code: 'INVALID_INPUT', message: `"HEAD" is not a commit in ${root}`})
+  })
+})
