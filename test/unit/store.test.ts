@@ -6,7 +6,6 @@ import {afterEach, describe, expect, it} from 'vitest'
 import Database from 'better-sqlite3'
 
 import {PAGE_SIZE} from '../../src/lib/store/database.js'
-import {packBatch, unpackBatch} from '../../src/lib/store/output-batch.js'
 import {MIGRATIONS} from '../../src/lib/store/schema.js'
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
@@ -164,18 +163,6 @@ describe('Store on a real SQLite file', () => {
     expect(reader.output.count(id('00000012'))).toBe(1667)
     store.close()
     reader.close()
-  })
-
-  it('a batch packed for the writer thread unpacks to the same lines, tasks, streams and times', () => {
-    const batch = {
-      taskIds: ['a', 'a', 'b', 'a', 'a'],
-      streams: ['stdout', 'stdout', 'stdout', 'makima', 'makima'],
-      lines: ['{"type":"user"}', '', 'x'.repeat(70_000), 'two\nlines ⏺ é', '🙂'],
-      ts: [1, 2, 3, 4, 1_764_000_000_000],
-    }
-    const packed = packBatch(batch)
-    expect(packed.runs).toEqual([['a', 'stdout', 2], ['b', 'stdout', 1], ['a', 'makima', 2]])
-    expect(unpackBatch(structuredClone(packed))).toEqual(batch)
   })
 
   it('while a burst goes through the writer thread, the checkpointer copies it into the database file', async () => {

@@ -4,7 +4,7 @@ import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
 
 import {openDatabase} from './database.js'
 import {OutputStore} from './output-store.js'
-import {unpackBatch, type PackedBatch} from './output-batch.js'
+import type {OutputBatch} from './output-batch.js'
 import {FAILED, STORED, WRITTEN_KB} from './output-writer.js'
 
 const {file, state, errors} = workerData as {file: string; state: Int32Array; errors: MessagePort}
@@ -21,7 +21,7 @@ try {
   openError = error instanceof Error ? error.message : String(error)
 }
 
-parentPort!.on('message', (message: {n: number; packed: PackedBatch} | {close: true}) => {
+parentPort!.on('message', (message: {n: number; batch: OutputBatch} | {close: true}) => {
   if ('close' in message) {
     db?.close()
     parentPort!.close()
@@ -30,8 +30,10 @@ parentPort!.on('message', (message: {n: number; packed: PackedBatch} | {close: t
   }
   try {
     if (!output) throw new Error(openError)
-    output.writeBatch(unpackBatch(message.packed))
-    Atomics.add(state, WRITTEN_KB, Math.ceil(message.packed.text.length / 1024))
+    output.writeBatch(message.batch)
+    let chars = 0
+    for (const line of message.batch.lines) chars += line.length
+    Atomics.add(state, WRITTEN_KB, Math.ceil(chars / 1024))
   } catch (error) {
     errors.postMessage(error instanceof Error ? error.message : String(error))
     Atomics.store(state, FAILED, message.n)

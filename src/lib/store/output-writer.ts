@@ -5,7 +5,7 @@ import type {MessagePort, Worker} from 'node:worker_threads'
 
 import {packageRoot} from '../../package-root.js'
 import {MakimaError} from '../errors.js'
-import {packBatch, type OutputBatch} from './output-batch.js'
+import type {OutputBatch} from './output-batch.js'
 
 const require = createRequire(import.meta.url)
 
@@ -77,8 +77,7 @@ export class BackgroundOutputWriter {
   post(batch: OutputBatch): void {
     this.throwIfFailed()
     if (this.ended) throw new MakimaError('INTERNAL', `the task output writer stopped (${this.ended})`)
-    const packed = packBatch(batch)
-    this.worker.postMessage({n: ++this.posted, packed}, [packed.lengths.buffer as ArrayBuffer, packed.ts.buffer as ArrayBuffer])
+    this.worker.postMessage({n: ++this.posted, batch})
   }
 
   /** Block until every posted batch is stored (or failed: then throw). */
