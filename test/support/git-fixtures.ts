@@ -1,8 +1,10 @@
 // Real git repositories for tests: a working repository on `main` with an initial commit,
 // optionally with a bare repository as `origin`.
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
+import {afterEach} from 'vitest'
 
 /**
  * The environment git helpers use when none is given: the parent's minus GIT_* variables, no
@@ -90,4 +92,20 @@ export function makeRepo(root: string, opts: MakeRepoOptions = {}): Repo {
     run(dir, 'push', '-q', '-u', 'origin', 'main')
   }
   return {dir, remote, head, git: (...args: string[]) => run(dir, ...args)}
+}
+
+/**
+ * A maker of temp directories (realpath'd, so paths compare equal to git's) that are all removed
+ * after each test of the calling file.
+ */
+export function tempRoots(prefix: string): () => string {
+  const made: string[] = []
+  afterEach(() => {
+    for (const dir of made.splice(0)) rmSync(dir, {recursive: true, force: true})
+  })
+  return () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)))
+    made.push(dir)
+    return dir
+  }
 }

@@ -1,24 +1,15 @@
 // workingTreePatch / applyPatch (src/lib/git/patches.ts) and the repository-source validators
 // (src/lib/git/repo-source.ts) on real git repositories in a temp dir.
-import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
-import {afterEach, describe, expect, test} from 'vitest'
+import {describe, expect, test} from 'vitest'
 
 import {applyPatch, patchFiles, workingTreePatch} from '../../src/lib/git/patches.js'
 import {cloneDirFor, newRepoDirFor, repoSourceKind, validateRepoUrl} from '../../src/lib/git/repo-source.js'
-import {git, makeRepo} from '../support/git-fixtures.js'
+import {git, makeRepo, tempRoots} from '../support/git-fixtures.js'
 
-const dirs: string[] = []
-function tempRoot(): string {
-  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'makima-patches-')))
-  dirs.push(dir)
-  return dir
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
+const tempRoot = tempRoots('makima-patches-')
 
 const BINARY = Buffer.from(Array.from({length: 3000}, (_, i) => (i * 7919) % 256))
 

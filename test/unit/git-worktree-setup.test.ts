@@ -1,25 +1,16 @@
 // The git steps of making a task worktree (src/lib/git/refs.ts, worktrees.ts, patches.ts) that
 // were merged or moved off git to make `task spawn` faster: each must answer as git would.
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterEach, describe, expect, test} from 'vitest'
+import {describe, expect, test} from 'vitest'
 
 import {workingTreePatch} from '../../src/lib/git/patches.js'
 import {defaultBranch, taskBranchName, validateBranchName} from '../../src/lib/git/refs.js'
 import {createWorktree, worktreeHead, worktreeHealthy} from '../../src/lib/git/worktrees.js'
-import {makeRepo} from '../support/git-fixtures.js'
+import {makeRepo, tempRoots} from '../support/git-fixtures.js'
 
-const dirs: string[] = []
-function tempRoot(): string {
-  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'makima-wt-setup-')))
-  dirs.push(dir)
-  return dir
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
+const tempRoot = tempRoots('makima-wt-setup-')
 
 /** Does `git check-ref-format --branch` accept the name? */
 function gitAccepts(name: string): boolean {

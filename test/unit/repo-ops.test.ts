@@ -1,10 +1,9 @@
 // The repository operations of the daemon's commands (src/lib/tasks/repo-ops.ts) on real git
 // repositories: a task record pointing at a real worktree of a real repository (with a bare
 // origin where it matters).
-import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync, existsSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeAll, describe, expect, test} from 'vitest'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
 import {loadConfig} from '../../src/lib/config/load.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
@@ -18,7 +17,7 @@ import {
   readRepoFile,
 } from '../../src/lib/tasks/repo-ops.js'
 import type {DeliveryContext} from '../../src/lib/tasks/task-delivery.js'
-import {git, isolatedGitEnv, makeRepo, type Repo} from '../support/git-fixtures.js'
+import {git, isolatedGitEnv, makeRepo, tempRoots, type Repo} from '../support/git-fixtures.js'
 
 // The library runs git with this process's environment: make it the isolated test identity.
 const savedEnv = {...process.env}
@@ -31,15 +30,7 @@ afterAll(() => {
   Object.assign(process.env, savedEnv)
 })
 
-const roots: string[] = []
-afterEach(() => {
-  for (const dir of roots.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
-function tempRoot(): string {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'makima-repo-ops-')))
-  roots.push(dir)
-  return dir
-}
+const tempRoot = tempRoots('makima-repo-ops-')
 
 interface Fixture {
   root: string
