@@ -184,6 +184,19 @@ describe('Store on a real SQLite file', () => {
     store.close()
   })
 
+  it('while the writer thread runs, the checkpointer also moves other commits into the database file', async () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    expect(store.output.startBackgroundWriter()).toBe(true)
+    const before = statSync(file).size
+    // No output at all: 20 MB committed by this process's own connection, which no longer checkpoints.
+    for (let i = 0; i < 20; i++) store.setMeta(`blob ${i}`, 'z'.repeat(1_000_000))
+    const deadline = Date.now() + 10_000
+    while (statSync(file).size < before + 15_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(statSync(file).size).toBeGreaterThan(before + 15_000_000)
+    store.close()
+  })
+
   it('a line the background writer cannot store makes flush() throw with SQLite\'s reason', () => {
     const file = tempDb()
     const store = Store.open(file)

@@ -9,7 +9,10 @@ import {CHECKPOINTED, WRITTEN_KB} from './output-writer.js'
 
 /** Checkpoint once the writer has stored this much output since the last checkpoint... */
 const THRESHOLD_KB = 16 * 1024
-/** ...or anything at all this long ago. */
+/**
+ * ...or, this long after the last one, when anything at all was written since: other output, or
+ * any other commit to the database (this process's own connection no longer checkpoints).
+ */
 const SETTLE_MS = 1000
 const LOOK_EVERY_MS = 50
 
@@ -30,14 +33,27 @@ try {
 } catch {
   db = undefined
 }
+/** Changes whenever another connection commits (SQLite's data_version). */
+function dataVersion(conn: ReturnType<typeof openDatabase>): number {
+  return conn.pragma('data_version', {simple: true}) as number
+}
+
 let checkpointedKb = 0
 let lastCheckpoint = Date.now()
+// Unknown at first: what was committed before this thread opened its connection counts too.
+let checkpointedVersion = -1
 const timer = setInterval(() => {
+  if (!db) return
   const written = Atomics.load(state, WRITTEN_KB)
-  const fresh = written - checkpointedKb
-  if (!db || fresh <= 0 || (fresh < THRESHOLD_KB && Date.now() - lastCheckpoint < SETTLE_MS)) return
+  const burst = written - checkpointedKb >= THRESHOLD_KB
+  if (!burst) {
+    if (Date.now() - lastCheckpoint < SETTLE_MS) return
+    const version = dataVersion(db)
+    if (version === checkpointedVersion) return
+  }
   checkpoint(db)
   checkpointedKb = written
+  checkpointedVersion = dataVersion(db)
   lastCheckpoint = Date.now()
 }, LOOK_EVERY_MS)
 
