@@ -17,7 +17,7 @@ import {reapStaleTasks} from './stale-runners.js'
 import type {TaskControlHost} from './task-controls.js'
 import type {RoleContext} from './task-role.js'
 import type {TaskRun} from './task-run.js'
-import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
+import {resolveTaskSpec, worktreePathFor, type TaskSpec} from './task-spec.js'
 import {ToolKeys} from './tool-keys.js'
 import {setUpWorkspace} from './workspace.js'
 
@@ -157,7 +157,10 @@ export class TaskManager {
       return this.store.tasks.update(task.id, patch)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      this.finish(task.id, 'failed', {error: `setting up the worktree failed: ${message}`})
+      // A step after the checkout failed (the patch, --files): record the worktree that was made,
+      // so that `task cleanup` finds it and removes it with the branch.
+      const made = worktreePathFor(task, this.config)
+      this.finish(task.id, 'failed', {...(existsSync(made) ? {worktreePath: made} : {}), error: `setting up the worktree failed: ${message}`})
       throw error
     }
   }
