@@ -2,6 +2,7 @@
 // completed and one whose Bash tool sleeps (so its process tree is alive). Without a terminal top
 // prints one table (or --json rows); in a real pseudo-terminal (node-pty) its keys pause, resume
 // and interrupt the task, open its log and quit, leaving the terminal as it found it.
+import {execFileSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
 import {binRun, useCleanup} from '../support/cli.js'
@@ -122,6 +123,11 @@ async function topInPty(args: string[]) {
     until: (what: string, test: () => boolean, timeoutMs = 15_000) =>
       waitFor(() => test() || undefined, {timeoutMs, description: `${what}; the screen:\n${JSON.stringify(session.frame)}`}),
     kill: () => child.kill('SIGKILL'),
+    /** signal `makima top` itself (the pty runs it under /bin/sh) */
+    signalTop: (signal: NodeJS.Signals) => {
+      const pid = Number(execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n')[0])
+      process.kill(pid, signal)
+    },
   }
   return session
 }
@@ -191,4 +197,17 @@ describe('makima top in a terminal', () => {
     expect(s.exit!.exitCode).toBe(130)
     expect(s.output.trimEnd().endsWith(LEAVE_ALT + SHOW_CURSOR)).toBe(true)
   }, 30_000)
+
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    test(`${signal} (the terminal closing, a kill) restores the terminal and exits ${code}`, async () => {
+      session?.kill()
+      session = await topInPty(['--all'])
+      const s = session
+      await s.until('a frame with the tasks', () => s.output.startsWith(ENTER_ALT) && s.frame.includes(fast.shortId))
+      s.signalTop(signal)
+      await s.until('top exited', () => s.exit !== undefined)
+      expect(s.exit!.exitCode).toBe(code)
+      expect(s.output.trimEnd().endsWith(LEAVE_ALT + SHOW_CURSOR), JSON.stringify(s.output.slice(-80))).toBe(true)
+    }, 30_000)
+  }
 })
