@@ -5,9 +5,11 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, test} from 'vitest'
 
+import Database from 'better-sqlite3'
+
 import {useCleanup} from '../support/cli.js'
 import {steps} from '../support/scripted-api.js'
-import {gate, taskWorld, toolResultsText} from '../support/task-helpers.js'
+import {describeTaskProcesses, gate, taskWorld, toolResultsText} from '../support/task-helpers.js'
 
 useCleanup()
 
@@ -165,5 +167,25 @@ describe('a task without a repository', () => {
     expect(task).toMatchObject({state: 'completed', worktreePath: expected, repoSource: null, branch: null, baseSha: null})
     expect(existsSync(expected)).toBe(true)
     expect(toolResultsText(w.api)).toContain(expected) // the Bash tool ran there
+  })
+})
+
+describe('output that cannot be stored', () => {
+  test('stops Claude Code and fails the task with SQLite\'s reason, instead of crashing or running on blind', async () => {
+    const w = await taskWorld(steps({bash: 'echo unstorable-marker; sleep 30'}, {text: 'never reached'}))
+    expect((await w.makima(['task', 'list'])).code).toBe(0) // the database exists
+    const db = new Database(join(w.t.makimaHome, 'makima.db'))
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON output WHEN NEW.line LIKE '%unstorable-marker%' BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END")
+    db.close()
+    const started = Date.now()
+    const r = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'print something'])
+    expect(r.code, r.stderr).toBe(1)
+    expect(Date.now() - started).toBeLessThan(25_000) // the 30 s sleep was not waited out
+    const task = JSON.parse(r.stdout)
+    expect(task.state).toBe('failed')
+    expect(task.error).toContain("the task's output could not be stored, so Claude Code was stopped")
+    expect(task.error).toContain('disk full (test)')
+    expect(r.stderr).not.toMatch(/^\s+at /m) // no stack trace: nothing crashed
+    expect(describeTaskProcesses(task.id)).toEqual([])
   })
 })

@@ -113,7 +113,7 @@ export async function runTaskHere(host: RunLoopHost, taskId: string): Promise<Ta
     host.runs.delete(taskId)
     if (host.abandoning()) return store.tasks.update(taskId, {pid: null, needsRecovery: true})
     task = store.tasks.require(taskId)
-    const again = !outcome.interrupted && !outcome.authFailure && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
+    const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
     continuation = undefined
     if (!again) {
       if (auto && endedNormally(outcome)) {
@@ -152,6 +152,9 @@ async function betweenRuns(host: RunLoopHost, taskId: string): Promise<TaskRecor
 async function finishRun(host: RunLoopHost, taskId: string, outcome: RunOutcome): Promise<TaskRecord> {
   const {exit, lastResult} = outcome
   const exitCode = exit.code ?? (exit.signal ? 128 : null)
+  if (outcome.storeFailure) {
+    return host.finish(taskId, 'failed', {exitCode, error: `the task's output could not be stored, so Claude Code was stopped: ${outcome.storeFailure}`})
+  }
   if (outcome.interrupted) return host.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
   if (outcome.authFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure)})
@@ -187,5 +190,5 @@ function completionContext(host: RunLoopHost, taskId: string): CompletionContext
 
 /** A run that ended the way a finished turn ends: claude exited 0 after a successful result. */
 function endedNormally(outcome: RunOutcome): boolean {
-  return !outcome.interrupted && !outcome.authFailure && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
+  return !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
 }

@@ -208,7 +208,11 @@ export class TaskManager {
 
   /** Move an active task to its end state and tell the sinks. */
   finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch: TaskPatch = {}): TaskRecord {
-    this.store.output.flush()
+    try {
+      this.store.output.flush()
+    } catch {
+      // Lines that cannot be stored are lost; the task's end must still be recorded.
+    }
     const change = this.store.tasks.transition(taskId, [...ACTIVE_STATES, 'pending'], state, {
       ...patch,
       pid: null,

@@ -16,6 +16,8 @@ export interface RunOutcome {
   lastResult: ResultEvent | null
   interrupted: boolean
   authFailure: string | null
+  /** why the run's output could not be stored (the run was stopped then), if it could not */
+  storeFailure: string | null
 }
 
 export interface TaskRunOptions {
@@ -53,6 +55,7 @@ export class TaskRun {
   private lastResult: ResultEvent | null = null
   private interruptRequested = false
   private authFailure: string | null = null
+  private storeFailure: string | null = null
   private sessionId: string | null
   private timer?: NodeJS.Timeout
   private terminating?: Promise<void>
@@ -95,9 +98,9 @@ export class TaskRun {
     return this.proc.done.then(async (exit) => {
       clearInterval(this.timer)
       await this.terminating
-      this.flush()
+      this.storeOutput(() => this.options.store.output.flush())
       exit = {...exit, stderrTail: this.redact(exit.stderrTail)}
-      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, authFailure: this.authFailure}
+      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, authFailure: this.authFailure, storeFailure: this.storeFailure}
     })
   }
 
@@ -138,7 +141,7 @@ export class TaskRun {
       // A burst (thousands of lines between two ticks): storing moves to a thread of its own
       // (output-writer.ts) for the rest of the process. A quiet run never pays for the thread.
       store.output.startBackgroundWriter()
-      store.output.handOff()
+      this.storeOutput(() => store.output.handOff())
     }
     if (isRoutineLine(line, this.sessionId)) return
     const {event} = output
@@ -171,14 +174,24 @@ export class TaskRun {
   }
 
   private tick(): void {
-    this.options.store.output.handOff()
+    this.storeOutput(() => this.options.store.output.handOff())
     const {inbox} = this.options.store
     if (!this.interruptRequested && inbox.take(this.task.id, 'interrupt').length > 0) {
       void this.interrupt()
     }
   }
 
-  private flush(): void {
-    this.options.store.output.flush()
+  /**
+   * Writes to the store (SQLite's own errors: a full disk, a database locked for too long). A run
+   * whose output cannot be stored is stopped, not left running blind; the run loop fails the task.
+   */
+  private storeOutput(write: () => void): void {
+    try {
+      write()
+    } catch (error) {
+      if (this.storeFailure !== null) return
+      this.storeFailure = error instanceof Error ? error.message : String(error)
+      void this.stopProcesses()
+    }
   }
 }
