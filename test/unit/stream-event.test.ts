@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   authFailureOf,
-  isRoutineLine,
   parseStreamLine,
   userMessageLine,
   type ClaudeEvent,
 } from '../../src/lib/claude/stream-event.js'
+import { isRoutineLine } from '../../src/lib/claude/routine-line.js'
 
 const FIXTURES = '/work/shared/fixtures/claude-stream-json'
 

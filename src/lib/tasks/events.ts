@@ -16,7 +16,7 @@ export type TaskEventSink = (event: TaskEvent) => void
 
 /**
  * A line of a task's output. `event` is the line parsed, on first use: a run parses only the
- * lines that can change its course (stream-event.ts isRoutineLine), so sinks that only pass the
+ * lines that can change its course (routine-line.ts), so sinks that only pass the
  * line on (the daemon's outbox) never pay for parsing the bulk of a transcript.
  */
 export class OutputEvent {

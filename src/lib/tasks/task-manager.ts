@@ -10,6 +10,7 @@ import type {StateChange} from '../store/task-store.js'
 import type {CheckpointCreated} from './checkpoints.js'
 import {spawnDetachedRunner} from './detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
+import {purgeExpiredTasks} from './history.js'
 import type {MakimaEntry} from './orchestrate-script.js'
 import {processStartToken} from './process-table.js'
 import type {RunLoopHost} from './run-loop.js'
@@ -17,9 +18,9 @@ import {reapStaleTasks} from './stale-runners.js'
 import type {TaskControlHost} from './task-controls.js'
 import type {RoleContext} from './task-role.js'
 import type {TaskRun} from './task-run.js'
-import {resolveTaskSpec, worktreePathFor, type TaskSpec} from './task-spec.js'
+import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
 import {ToolKeys} from './tool-keys.js'
-import {setUpWorkspace} from './workspace.js'
+import {setUpWorkspaceOrFail} from './workspace.js'
 
 export interface TaskManagerOptions {
   store: Store
@@ -108,28 +109,16 @@ export class TaskManager {
 
   /** Validate and record a pending task (holds no slot). */
   async create(spec: TaskSpec): Promise<TaskRecord> {
-    await this.purgeExpired()
+    await purgeExpiredTasks(this.store, this.config)
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     this.store.tasks.insert(task)
     return task
   }
 
-  /**
-   * Drop ended tasks older than history.retentionDays (their output, checkpoints and inbox too),
-   * and, best effort, their side refs refs/makima/checkpoints/<id>/* in their repositories.
-   */
-  async purgeExpired(): Promise<string[]> {
-    const purged = this.store.tasks.purgeEnded(this.config.history.retentionDays)
-    if (purged.length === 0) return []
-    const {deleteCheckpointRefs} = await import('./checkpoints.js')
-    for (const {id, repoPath} of purged) if (repoPath) await deleteCheckpointRefs(repoPath, id).catch(() => 0)
-    return purged.map((t) => t.id)
-  }
-
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
-    await this.purgeExpired()
+    await purgeExpiredTasks(this.store, this.config)
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
   }
@@ -152,17 +141,9 @@ export class TaskManager {
   async prepareWorkspace(taskId: string): Promise<TaskRecord> {
     const task = this.store.tasks.require(taskId)
     if (task.worktreePath && existsSync(task.worktreePath)) return task
-    try {
-      const patch = await setUpWorkspace(task, {config: this.config, store: this.store, progress: (m) => this.progress(task.id, m)})
-      return this.store.tasks.update(task.id, patch)
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      // A step after the checkout failed (the patch, --files): record the worktree that was made,
-      // so that `task cleanup` finds it and removes it with the branch.
-      const made = worktreePathFor(task, this.config)
-      this.finish(task.id, 'failed', {...(existsSync(made) ? {worktreePath: made} : {}), error: `setting up the worktree failed: ${message}`})
-      throw error
-    }
+    const ctx = {config: this.config, store: this.store, progress: (m: string) => this.progress(task.id, m)}
+    const patch = await setUpWorkspaceOrFail(task, ctx, (failed) => this.finish(task.id, 'failed', failed))
+    return this.store.tasks.update(task.id, patch)
   }
 
   /**

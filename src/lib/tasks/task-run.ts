@@ -1,6 +1,7 @@
 import {ClaudeProcess, type ClaudeExit} from '../claude/claude-process.js'
 import {claudeArgv} from '../claude/invocation.js'
-import {authFailureOf, isRoutineLine, type ResultEvent} from '../claude/stream-event.js'
+import {isRoutineLine} from '../claude/routine-line.js'
+import {authFailureOf, type ResultEvent} from '../claude/stream-event.js'
 import type {Config} from '../config/types.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'

@@ -1,4 +1,4 @@
-import {cpSync, mkdirSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Config} from '../config/types.js'
@@ -32,7 +32,7 @@ export interface WorkspaceContext {
  * (inherited, else makima's). Then the --files of the parent's worktree are copied in. Returns
  * what to record on the task.
  */
-export async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<TaskPatch> {
+async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<TaskPatch> {
   const worktreePath = worktreePathFor(task, ctx.config)
   if (!task.repoPath) {
     mkdirSync(worktreePath, {recursive: true, mode: 0o700})
@@ -53,6 +53,22 @@ export async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): P
   copyParentFiles(task, worktreePath, ctx)
   ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
   return {worktreePath, baseSha}
+}
+
+/**
+ * setUpWorkspace for a task about to run; when it fails, `fail` ends the task with the reason,
+ * and with the worktree when one was made before the failing step (the patch, --files), so
+ * `task cleanup` finds it and removes it with the branch.
+ */
+export async function setUpWorkspaceOrFail(task: TaskRecord, ctx: WorkspaceContext, fail: (patch: TaskPatch) => void): Promise<TaskPatch> {
+  try {
+    return await setUpWorkspace(task, ctx)
+  } catch (error) {
+    const made = worktreePathFor(task, ctx.config)
+    const message = error instanceof Error ? error.message : String(error)
+    fail({...(existsSync(made) ? {worktreePath: made} : {}), error: `setting up the worktree failed: ${message}`})
+    throw error
+  }
 }
 
 /**
