@@ -32,6 +32,12 @@ function record(id: string, patch: Partial<TaskRecord> = {}): TaskRecord {
     ...patch,
   }
 }
+/** The file's size once it passes `bytes`, or when `ms` have gone by (whatever it is then). */
+async function sizeWithin(file: string, bytes: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms
+  while (statSync(file).size <= bytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  return statSync(file).size
+}
 const id = (prefix: string) => `${prefix.padEnd(8, '0')}-0000-4000-8000-000000000000`
 
 describe('Store on a real SQLite file', () => {
@@ -177,9 +183,7 @@ describe('Store on a real SQLite file', () => {
     }
     store.output.flush()
     // 25 MB went to the write-ahead log; nobody else commits, so only the checkpointer can move it.
-    const deadline = Date.now() + 10_000
-    while (statSync(file).size < before + 20_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    expect(statSync(file).size).toBeGreaterThan(before + 20_000_000)
+    expect(await sizeWithin(file, before + 20_000_000, 10_000)).toBeGreaterThan(before + 20_000_000)
     expect(store.output.count(id('00000014'))).toBe(2500)
     store.close()
   })
@@ -191,9 +195,7 @@ describe('Store on a real SQLite file', () => {
     const before = statSync(file).size
     // No output at all: 20 MB committed by this process's own connection, which no longer checkpoints.
     for (let i = 0; i < 20; i++) store.setMeta(`blob ${i}`, 'z'.repeat(1_000_000))
-    const deadline = Date.now() + 10_000
-    while (statSync(file).size < before + 15_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    expect(statSync(file).size).toBeGreaterThan(before + 15_000_000)
+    expect(await sizeWithin(file, before + 15_000_000, 10_000)).toBeGreaterThan(before + 15_000_000)
     store.close()
   })
 

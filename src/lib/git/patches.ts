@@ -4,6 +4,7 @@ import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {MakimaError} from '../errors.js'
 import {git} from './git-runner.js'
+import {gitDirAndCommit} from './refs.js'
 
 export interface WorkingTreePatchOptions {
   /** gzip the patch (what checkpoint patches store); default false */
@@ -21,10 +22,8 @@ const DIFF_OPTIONS = ['--binary', '--full-index', '--no-color', '--no-ext-diff',
  */
 export async function workingTreePatch(worktree: string, base = 'HEAD', options: WorkingTreePatchOptions = {}): Promise<Buffer> {
   // The worktree's git directory and the base commit in one command (continue-from waits for it).
-  const verify = base.startsWith('-') ? [] : ['--verify', '--quiet', '--end-of-options', `${base}^{commit}`]
-  const probe = await git(['rev-parse', '--path-format=absolute', '--git-dir', ...verify], {cwd: worktree, allowFailure: true})
-  const [gitDir, baseSha] = probe.stdout.split('\n').map((line) => line.trim())
-  if (probe.exitCode !== 0 || !gitDir || !baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
+  const {dir: gitDir, sha: baseSha} = await gitDirAndCommit(worktree, 'git-dir', base)
+  if (!baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
   const indexFile = path.join(gitDir, `makima-patch-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.index`)
   const env = {GIT_INDEX_FILE: indexFile}
   try {

@@ -47,6 +47,18 @@ export async function resolveCommit(repo: string, rev: string): Promise<string |
 }
 
 /**
+ * One of the repository's git directories (`git-dir`, or `git-common-dir`: the same for all its
+ * worktrees; absolute) and the commit `rev` resolves to (as resolveCommit: undefined when it does
+ * not), in one git command: task spawn and continue-from wait for each command before their checkout.
+ */
+export async function gitDirAndCommit(repo: string, which: 'git-dir' | 'git-common-dir', rev: string): Promise<{dir: string; sha: string | undefined}> {
+  const verify = rev.startsWith('-') ? [] : ['--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]
+  const result = await git(['rev-parse', '--path-format=absolute', `--${which}`, ...verify], {cwd: repo, allowFailure: true})
+  const [dir = '', sha] = result.stdout.split('\n').map((line) => line.trim())
+  return {dir, sha: result.exitCode === 0 && dir && sha ? sha : undefined}
+}
+
+/**
  * The repository's default branch: origin's HEAD, else the checked-out branch, else undefined
  * (detached). Both are asked at once (two short git commands; task spawn waits for them).
  */

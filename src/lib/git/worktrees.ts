@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git, gitText} from './git-runner.js'
+import {gitDirAndCommit} from './refs.js'
 import {withRepoLock} from './repo-lock.js'
 
 /** A local path that must exist and be inside a git work tree; returns the work tree's top level. */
@@ -31,7 +32,7 @@ export interface CreateWorktreeOptions {
  */
 export async function createWorktree(options: CreateWorktreeOptions): Promise<{baseSha: string}> {
   return withRepoLock(options.locksDir, options.repoPath, async () => {
-    const {commonDir, sha: baseSha} = await commonDirAndCommit(options.repoPath, options.baseRef)
+    const {dir: commonDir, sha: baseSha} = await gitDirAndCommit(options.repoPath, 'git-common-dir', options.baseRef)
     if (!baseSha) throw new MakimaError('INVALID_INPUT', `base branch "${options.baseRef}" does not exist in ${options.repoPath}`)
     if (existsSync(options.worktreePath)) throw new MakimaError('INVALID_STATE', `worktree path ${options.worktreePath} already exists`)
     mkdirSync(path.dirname(options.worktreePath), {recursive: true})
@@ -39,18 +40,6 @@ export async function createWorktree(options: CreateWorktreeOptions): Promise<{b
     excludeMakimaDirIn(commonDir)
     return {baseSha}
   })
-}
-
-/**
- * The repository's common git directory (absolute; the same for all its worktrees) and the
- * commit `rev` resolves to (undefined when it does not, or when `repo` is no repository), in one
- * git command: task spawn waits for each command before its checkout (the bench's repository figures).
- */
-async function commonDirAndCommit(repo: string, rev: string): Promise<{commonDir: string; sha: string | undefined}> {
-  const verify = rev.startsWith('-') ? [] : ['--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]
-  const result = await git(['rev-parse', '--path-format=absolute', '--git-common-dir', ...verify], {cwd: repo, allowFailure: true})
-  const [commonDir = '', sha] = result.stdout.split('\n').map((line) => line.trim())
-  return {commonDir, sha: result.exitCode === 0 && commonDir && sha ? sha : undefined}
 }
 
 /** Remove a worktree (its branch stays). Missing worktrees are pruned quietly. */

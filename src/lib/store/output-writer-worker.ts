@@ -1,5 +1,6 @@
 // The output writer thread (output-writer.ts): stores batches of task output lines with its own
-// connection to the database, so SQLite's work runs beside the thread that reads claude's output. Loaded from dist/ by file name; it imports only the store.
+// connection to the database, so SQLite's work runs beside the thread that reads claude's output.
+// Loaded from dist/ by file name; it imports only the store.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
 
 import {openDatabase} from './database.js'

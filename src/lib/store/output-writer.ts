@@ -7,7 +7,9 @@ import {packageRoot} from '../../package-root.js'
 import {MakimaError} from '../errors.js'
 import type {OutputBatch} from './output-batch.js'
 
+// Loaded with the first writer: every command that opens the store imports this module.
 const require = createRequire(import.meta.url)
+const threads = () => require('node:worker_threads') as typeof import('node:worker_threads')
 
 /**
  * Slots of the shared Int32Array: the number of the last batch stored, of the last that failed,
@@ -54,13 +56,13 @@ export class BackgroundOutputWriter {
     dir: string,
     private readonly file: string,
   ) {
-    const threads = require('node:worker_threads') as typeof import('node:worker_threads')
-    this.checkpointer = new threads.Worker(path.join(dir, 'wal-checkpointer-worker.js'), {workerData: {file, state: this.state}, stdout: false, stderr: false})
+    const {MessageChannel, Worker} = threads()
+    this.checkpointer = new Worker(path.join(dir, 'wal-checkpointer-worker.js'), {workerData: {file, state: this.state}, stdout: false, stderr: false})
     this.checkpointer.on('error', () => Atomics.store(this.state, CHECKPOINTED, 1))
     this.checkpointer.unref()
-    const channel = new threads.MessageChannel()
+    const channel = new MessageChannel()
     this.errors = channel.port1
-    this.worker = new threads.Worker(path.join(dir, 'output-writer-worker.js'), {
+    this.worker = new Worker(path.join(dir, 'output-writer-worker.js'), {
       workerData: {file, state: this.state, errors: channel.port2},
       transferList: [channel.port2],
       // stdout/stderr of the worker would need this thread's event loop: it writes neither
@@ -97,8 +99,7 @@ export class BackgroundOutputWriter {
 
   private throwIfFailed(): void {
     if (Atomics.load(this.state, FAILED) === 0) return
-    const threads = require('node:worker_threads') as typeof import('node:worker_threads')
-    const message = threads.receiveMessageOnPort(this.errors)?.message as string | undefined
+    const message = threads().receiveMessageOnPort(this.errors)?.message as string | undefined
     Atomics.store(this.state, FAILED, 0)
     throw new MakimaError('INTERNAL', `storing task output failed: ${message ?? 'unknown error'}`)
   }

@@ -31,29 +31,23 @@ let db: ReturnType<typeof openDatabase> | undefined
 try {
   db = openDatabase(file)
 } catch {
-  db = undefined
-}
-/** Changes whenever another connection commits (SQLite's data_version). */
-function dataVersion(conn: ReturnType<typeof openDatabase>): number {
-  return conn.pragma('data_version', {simple: true}) as number
+  // Nothing to do then: the other connections' automatic checkpoints still run.
 }
 
 let checkpointedKb = 0
-let lastCheckpoint = Date.now()
 // Unknown at first: what was committed before this thread opened its connection counts too.
 let checkpointedVersion = -1
+let lastCheckpoint = Date.now()
 const timer = setInterval(() => {
   if (!db) return
   const written = Atomics.load(state, WRITTEN_KB)
-  const burst = written - checkpointedKb >= THRESHOLD_KB
-  if (!burst) {
-    if (Date.now() - lastCheckpoint < SETTLE_MS) return
-    const version = dataVersion(db)
-    if (version === checkpointedVersion) return
-  }
+  // SQLite's data_version changes whenever another connection commits.
+  const version = db.pragma('data_version', {simple: true}) as number
+  const due = written - checkpointedKb >= THRESHOLD_KB || (version !== checkpointedVersion && Date.now() - lastCheckpoint >= SETTLE_MS)
+  if (!due) return
   checkpoint(db)
   checkpointedKb = written
-  checkpointedVersion = dataVersion(db)
+  checkpointedVersion = version
   lastCheckpoint = Date.now()
 }, LOOK_EVERY_MS)
 
