@@ -20,6 +20,7 @@ import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 import {checkMergeComplete, listTaskBranches, mergeStatus, resolveMergeConflict, skipSubtaskMerge, startMerge} from '../../src/lib/tasks/merges.js'
 import {gitWithEnv, isolatedGitEnv, makeRepo} from '../support/git-fixtures.js'
+import {id, record} from '../support/store-fixtures.js'
 
 const env = isolatedGitEnv()
 /** the library runs git with process.env: it gets the test identity and no system or global config too */
@@ -42,17 +43,11 @@ function commitOn(branch: string, files: Record<string, string | null>, message:
   g(repo, 'checkout', '-q', 'main')
 }
 
-function record(id: string, patch: Partial<TaskRecord>): TaskRecord {
-  const now = new Date().toISOString()
-  return {
-    id, shortId: id.slice(0, 8), name: 'task', state: 'completed', plan: 'p', origin: 'cli', repoSource: repo, repoPath: repo,
-    baseBranch: 'main', targetBranch: null, targetRepo: null, branch: null, worktreePath: null, baseSha: null, parentTaskId: null,
-    isOrchestrator: false, isSupervisor: false, autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null,
-    completionActionKind: 'none', completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null,
-    sessionId: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now, ...patch,
-  }
+/** A task of this file's repository (store-fixtures' record with these defaults). */
+function task(id: string, patch: Partial<TaskRecord>): TaskRecord {
+  return record(id, {name: 'task', state: 'completed', plan: 'p', repoSource: repo, repoPath: repo, baseBranch: 'main', ...patch})
 }
-const uuid = (prefix: string) => `${prefix.padEnd(8, '0')}-0000-4000-8000-000000000000`
+const uuid = id
 const INT = uuid('aaaa0001')
 const ctx = () => ({store, locksDir: join(root, 'locks')})
 
@@ -80,7 +75,7 @@ beforeEach(() => {
   wt = join(root, 'wt-int')
   g(repo, 'worktree', 'add', '-q', wt, 'makima/int')
   store = Store.open(join(root, 'makima.db'))
-  store.tasks.insert(record(INT, {branch: 'makima/int', worktreePath: wt}))
+  store.tasks.insert(task(INT, {branch: 'makima/int', worktreePath: wt}))
   return () => {
     store.close()
     rmSync(root, {recursive: true, force: true})
@@ -156,10 +151,10 @@ describe('merge check rules', () => {
     const running = uuid('bbbb0002')
     const missing = uuid('bbbb0003')
     const noBranch = uuid('bbbb0004')
-    store.tasks.insert(record(done, {branch: 'makima/sub', parentTaskId: INT}))
-    store.tasks.insert(record(running, {branch: 'makima/del', parentTaskId: INT, state: 'running'}))
-    store.tasks.insert(record(missing, {branch: 'makima/deleted-already', parentTaskId: INT}))
-    store.tasks.insert(record(noBranch, {parentTaskId: INT, repoPath: null}))
+    store.tasks.insert(task(done, {branch: 'makima/sub', parentTaskId: INT}))
+    store.tasks.insert(task(running, {branch: 'makima/del', parentTaskId: INT, state: 'running'}))
+    store.tasks.insert(task(missing, {branch: 'makima/deleted-already', parentTaskId: INT}))
+    store.tasks.insert(task(noBranch, {parentTaskId: INT, repoPath: null}))
     await startMerge(ctx(), INT, 'makima/sub')
     await startMerge(ctx(), INT, 'makima/del').catch(() => undefined) // conflict: left in progress
     expect((await mergeStatus(store, INT)).sourceBranch).toBe('makima/del')
