@@ -3,7 +3,7 @@
 // the session still resumes/continues (~/.claude is writable). Without bwrap the task fails saying
 // how to install it. Skipped (with the reason) when bwrap is not installed or cannot run here.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, test} from 'vitest'
 
@@ -31,9 +31,15 @@ describe.skipIf(problem !== undefined)('process.bubblewrap.enabled (real bwrap)'
   test('claude runs under bwrap: the worktree is writable, the source repo and HOME are not, /tmp is private, sessions continue', async () => {
     let probe = 'true'
     // Each user message (the plan, then the follow-up) gets one Bash call running `probe`, then a text.
+    const serverKey = 'mk-sandbox-server-key-0123456789'
     const w = await taskWorld((ctx) => (ctx.toolResults.length === 0 ? {bash: probe} : {text: 'sandboxed work done'}), {
       MAKIMA_DAEMON_PROCESS_BUBBLEWRAP_ENABLED: 'true',
+      // in makima's own environment (not the task's): without the sandbox /proc/<pid>/environ shows it
+      MAKIMA_DAEMON_SERVER_APIKEY: serverKey,
     })
+    const keyFile = join(w.t.root, 'server-key')
+    writeFileSync(keyFile, serverKey)
+    w.t.env.MAKIMA_DAEMON_SERVER_APIKEYFILE = keyFile
     const outside = join(w.repo.dir, 'escaped.txt')
     const homeFile = join(w.t.home, 'escaped-home.txt')
     const hostTmp = join('/tmp', `makima-sandbox-probe-${process.pid}-${Date.now()}`)
@@ -43,6 +49,10 @@ describe.skipIf(problem !== undefined)('process.bubblewrap.enabled (real bwrap)'
       `(echo out > '${homeFile}') 2>&1 || echo BLOCKED-HOME`,
       `echo tmp > '${hostTmp}' && echo TMP-WRITTEN`,
       'git status --porcelain >/dev/null && echo GIT-OK',
+      // makima's secrets and database are out of reach: masked files, a process namespace of its own
+      `echo "KEYFILE-BYTES $(cat '${keyFile}' | wc -c)"`,
+      'echo "DB-BYTES $(cat "$MAKIMA_HOME/makima.db" | wc -c)"',
+      `echo "ENV-HITS $(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c '^MAKIMA_DAEMON_SERVER_APIKEY=')"`,
     ].join('; ')
     const r = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'sandbox probe'], {timeoutMs: 90_000})
     expect(r.code, r.stderr).toBe(0)
@@ -59,6 +69,10 @@ describe.skipIf(problem !== undefined)('process.bubblewrap.enabled (real bwrap)'
     expect(results).toContain('TMP-WRITTEN') // /tmp is writable inside...
     expect(existsSync(hostTmp)).toBe(false) // ...and private
     expect(results).toContain('GIT-OK')
+    expect(results).toContain('KEYFILE-BYTES 0')
+    expect(results).toContain('DB-BYTES 0')
+    expect(results).toContain('ENV-HITS 0')
+    expect(results).not.toContain(serverKey)
 
     // Claude Code kept its session (~/.claude writable): a follow-up message resumes it under bwrap.
     const before = w.api.calls.length

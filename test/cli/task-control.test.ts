@@ -155,6 +155,8 @@ describe('a runner that was SIGKILLed', () => {
     const runner = await runnerPidFromLog(w, id)
     expect(isAlive(runner)).toBe(true)
     expect(taskPids(id)).not.toContain(runner) // the runner carries no task marker
+    // task show names the runner, so an operator can find the owner of a task
+    expect(await w.json(['task', 'show', id])).toMatchObject({runnerPid: runner})
 
     process.kill(runner, 'SIGKILL')
     await waitFor(() => !isAlive(runner), {timeoutMs: 5000, description: `runner ${runner} gone`})

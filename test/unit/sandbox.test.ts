@@ -8,7 +8,7 @@ import {bwrapArgs} from '../../src/lib/claude/sandbox.js'
 function binds(args: string[]): [string, string][] {
   const out: [string, string][] = []
   const end = args.indexOf('--chdir')
-  for (let i = 9; i < end; i += 3) {
+  for (let i = 10; i < end && args[i + 1] !== '/dev/null'; i += 3) {
     expect(args[i + 1]).toBe(args[i + 2]) // always bound at the same path
     out.push([args[i], args[i + 1]])
   }
@@ -16,9 +16,9 @@ function binds(args: string[]): [string, string][] {
 }
 
 describe('bwrapArgs', () => {
-  test('read-only root, fresh /dev and /proc, private /tmp; then the command after --', () => {
+  test('own process namespace, read-only root, fresh /dev and /proc, private /tmp; then the command after --', () => {
     const args = bwrapArgs({worktree: '/w/task'}, '/usr/bin/claude', ['-p', '--verbose'])
-    expect(args.slice(0, 9)).toEqual(['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'])
+    expect(args.slice(0, 10)).toEqual(['--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'])
     expect(args.slice(-6)).toEqual(['--chdir', '/w/task', '--', '/usr/bin/claude', '-p', '--verbose'])
     expect(binds(args)).toEqual([['--bind', '/w/task']])
   })
@@ -44,6 +44,12 @@ describe('bwrapArgs', () => {
       ['--bind', '/tmp/t/mh/worktrees/abc'],
       ['--bind-try', '/tmp/t/repo/.git/worktrees/abc'],
     ])
+  })
+
+  test('masked files are covered by an empty read-only file, after every bind', () => {
+    const args = bwrapArgs({worktree: '/h/mh/worktrees/x', readable: ['/h/mh'], masked: ['/h/mh/makima.db', '/etc/makima-key']}, 'claude', [])
+    const chdir = args.indexOf('--chdir')
+    expect(args.slice(chdir - 6, chdir)).toEqual(['--ro-bind', '/dev/null', '/h/mh/makima.db', '--ro-bind', '/dev/null', '/etc/makima-key'])
   })
 
   test('a read-only repository inside a writable MAKIMA_HOME (orchestrators) stays read-only', () => {

@@ -13,7 +13,8 @@ import {loadConfig} from '../../src/lib/config/load.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 import {orchestrateScript, writeOrchestrateScript} from '../../src/lib/tasks/orchestrate-script.js'
 import {setUpRole} from '../../src/lib/tasks/task-role.js'
-import {ToolKeys, redactSecrets} from '../../src/lib/tasks/tool-keys.js'
+import {SecretRedactor} from '../../src/lib/secrets/redactor.js'
+import {ToolKeys} from '../../src/lib/tasks/tool-keys.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'makima-roles-'))
 afterAll(() => rmSync(root, {recursive: true, force: true}))
@@ -77,16 +78,49 @@ describe('tool keys', () => {
     expect(made).toEqual([[a.id, ka], [b.id, kb], [c.id, kc]])
   })
 
-  test('redaction takes out the task key and the extra secrets, and keeps a stream-json line valid JSON', () => {
-    const keys = new ToolKeys(undefined, ['server-api-key-123'])
+  test('redaction takes out every key made and the other known secrets, and keeps a stream-json line valid JSON', () => {
+    const keys = new ToolKeys(undefined, new SecretRedactor().add('server-api-key-123'))
     const t = task({isOrchestrator: true})
     const key = keys.keyFor(t)!
     const line = JSON.stringify({type: 'user', content: `MAKIMA_API_KEY=${key}\nother=${key} server-api-key-123`})
-    const out = keys.redact(t.id, line)
+    const out = keys.redact(line)
     expect(out).not.toContain(key)
     expect(out).not.toContain('server-api-key-123')
     expect(JSON.parse(out).content).toBe('MAKIMA_API_KEY=[redacted]\nother=[redacted] [redacted]')
-    expect(redactSecrets('abc abc', ['abc'])).toBe('abc abc') // too short to be a secret
+    expect(new SecretRedactor().add('abc').redact('abc abc')).toBe('abc abc') // too short to be a secret
+  })
+})
+
+describe('secret encodings', () => {
+  const secret = 'mk-secret-0123456789abcdef+/?&'
+  const redactor = new SecretRedactor().add(secret)
+  const bytes = Buffer.from(secret)
+
+  test('raw, hex (either case), URL and JSON escaping', () => {
+    for (const encoded of [secret, bytes.toString('hex'), bytes.toString('hex').toUpperCase(), encodeURIComponent(secret)]) {
+      expect(redactor.redact(`before ${encoded} after`)).toBe('before [redacted] after')
+    }
+  })
+
+  test('base64 and base64url at every byte alignment, also wrapped across lines (real or JSON-escaped breaks)', () => {
+    for (const prefix of ['', 'a', 'ab', '{"server":{"apiKey":"']) {
+      for (const encoding of ['base64', 'base64url'] as const) {
+        const encoded = Buffer.from(`${prefix}${secret}"}}`).toString(encoding)
+        const out = redactor.redact(encoded)
+        expect(out, `${encoding} after ${JSON.stringify(prefix)}`).toContain('[redacted]')
+        expect(Buffer.from(out.replace('[redacted]', ''), encoding).toString('latin1')).not.toContain(secret.slice(2, -2))
+        const wrapped = encoded.replace(/(.{7})/g, '$1\n')
+        expect(redactor.redact(JSON.stringify(wrapped))).toContain('[redacted]')
+        expect(redactor.redact(wrapped.replaceAll('\\n', '\r\n'))).toContain('[redacted]')
+      }
+    }
+  })
+
+  test('text without a secret comes back as it was; a new secret is found once added', () => {
+    const text = JSON.stringify({type: 'assistant', text: 'nothing to hide'})
+    expect(redactor.redact(text)).toBe(text)
+    const later = 'added-later-secret-42'
+    expect(redactor.add(later).redact(`x ${Buffer.from(later).toString('base64')} y`)).toBe('x [redacted] y')
   })
 })
 

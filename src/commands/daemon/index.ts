@@ -16,7 +16,7 @@ export default class DaemonRun extends MakimaCommand {
   static override enableJsonFlag = false
   static override flags = {
     'server-url': Flags.string({description: 'server URL (ws:// or wss://; /ws/daemon is appended when the path is empty)'}),
-    'api-key': Flags.string({description: 'API key (prefer the MAKIMA_DAEMON_SERVER_APIKEY variable: flags show up in ps)'}),
+    'api-key': Flags.string({description: 'API key (prefer MAKIMA_DAEMON_SERVER_APIKEY or server.apiKeyFile: flags show up in ps)'}),
     'max-concurrent-tasks': Flags.integer({min: 1, description: 'concurrency cap (process.maxConcurrentTasks)'}),
     'log-json': Flags.boolean({description: 'log JSON lines (the default when stderr is not a terminal)'}),
   }
@@ -28,20 +28,28 @@ export default class DaemonRun extends MakimaCommand {
       'server.apiKey': flags['api-key'],
       'process.maxConcurrentTasks': flags['max-concurrent-tasks'],
     })
-    const apiKey = config.server.apiKey
-    if (!apiKey) {
-      throw new MakimaError('INVALID_INPUT', 'no API key: set MAKIMA_DAEMON_SERVER_APIKEY, `makima config set server.apiKey <key>`, or pass --api-key')
+    const {serverApiKey} = await import('../../lib/secrets/server-key.js')
+    const server = serverApiKey(config)
+    if (!server) {
+      throw new MakimaError('INVALID_INPUT', 'no API key: set MAKIMA_DAEMON_SERVER_APIKEY, or `makima config set server.apiKeyFile <file holding the key>`, or pass --api-key')
     }
+    const apiKey = server.key
+    // Read once: the variable leaves this process's environment (what it starts never inherits it).
+    delete process.env.MAKIMA_DAEMON_SERVER_APIKEY
     const {createLogger} = await import('../../lib/daemon/logger.js')
     const {Daemon} = await import('../../lib/daemon/daemon.js')
-    const secrets = new Set([apiKey])
-    const log = createLogger({json: flags['log-json'] || !process.stderr.isTTY, out: process.stderr, secrets})
+    const {SecretRedactor} = await import('../../lib/secrets/redactor.js')
+    const redactor = new SecretRedactor().add(apiKey)
+    const log = createLogger({json: flags['log-json'] || !process.stderr.isTTY, out: process.stderr, redactor})
+    if (server.source === 'config.json') {
+      log('warn', `the server API key is stored in ${server.where}, which tasks can read: move it to MAKIMA_DAEMON_SERVER_APIKEY or server.apiKeyFile, then run \`makima config unset server.apiKey\``)
+    }
     // A token an earlier login saved in MAKIMA_HOME (stored-token.ts) is the one tasks use.
     const {withStoredToken} = await import('../../lib/claude/stored-token.js')
     const originalOauthToken = process.env.CLAUDE_CODE_OAUTH_TOKEN
     const token = withStoredToken(process.env, config.home).CLAUDE_CODE_OAUTH_TOKEN
     if (token) {
-      secrets.add(token)
+      redactor.add(token)
       process.env.CLAUDE_CODE_OAUTH_TOKEN = token
     }
     const daemon = new Daemon({
@@ -52,7 +60,7 @@ export default class DaemonRun extends MakimaCommand {
       version: this.config.version,
       hostname: hostname(),
       log,
-      secrets,
+      redactor,
       runnerEntry: {execPath: process.execPath, script: cliEntry()},
     })
     const stop = (signal: NodeJS.Signals) => {

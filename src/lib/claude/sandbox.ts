@@ -1,6 +1,7 @@
-import {mkdirSync, realpathSync} from 'node:fs'
+import {existsSync, mkdirSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 
+import {configFilePath, expandHome, getPath, readConfigFile} from '../config/load.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import {gitText} from '../git/git-runner.js'
@@ -21,6 +22,8 @@ export interface BwrapLayout {
   writable?: string[]
   /** paths that must stay readable even when they lie under /tmp (git common dir, the claude binary) */
   readable?: string[]
+  /** existing files the task must not read (makima's secrets and database): shown as empty */
+  masked?: string[]
 }
 
 /**
@@ -31,11 +34,13 @@ export interface BwrapLayout {
  * --continue and --resume work across runs). Parents are bound before children (bwrap applies
  * them in order, a later bind covers what is below it), so a writable worktree inside a read-only
  * MAKIMA_HOME stays writable and a read-only repository inside a writable directory stays
- * read-only. The network is shared (Claude Code needs the API); the process tree stays visible so
- * makima can signal it.
+ * read-only. The masked files come last, each covered by an empty read-only file. The task gets its
+ * own process namespace, so /proc inside shows only its processes: not the environment of the
+ * daemon or of other tasks (their tool keys); makima, outside, still sees and signals every one.
+ * The network is shared (Claude Code needs the API).
  */
 export function bwrapArgs(layout: BwrapLayout, command: string, args: string[]): string[] {
-  const out = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']
+  const out = ['--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']
   /** path -> bwrap option; writable wins over read-only for the same path */
   const binds = new Map<string, string>()
   for (const p of [...(layout.home ? [layout.home] : []), ...(layout.readable ?? [])]) binds.set(path.resolve(p), '--ro-bind-try')
@@ -47,6 +52,7 @@ export function bwrapArgs(layout: BwrapLayout, command: string, args: string[]):
   }
   const ordered = [...binds.keys()].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b))
   for (const p of ordered) out.push(binds.get(p)!, p, p)
+  for (const p of layout.masked ?? []) out.push('--ro-bind', '/dev/null', path.resolve(p))
   out.push('--chdir', layout.worktree, '--', command, ...args)
   return out
 }
@@ -76,6 +82,8 @@ export function resolveBwrap(envPath: string | undefined): string {
  * worktree, its own git dir (index, HEAD: `git status`/`git add` work; commits do not, objects are
  * in the read-only repository), ~/.claude and ~/.claude.json. Orchestrator and supervisor tasks run
  * makima from their Bash tool (.makima/orchestrate.sh), so MAKIMA_HOME is writable for them.
+ * Masked: the server API key file, a config.json that still holds a secret, and (but for
+ * orchestrators and supervisors, which use it) the database with the outbox and other tasks' output.
  */
 export async function sandboxWrapper(task: TaskRecord, config: Config, env: Record<string, string | undefined>): Promise<CommandWrapper | undefined> {
   if (!config.process.bubblewrap.enabled) return undefined
@@ -87,8 +95,10 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
   const readable: string[] = []
   // Bound writable below: it must exist (claude would create it; a bind needs its source).
   if (home) mkdirSync(path.join(home, '.claude'), {recursive: true, mode: 0o700})
-  if (task.isOrchestrator || task.isSupervisor) writable.push(config.home)
+  const usesMakima = task.isOrchestrator || task.isSupervisor
+  if (usesMakima) writable.push(config.home)
   else readable.push(config.home)
+  const masked = maskedFiles(config, usesMakima)
   if (task.repoPath) {
     readable.push(task.repoPath)
     const gitDir = await gitText(['rev-parse', '--absolute-git-dir'], {cwd: worktree}).catch(() => null)
@@ -101,10 +111,20 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
     // The claude launcher execs a binary from a sibling package: keep the whole node_modules visible.
     const modules = real.lastIndexOf(`${path.sep}node_modules${path.sep}`)
     const install = modules === -1 ? path.dirname(real) : real.slice(0, modules + '/node_modules'.length)
-    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, install]}
+    const layout: BwrapLayout = {worktree, home, writable, readable: [...readable, install], masked}
     // The real path: a symlink (node_modules/.bin/claude) can point where the sandbox shows nothing.
     return {command: bwrap, args: bwrapArgs(layout, real, args)}
   }
+}
+
+/** The existing files a sandboxed task must not read (a bind needs its target to exist). */
+function maskedFiles(config: Config, usesMakima: boolean): string[] {
+  const files: string[] = []
+  if (config.server.apiKeyFile) files.push(path.resolve(expandHome(config.server.apiKeyFile)))
+  const configFile = configFilePath(config.home)
+  if (getPath(readConfigFile(config.home), 'server.apiKey') !== undefined) files.push(configFile)
+  if (!usesMakima) files.push(...['', '-wal', '-shm'].map((suffix) => `${config.localDb.path}${suffix}`))
+  return files.filter((file) => existsSync(file)).map(safeRealpath)
 }
 
 function safeRealpath(p: string): string {

@@ -14,12 +14,22 @@ export interface KeySpec {
   max?: number
   /** URL schemes a `url` key accepts. */
   schemes?: string[]
+  /** Why `config set` refuses the key (it is read from the environment or a flag only). */
+  notInFile?: string
   description: string
 }
 
 export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'server.url', env: 'MAKIMA_DAEMON_SERVER_URL', type: 'url', schemes: ['ws:', 'wss:'], default: 'wss://api.makima.jp', description: 'WebSocket URL of the makima server'},
-  {key: 'server.apiKey', env: 'MAKIMA_DAEMON_SERVER_APIKEY', type: 'secret', description: 'API key the daemon authenticates with (required by `makima daemon`)'},
+  {
+    key: 'server.apiKey',
+    env: 'MAKIMA_DAEMON_SERVER_APIKEY',
+    type: 'secret',
+    description: 'API key the daemon authenticates with (required by `makima daemon`; environment, --api-key or server.apiKeyFile, never config.json)',
+    notInFile:
+      'a task runs as your user and can read $MAKIMA_HOME/config.json, so makima does not keep secrets there: give the daemon the key as MAKIMA_DAEMON_SERVER_APIKEY, or put it in a file outside MAKIMA_HOME and run `makima config set server.apiKeyFile <path>` (with process.bubblewrap.enabled, tasks cannot read that file)',
+  },
+  {key: 'server.apiKeyFile', env: 'MAKIMA_DAEMON_SERVER_APIKEYFILE', type: 'string', description: 'a file holding the server API key (read once at daemon start; keep it outside MAKIMA_HOME)'},
   {key: 'server.heartbeatIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_HEARTBEATINTERVALSECS', type: 'number', min: 0.1, default: 30, description: 'seconds between daemon heartbeats'},
   {key: 'server.reconnectIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_RECONNECTINTERVALSECS', type: 'number', min: 0.1, default: 5, description: 'first reconnect delay in seconds (doubles up to 60)'},
   {key: 'worktree.baseDir', env: 'MAKIMA_DAEMON_WORKTREE_BASEDIR', type: 'string', default: (home: string) => `${home}/worktrees`, description: 'where task worktrees are created'},

@@ -79,6 +79,7 @@ function write(home: string, action: () => void): void {
  */
 export async function setConfigValue(home: string, key: string, rawValue: string): Promise<{key: string; value: unknown}> {
   const spec = requireKeySpec(key)
+  if (spec.notInFile) throw new MakimaError('INVALID_INPUT', `${spec.key} cannot be stored in config.json: ${spec.notInFile}`)
   const value = coerceValue(spec, rawValue, 'config set')
   const store = await openStore(home)
   write(home, () => store.set(spec.key, value))

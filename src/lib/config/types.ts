@@ -1,7 +1,7 @@
 /** The typed configuration every layer receives (built by loadConfig; never read from process.env elsewhere). */
 export interface Config {
   home: string
-  server: {url: string; apiKey?: string; heartbeatIntervalSecs: number; reconnectIntervalSecs: number}
+  server: {url: string; apiKey?: string; apiKeyFile?: string; heartbeatIntervalSecs: number; reconnectIntervalSecs: number}
   worktree: {baseDir: string; reposDir: string}
   localDb: {path: string}
   process: {

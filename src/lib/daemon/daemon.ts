@@ -13,6 +13,7 @@ import {dispatch, type DispatchContext} from './dispatcher.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import {saveStoredToken} from '../claude/stored-token.js'
+import type {SecretRedactor} from '../secrets/redactor.js'
 import {capMessage, parseCommand} from './protocol.js'
 import {recoverOrphanedTasks} from './recovery.js'
 
@@ -23,8 +24,8 @@ export interface DaemonOptions {
   version: string
   hostname: string
   log: Logger
-  /** secrets the logger redacts; tool keys are added as tasks get them */
-  secrets: Set<string>
+  /** the secrets the logger and every task's output are cleaned of; tool keys are added as tasks get them */
+  redactor: SecretRedactor
   runnerEntry: {execPath: string; script: string}
   /** the CLAUDE_CODE_OAUTH_TOKEN the daemon was started with: a token its login flow saves replaces it */
   originalOauthToken?: string
@@ -58,13 +59,12 @@ export class Daemon {
       onCheckpoint: (taskId, payload) => {
         if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'checkpointCreated', taskId, body: {...payload}})
       },
-      // A task's tool key: redacted from the log before anything can print it, then registered
+      // A task's tool key (ToolKeys adds it to the redactor before anything can print it) is registered
       // (the outbox keeps the task's order, so the server has it before the task's output).
       onToolKey: (taskId, toolKey) => {
-        options.secrets.add(toolKey)
         if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'registerToolKey', taskId, body: {taskId, toolKey}})
       },
-      secrets: [options.apiKey],
+      redactor: options.redactor.add(options.apiKey),
     })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
     this.connection = new DaemonConnection({
@@ -105,7 +105,7 @@ export class Daemon {
       },
       // setup-token prints a long-lived token: redacted from the log, given to the tasks started from now on
       onToken: (token) => {
-        options.secrets.add(token)
+        options.redactor.add(token)
         saveStoredToken(config.home, token, options.originalOauthToken)
         options.env.CLAUDE_CODE_OAUTH_TOKEN = token
       },
@@ -213,7 +213,6 @@ export class Daemon {
       store: this.store,
       config: this.options.config,
       log: this.options.log,
-      secrets: this.options.secrets,
       send: (message: OutgoingMessage) => this.writer.sendNow(message),
       runInBackground: (taskId: string) => this.runInBackground(taskId),
       requireTask: (taskId: string) => {

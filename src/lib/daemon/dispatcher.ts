@@ -25,7 +25,6 @@ export interface DispatchContext {
   store: Store
   config: Config
   log: Logger
-  secrets: Set<string>
   send: (message: OutgoingMessage) => void
   runInBackground: (taskId: string) => void
   /** a task of this daemon (origin daemon), or NOT_FOUND */

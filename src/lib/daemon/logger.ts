@@ -1,18 +1,15 @@
 import {redactCredentials} from '../redact.js'
+import type {SecretRedactor} from '../secrets/redactor.js'
 
 export type LogLevel = 'info' | 'warn' | 'error'
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
 
 /**
- * The daemon's log: human-readable lines for a terminal, JSON lines otherwise. Every secret
- * registered (the server API key, tool keys) is replaced before anything is written.
+ * The daemon's log: human-readable lines for a terminal, JSON lines otherwise. Every known
+ * secret (the server API key, tool keys, Claude Code's token), in any encoding, is replaced before anything is written.
  */
-export function createLogger(options: {json: boolean; out: NodeJS.WritableStream; secrets: Set<string>}): Logger {
-  const redact = (text: string) => {
-    let out = redactCredentials(text)
-    for (const secret of options.secrets) if (secret.length >= 6) out = out.split(secret).join('[redacted]')
-    return out
-  }
+export function createLogger(options: {json: boolean; out: NodeJS.WritableStream; redactor: SecretRedactor}): Logger {
+  const redact = (text: string) => options.redactor.redact(redactCredentials(text))
   return (level, message, fields) => {
     const time = new Date().toISOString()
     if (options.json) {

@@ -124,8 +124,14 @@ export async function checkDatabase(ctx: DoctorContext): Promise<CheckResult> {
 
 /** A short authenticate handshake against the server; gives up after 3 s. */
 export async function checkServer(ctx: DoctorContext): Promise<CheckResult | undefined> {
-  const apiKey = ctx.config.server.apiKey
-  if (!apiKey) return {check: 'server', status: 'warn', detail: 'server.apiKey is not set (needed only by makima daemon)', fix: 'makima config set server.apiKey <key>'}
+  const {serverApiKey} = await import('../secrets/server-key.js')
+  let apiKey: string | undefined
+  try {
+    apiKey = serverApiKey(ctx.config)?.key
+  } catch (error) {
+    return {check: 'server', status: 'fail', detail: (error as Error).message, fix: 'point server.apiKeyFile at a readable file holding the key'}
+  }
+  if (!apiKey) return {check: 'server', status: 'warn', detail: 'no server API key (needed only by makima daemon)', fix: 'set MAKIMA_DAEMON_SERVER_APIKEY, or makima config set server.apiKeyFile <file>'}
   const {daemonUrl} = await import('../daemon/connection.js')
   const {default: WebSocket} = await import('ws')
   const url = daemonUrl(ctx.config.server.url)
@@ -154,6 +160,14 @@ export async function checkServer(ctx: DoctorContext): Promise<CheckResult | und
   })
 }
 
+/** Warns when a makima secret is kept where a task (running as the same user) can read it. */
+export async function checkSecrets(ctx: DoctorContext): Promise<CheckResult> {
+  const {exposedSecrets} = await import('../secrets/server-key.js')
+  const exposed = exposedSecrets(ctx.config, ctx.env)
+  if (exposed.length === 0) return {check: 'secrets', status: 'ok', detail: 'no makima secret is kept where tasks can read it'}
+  return {check: 'secrets', status: 'warn', detail: exposed.join('; '), fix: 'README "Security": what a task can reach'}
+}
+
 export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const results = await Promise.all([
     checkNode(ctx),
@@ -165,6 +179,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     checkHome(ctx),
     checkDatabase(ctx),
     checkServer(ctx),
+    checkSecrets(ctx),
   ])
   return results.filter((r): r is CheckResult => r !== undefined)
 }

@@ -37,6 +37,9 @@ export class OutboxStore {
   }
 
   constructor(private readonly db: Db) {
+    // Acked messages are deleted with their bytes overwritten: a registerToolKey (a live secret)
+    // does not linger in free pages of the database file once the server has it.
+    db.pragma('secure_delete = ON')
     const row = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM outbox').get() as {n: number; b: number}
     this.count = row.n
     this.bytes = row.b

@@ -75,6 +75,8 @@ export interface TaskJson {
   parentTaskId: string | null
   isOrchestrator: boolean
   pid: number | null
+  /** the process hosting the task: the attached spawn, the detached runner or the daemon */
+  runnerPid: number | null
   exitCode: number | null
   error: string | null
   sessionId: string | null
@@ -103,6 +105,7 @@ export function toTaskJson(task: TaskRecord): TaskJson {
     parentTaskId: task.parentTaskId,
     isOrchestrator: task.isOrchestrator,
     pid: task.pid,
+    runnerPid: task.runnerPid,
     exitCode: task.exitCode,
     error: task.error,
     sessionId: task.sessionId,

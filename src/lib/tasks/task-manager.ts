@@ -3,6 +3,8 @@ import {existsSync} from 'node:fs'
 import {resolveClaudeCommand} from '../claude/invocation.js'
 import {cleanEnvironment} from '../claude/task-env.js'
 import type {Config} from '../config/types.js'
+import {SecretRedactor} from '../secrets/redactor.js'
+import {knownSecrets} from '../secrets/server-key.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
@@ -33,8 +35,9 @@ export interface TaskManagerOptions {
   runnerEntry?: MakimaEntry
   /** each tool key made for a task this process runs (the daemon registers it: registerToolKey) */
   onToolKey?: (taskId: string, toolKey: string) => void
-  /** secrets taken out of task output besides the tool keys (the daemon's server API key) */
-  secrets?: Iterable<string>
+  /** the process's known secrets, taken out of every output line (the daemon shares its logger's);
+   * the server API key and Claude Code's credentials of config and env are added here */
+  redactor?: SecretRedactor
 }
 
 /**
@@ -54,7 +57,9 @@ export class TaskManager {
   private readonly toolKeys: ToolKeys
 
   constructor(private readonly options: TaskManagerOptions) {
-    this.toolKeys = new ToolKeys(options.onToolKey, options.secrets)
+    const redactor = options.redactor ?? new SecretRedactor()
+    redactor.add(...knownSecrets(options.config, options.env))
+    this.toolKeys = new ToolKeys(options.onToolKey, redactor)
   }
 
   get store(): Store {

@@ -90,7 +90,7 @@ export class TaskRun {
     })
     const spawned = this.options.wrapCommand?.(this.options.claudePath, args) ?? {command: this.options.claudePath, args}
     this.proc = new ClaudeProcess({...spawned, cwd: this.task.worktreePath!, env: role.env})
-    // Tool keys (and the server API key) never reach the stored output, the transcript or taskOutput.
+    // Known secrets (tool keys, the server API key, Claude Code's credentials; secrets/redactor.ts) never reach the stored output, the transcript or taskOutput.
     this.proc.on('stdout', (line: string) => this.onStdout(this.redact(line)))
     this.proc.on('stderr', (line: string) => this.options.store.output.push(this.task.id, 'stderr', this.redact(line)))
     this.queued.push(...this.firstMessages)
@@ -106,7 +106,7 @@ export class TaskRun {
   }
 
   private redact(text: string): string {
-    return this.options.role?.toolKeys ? this.options.role.toolKeys.redact(this.task.id, text) : text
+    return this.options.role?.toolKeys ? this.options.role.toolKeys.redact(text) : text
   }
 
   /** End the run and every process it started (SIGTERM, SIGKILL after the grace period). */
