@@ -115,6 +115,10 @@ export class Daemon {
       if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && isAuthFailureTaskError(event.error)) void this.authFlows.start(event.taskId)
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
+    this.connection.on('invalidFrame', (message: string) => this.commandError('unknown', {}, 'INVALID_JSON', message))
+    this.connection.on('invalidAck', (seq: number, highestSent: number) =>
+      this.commandError('ack', {}, 'INVALID_FIELD', `ack.seq: ${seq} is past the last message sent (seq ${highestSent}); nothing was acknowledged`),
+    )
     this.connection.on('state', (state: string) => {
       this.store.setMeta('daemon.state', JSON.stringify({state, pid: process.pid, at: new Date().toISOString()}))
     })
