@@ -15,6 +15,7 @@ import type {Logger} from './logger.js'
 import {saveStoredToken} from '../claude/stored-token.js'
 import {capMessage, parseCommand} from './protocol.js'
 import {recoverOrphanedTasks} from './recovery.js'
+import {ServerPaths} from './server-paths.js'
 
 export interface DaemonOptions {
   config: Config
@@ -42,6 +43,7 @@ export class Daemon {
   readonly connection: DaemonConnection
   readonly writer: OutboxWriter
   readonly authFlows: AuthFlows
+  readonly paths: ServerPaths
   private readonly origins = new Map<string, TaskRecord>()
   private accepting = true
   private exitResolve?: (code: number) => void
@@ -67,6 +69,7 @@ export class Daemon {
       secrets: [options.apiKey],
     })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
+    this.paths = new ServerPaths({config, knownRepositories: () => this.store.tasks.repositoryPaths()})
     this.connection = new DaemonConnection({
       url: config.server.url,
       apiKey: options.apiKey,
@@ -217,6 +220,7 @@ export class Daemon {
       store: this.store,
       config: this.options.config,
       log: this.options.log,
+      paths: this.paths,
       secrets: this.options.secrets,
       send: (message: OutgoingMessage) => this.writer.sendNow(message),
       runInBackground: (taskId: string) => this.runInBackground(taskId),

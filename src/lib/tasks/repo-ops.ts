@@ -1,4 +1,4 @@
-import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
@@ -6,7 +6,7 @@ import {git, gitText} from '../git/git-runner.js'
 import {validateBranchName, validateRevision} from '../git/ref-format.js'
 import {resolveCommit} from '../git/refs.js'
 import {checkedOutBranch, localBranchTip} from '../git/remote.js'
-import {confinedPath, userDirectory} from '../paths.js'
+import {confinedPath, hasGitComponent, realpathOfExisting, userDirectory} from '../paths.js'
 import {isActive, type TaskRecord} from '../store/task-record.js'
 import {commitTaskWork, mergeTaskBranch, openPullRequest, pullRequestBody, requireRepository, resolveDeliveryTarget, type DeliveryContext} from './task-delivery.js'
 
@@ -204,17 +204,21 @@ export async function createPR(task: TaskRecord, title: string, body: string | n
 
 /**
  * Read a text file of a repository on this machine. `repoPath` may start with `~`; `filePath` is
- * relative to it and must stay inside after resolving `..` and symlinks (else INVALID_INPUT), and
- * may not reach into `.git` (remote URLs there can hold credentials). Files over
- * MAX_REPO_FILE_BYTES, non-regular and non-UTF-8 files are answered with success: false.
+ * relative to it and must stay inside after resolving `..` and symlinks (else INVALID_INPUT).
+ * Nothing inside a `.git` directory is read, whether the repository path or the file path (after
+ * symlinks) passes through one: git's files hold remote URLs with credentials, hooks and config.
+ * `allowFile` may refuse the resolved file too (the daemon's server-paths.ts: makima's own
+ * files). Files over MAX_REPO_FILE_BYTES, non-regular and non-UTF-8 files are answered with
+ * success: false.
  */
-export async function readRepoFile(repoPath: string, filePath: string): Promise<RepoFileContent> {
+export async function readRepoFile(repoPath: string, filePath: string, allowFile?: (resolved: string) => void): Promise<RepoFileContent> {
   if (typeof repoPath !== 'string' || repoPath.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'repository path is empty')
   const root = userDirectory(repoPath)
+  if (hasGitComponent(realpathOfExisting(root))) throw new MakimaError('INVALID_INPUT', `repository path ${root} is inside a .git directory: git's own files are never read`)
   if (!existsSync(root) || !statSync(root).isDirectory()) return {filePath, success: false, error: `repository path ${root} does not exist or is not a directory`}
   const full = confinedPath(root, filePath, 'file path')
-  const relative = path.relative(realpathSync(root), full)
-  if (relative.split(path.sep)[0] === '.git') throw new MakimaError('INVALID_INPUT', `file path "${filePath}" points into .git`)
+  if (hasGitComponent(full)) throw new MakimaError('INVALID_INPUT', `file path "${filePath}" points into a .git directory (${full}): git's own files are never read`)
+  allowFile?.(full)
   let fd: number
   try {
     fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
