@@ -22,8 +22,11 @@ export function confinedPath(root: string, relative: string, what = 'path'): str
   return resolved
 }
 
-/** realpath of the longest existing prefix, with the rest appended (for paths that do not exist yet). */
-function realpathOfExisting(p: string): string {
+/**
+ * realpath of the longest existing prefix, with the rest appended (for paths that do not exist
+ * yet). A dangling symbolic link on the way is INVALID_INPUT.
+ */
+export function realpathOfExisting(p: string): string {
   let current = p
   const rest: string[] = []
   while (!existsSync(current)) {
@@ -49,4 +52,14 @@ function isSymlink(p: string): boolean {
   } catch {
     return false
   }
+}
+
+/** Is `p` `dir` or inside it (both absolute and resolved)? */
+export function isInside(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep)
+}
+
+/** Does a `.git` directory (or file) appear as any component of the path? */
+export function hasGitComponent(p: string): boolean {
+  return p.split(/[\\/]/).includes('.git')
 }

@@ -103,6 +103,22 @@ describe('bad input: exit 2 or 3, one Error line naming the value, nothing recor
     await expectNothingRecorded(w)
   })
 
+  test('"@" and "HEAD" are not branch names (the rule of the daemon too): --base-branch / --target-branch exit 2', async () => {
+    const w = await taskWorld(unused())
+    const create = (...flags: string[]) => w.makima(['task', 'create', '--repo', w.repo.dir, ...flags, 'do it'])
+    const [base, target, head, long] = await Promise.all([
+      create('--base-branch', '@'),
+      create('--completion-action', 'merge', '--target-branch', '@'),
+      create('--base-branch', 'HEAD'),
+      create('--base-branch', 'b'.repeat(256)),
+    ])
+    expectError(base, 2, 'invalid base branch "@"', /names the current commit, not a branch/)
+    expectError(target, 2, 'invalid target branch "@"')
+    expectError(head, 2, 'invalid base branch "HEAD"')
+    expectError(long, 2, /invalid base branch "b+"… \(256 characters\): it is longer than 255 bytes/)
+    await expectNothingRecorded(w)
+  })
+
   test('a corrupt config.json: exit 2 naming the file', async () => {
     const w = await taskWorld(unused())
     const file = join(w.t.makimaHome, 'config.json')

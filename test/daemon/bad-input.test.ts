@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, test} from 'vitest'
 
 import {daemonWorld, sleep, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
+import {refused as refuse, type Expectation} from '../support/refusals.js'
 import {byPrompt, startScriptedApi, steps} from '../support/scripted-api.js'
 
 useDaemonCleanup()
@@ -30,35 +31,8 @@ beforeAll(async () => {
   await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === done, 60_000)
 })
 
-interface Expectation {
-  code: string
-  /** the answer type sent with success: false after the commandError */
-  answer?: string
-  /** the commandError message must match */
-  message?: RegExp
-}
-
-/**
- * Sends a raw frame and returns the commandError for it (the next one after the send) and the
- * failure answer that must follow it.
- */
-async function refused(frame: string | object | Buffer, expected: Expectation): Promise<{error: any; answer?: any}> {
-  const from = w.server.messages.length
-  w.server.send(frame)
-  const error = await w.server.waitForMessage((m) => m.type === 'commandError', 10_000, 'a commandError', from)
-  expect(error.code, JSON.stringify(error)).toBe(expected.code)
-  expect(typeof error.message).toBe('string')
-  expect(error.message.length).toBeGreaterThan(10)
-  expect(error.message.length).toBeLessThan(2000)
-  if (expected.message) expect(error.message).toMatch(expected.message)
-  let answer: any
-  if (expected.answer) {
-    answer = await w.server.waitForMessage((m) => m.type === expected.answer, 10_000, `a failure ${expected.answer}`, from)
-    expect(answer.success, JSON.stringify(answer)).toBe(false)
-    expect(answer.seq).toBeGreaterThan(error.seq)
-  }
-  return {error, answer}
-}
+/** the daemon's refusal of a frame (support/refusals.ts) */
+const refused = (frame: string | object | Buffer, expected: Expectation) => refuse(w, frame, expected)
 
 const id = () => randomUUID()
 
@@ -167,30 +141,6 @@ describe('state and existence', () => {
     // a CLI task is not the server's: unknown to it
     const cli = await w.json(['task', 'create', '--repo', w.repo.dir, 'quick task'])
     await refused({type: 'getTaskDiff', taskId: cli.taskId}, {code: 'TASK_NOT_FOUND', answer: 'taskDiff'})
-  })
-})
-
-describe('acks', () => {
-  test('an ack with a wrong-typed seq is refused; an ack past the last sent seq acknowledges only what was sent', async () => {
-    await refused({type: 'ack', seq: 'all'}, {code: 'INVALID_FIELD', message: /seq/})
-    w.server.ack = 'off'
-    try {
-      const answer = await w.request({type: 'mergeStatus', taskId: id()}, 'mergeStatusResponse')
-      const pending = await w.json(['daemon', 'status'])
-      expect(pending.outbox.messages).toBeGreaterThanOrEqual(2) // the commandError and the answer
-      w.server.ackUpTo(1_000_000_000)
-      let status: any
-      for (let i = 0; i < 50; i++) {
-        status = await w.json(['daemon', 'status'])
-        if (status.outbox.messages === 0) break
-        await sleep(100)
-      }
-      expect(status.outbox).toMatchObject({messages: 0, bytes: 0})
-      expect(status.outbox.lastSeq).toBeGreaterThanOrEqual(answer.seq)
-      expect(status.outbox.lastAckedSeq).toBe(status.outbox.lastSeq)
-    } finally {
-      w.server.ack = 'on'
-    }
   })
 })
 

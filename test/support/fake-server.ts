@@ -61,6 +61,8 @@ export interface FakeServer {
   waitForMessage(predicate: (msg: any) => boolean, timeoutMs?: number, description?: string, fromIndex?: number): Promise<any>
   /** sends a command (object as JSON, string as is, Buffer as a binary frame) to the authenticated daemon */
   send(command: object | string | Buffer): void
+  /** sends bytes as a TEXT frame, as they are (invalid UTF-8 included) */
+  sendTextBytes(bytes: Buffer): void
   /**
    * Stops reading from the daemon's connection (its socket is paused): no frame is processed and
    * no ping is answered, as with a server that hangs or a half-open TCP connection.
@@ -248,6 +250,10 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       if (!current || !authed) throw new Error('fake server: no authenticated daemon to send to')
       if (Buffer.isBuffer(command)) current.send(command, {binary: true})
       else current.send(typeof command === 'string' ? command : JSON.stringify(command))
+    },
+    sendTextBytes(bytes) {
+      if (!current || !authed) throw new Error('fake server: no authenticated daemon to send to')
+      current.send(bytes, {binary: false})
     },
     freeze() {
       if (!current) throw new Error('fake server: no daemon connected')

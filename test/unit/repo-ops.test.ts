@@ -124,6 +124,15 @@ describe('readRepoFile', () => {
     }
     const gitConfig = await rejection(readRepoFile(f.repo.dir, '.git/config'))
     expect(gitConfig.code).toBe('INVALID_INPUT')
+    // .git as any component: a nested one, the repository's own as the root, a link into it
+    mkdirSync(join(f.repo.dir, 'sub', '.git'), {recursive: true})
+    writeFileSync(join(f.repo.dir, 'sub', '.git', 'x'), 'x\n')
+    symlinkSync('.git/config', join(f.repo.dir, 'config-link'))
+    for (const [root, file] of [[f.repo.dir, 'sub/.git/x'], [join(f.repo.dir, '.git'), 'config'], [f.repo.dir, 'config-link'], [f.worktree, '.git']]) {
+      const err = await rejection(readRepoFile(root, file))
+      expect(err.code, `${root} ${file}`).toBe('INVALID_INPUT')
+      expect(err.message).toContain('.git')
+    }
   })
 
   test('a missing file, a directory and a file over the size cap are answered with success: false', async () => {

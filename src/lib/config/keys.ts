@@ -53,6 +53,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'autonomous.maxSameBlocker', type: 'int', min: 1, default: 3, description: 'autonomous loop: same first blocker in a row before failing'},
   {key: 'outbox.maxMessages', type: 'int', min: 1, default: 100_000, description: 'daemon outbox bound (messages)'},
   {key: 'outbox.maxBytes', type: 'int', min: 1, default: 268_435_456, description: 'daemon outbox bound (bytes)'},
+  {
+    key: 'daemon.readRoots',
+    type: 'stringArray',
+    default: [],
+    description:
+      "directories (absolute or ~/) whose files the server may read with readRepoFile, besides task repositories and worktrees and the cached clones: see docs/protocol-paths.md. Files inside $MAKIMA_HOME and inside .git directories are never served",
+  },
 ]
 
 const BY_KEY = new Map(CONFIG_KEYS.map((spec) => [spec.key, spec]))

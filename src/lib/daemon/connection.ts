@@ -3,6 +3,7 @@ import {EventEmitter} from 'node:events'
 import type WebSocket from 'ws'
 
 import type {OutboxMessage, OutboxStore} from '../store/outbox-store.js'
+import {Acks} from './acks.js'
 import {Liveness} from './liveness.js'
 
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'waiting' | 'stopped'
@@ -26,7 +27,7 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024
 /** Above this many bytes waiting in the socket the outbox waits (the server is slow to read). */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 const MAX_BACKOFF_SECS = 60
-const ACK_DELAY_MS = 10
+const UTF8 = new TextDecoder('utf-8', {fatal: true})
 
 /** The URL the daemon connects to: `/ws/daemon` appended when the path is empty or `/`. */
 export function daemonUrl(serverUrl: string): string {
@@ -39,14 +40,15 @@ export function daemonUrl(serverUrl: string): string {
  * The daemon's WebSocket session (protocol.md): authenticate first, then heartbeats and pings,
  * the outbox resent in seq order after every (re)connect and each new message after it, acks
  * applied to the outbox, reconnect with exponential backoff and jitter. Emits 'frame' (text of a
- * server frame other than authenticated/ack) and 'state'.
+ * server frame other than authenticated/ack), 'invalidFrame' (message: a text frame that is not
+ * UTF-8), 'invalidAck' (seq, highest seq sent: an ack of what was never sent) and 'state'.
  */
 export class DaemonConnection extends EventEmitter {
   private ws?: WebSocket
   private stateValue: ConnectionState = 'idle'
   private attempt = 0
   private authFailed = false
-  private sentUpTo = 0
+  private readonly acks: Acks
   private timers = new Set<NodeJS.Timeout>()
   /** ping/pong, the authenticate timeout and heartbeats of the current socket (liveness.ts) */
   private liveness?: Liveness
@@ -54,6 +56,7 @@ export class DaemonConnection extends EventEmitter {
 
   constructor(private readonly options: ConnectionOptions) {
     super()
+    this.acks = new Acks(options.outbox, options.log)
   }
 
   get state(): ConnectionState {
@@ -78,7 +81,9 @@ export class DaemonConnection extends EventEmitter {
     const url = daemonUrl(this.options.url)
     let ws: WebSocket
     try {
-      ws = new WebSocketClass(url, {maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000})
+      // UTF-8 is checked here (onText), not by ws: ws closes the connection (1007) on a bad text
+      // frame, and the daemon never disconnects on bad input (protocol.md "Bad input")
+      ws = new WebSocketClass(url, {maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, skipUTF8Validation: true})
     } catch (error) {
       // e.g. a URL ws refuses: never an unhandled rejection, try again later
       this.options.log('error', `cannot connect to ${url}: ${(error as Error).message}`)
@@ -110,10 +115,25 @@ export class DaemonConnection extends EventEmitter {
         this.options.log('warn', 'ignored a binary frame from the server')
         return
       }
-      this.onFrame(data.toString())
+      this.onText(data as Buffer | ArrayBuffer | Buffer[])
     })
     ws.on('error', (error) => this.options.log('warn', `connection error: ${error.message}`, {url}))
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()))
+  }
+
+  /** A text frame's bytes: decoded as strict UTF-8, else answered INVALID_JSON ('invalidFrame'). */
+  private onText(data: Buffer | ArrayBuffer | Buffer[]): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+    let text: string
+    try {
+      text = UTF8.decode(bytes)
+    } catch {
+      if (this.stateValue !== 'connected') return
+      this.options.log('warn', `a text frame of ${bytes.length} bytes from the server is not valid UTF-8`)
+      this.emit('invalidFrame', `the frame is not valid UTF-8 text (${bytes.length} bytes): frames are JSON in UTF-8`)
+      return
+    }
+    this.onFrame(text)
   }
 
   private onFrame(text: string): void {
@@ -129,7 +149,7 @@ export class DaemonConnection extends EventEmitter {
       if (typeof parsed!.daemonId === 'string') this.options.setDaemonId(parsed!.daemonId)
       this.attempt = 0
       this.authFailed = false
-      this.sentUpTo = 0
+      this.acks.reconnected()
       this.setState('connected')
       this.options.log('info', 'connected and authenticated', {daemonId: parsed!.daemonId})
       this.liveness?.startHeartbeat()
@@ -144,39 +164,15 @@ export class DaemonConnection extends EventEmitter {
       return
     }
     if (this.stateValue !== 'connected') return // nothing but authenticate before authenticated
-    if (type === 'ack' && typeof parsed!.seq === 'number') {
-      // the server cannot have stored what this connection has not sent: an ack past it would
-      // drop messages still waiting in the outbox
-      this.noteAck(Math.min(parsed!.seq, this.sentUpTo))
+    if (type === 'ack' && Number.isSafeInteger(parsed!.seq) && (parsed!.seq as number) >= 0) {
+      const seq = parsed!.seq as number
+      const highestSent = this.acks.receive(seq)
+      if (highestSent !== undefined) this.emit('invalidAck', seq, highestSent)
       return
     }
+    // any other ack (a seq that is negative, fractional, not a number) is refused by the
+    // dispatcher's validation like every command
     this.emit('frame', text)
-  }
-
-  private ackUpTo = 0
-  private ackTimer?: NodeJS.Timeout
-
-  /**
-   * Acks are applied at most every ACK_DELAY_MS with the highest seq seen (an ack covers every
-   * seq before it): a server that acks each message costs one outbox write per interval.
-   */
-  private noteAck(seq: number): void {
-    if (seq <= this.ackUpTo) return
-    this.ackUpTo = seq
-    this.ackTimer ??= setTimeout(() => this.applyAcks(), ACK_DELAY_MS)
-  }
-
-  /** Write the pending ack to the outbox now. */
-  applyAcks(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer)
-    this.ackTimer = undefined
-    const seq = this.ackUpTo
-    if (seq <= 0) return
-    try {
-      this.options.outbox.ack(seq)
-    } catch (error) {
-      this.options.log('error', `recording the server's ack of seq ${seq} failed: ${(error as Error).message}`)
-    }
   }
 
   /** Send every stored message after what this connection has sent, in seq order. */
@@ -188,7 +184,7 @@ export class DaemonConnection extends EventEmitter {
         this.after(20, () => this.pump())
         return
       }
-      const batch = this.options.outbox.pending(this.sentUpTo, 500)
+      const batch = this.options.outbox.pending(this.acks.sentUpTo, 500)
       if (batch.length === 0) return
       this.sendBatch(ws, batch)
     }
@@ -201,7 +197,7 @@ export class DaemonConnection extends EventEmitter {
   offer(messages: readonly OutboxMessage[]): void {
     const ws = this.ws
     if (!ws || this.stateValue !== 'connected' || messages.length === 0) return
-    if (messages[0].seq === this.sentUpTo + 1 && ws.bufferedAmount <= MAX_BUFFERED_BYTES) this.sendBatch(ws, messages)
+    if (messages[0].seq === this.acks.sentUpTo + 1 && ws.bufferedAmount <= MAX_BUFFERED_BYTES) this.sendBatch(ws, messages)
     else this.pump()
   }
 
@@ -214,7 +210,7 @@ export class DaemonConnection extends EventEmitter {
     } finally {
       socket?.uncork?.()
     }
-    this.sentUpTo = batch.at(-1)!.seq
+    this.acks.sent(batch.at(-1)!.seq)
   }
 
   /** Send a message that is not stored (heartbeat-like); dropped when not connected. */
@@ -244,7 +240,7 @@ export class DaemonConnection extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true
     this.clearTimers()
-    this.applyAcks()
+    this.acks.apply()
     const ws = this.ws
     if (!ws) {
       this.setState('stopped')

@@ -16,6 +16,7 @@ import {saveStoredToken} from '../claude/stored-token.js'
 import type {SecretRedactor} from '../secrets/redactor.js'
 import {capMessage, parseCommand} from './protocol.js'
 import {recoverOrphanedTasks} from './recovery.js'
+import {ServerPaths} from './server-paths.js'
 
 export interface DaemonOptions {
   config: Config
@@ -43,6 +44,7 @@ export class Daemon {
   readonly connection: DaemonConnection
   readonly writer: OutboxWriter
   readonly authFlows: AuthFlows
+  readonly paths: ServerPaths
   private readonly origins = new Map<string, TaskRecord>()
   private accepting = true
   private exitResolve?: (code: number) => void
@@ -67,6 +69,7 @@ export class Daemon {
       redactor: options.redactor.add(options.apiKey),
     })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
+    this.paths = new ServerPaths({config, knownRepositories: () => this.store.tasks.repositoryPaths()})
     this.connection = new DaemonConnection({
       url: config.server.url,
       apiKey: options.apiKey,
@@ -115,6 +118,10 @@ export class Daemon {
       if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && isAuthFailureTaskError(event.error)) void this.authFlows.start(event.taskId)
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
+    this.connection.on('invalidFrame', (message: string) => this.commandError('unknown', {}, 'INVALID_JSON', message))
+    this.connection.on('invalidAck', (seq: number, highestSent: number) =>
+      this.commandError('ack', {}, 'INVALID_FIELD', `ack.seq: ${seq} is past the last message sent (seq ${highestSent}); nothing was acknowledged`),
+    )
     this.connection.on('state', (state: string) => {
       this.store.setMeta('daemon.state', JSON.stringify({state, pid: process.pid, at: new Date().toISOString()}))
     })
@@ -213,6 +220,7 @@ export class Daemon {
       store: this.store,
       config: this.options.config,
       log: this.options.log,
+      paths: this.paths,
       send: (message: OutgoingMessage) => this.writer.sendNow(message),
       runInBackground: (taskId: string) => this.runInBackground(taskId),
       requireTask: (taskId: string) => {

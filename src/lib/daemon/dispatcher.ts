@@ -8,6 +8,7 @@ import type {TaskSpec} from '../tasks/task-spec.js'
 import type {Daemon} from './daemon.js'
 import type {OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
+import type {ServerPaths} from './server-paths.js'
 import type {Command, CommandOf, CommandType} from './protocol.js'
 import {GIT_HANDLERS} from './git-handlers.js'
 import {git} from '../git/git-runner.js'
@@ -27,6 +28,8 @@ export interface DispatchContext {
   log: Logger
   send: (message: OutgoingMessage) => void
   runInBackground: (taskId: string) => void
+  /** where the paths the server sends may point (server-paths.ts) */
+  paths: ServerPaths
   /** a task of this daemon (origin daemon), or NOT_FOUND */
   requireTask: (taskId: string) => TaskRecord
   restart: () => void
@@ -143,7 +146,7 @@ const TASK_HANDLERS: HandlerTable = {
       repo: cmd.repoUrl,
       baseBranch: cmd.baseBranch,
       targetBranch: cmd.targetBranch,
-      targetRepo: cmd.targetRepoPath,
+      targetRepo: cmd.targetRepoPath === undefined ? undefined : await ctx.paths.targetRepo(cmd.targetRepoPath, 'spawnTask.targetRepoPath'),
       completionAction: cmd.completionAction,
       parentTaskId: knownParent ? knownParent.id : undefined,
       isOrchestrator: cmd.isOrchestrator,

@@ -1,7 +1,6 @@
 import path from 'node:path'
 
 import {git} from '../git/git-runner.js'
-import {userDirectory} from '../paths.js'
 import {createCheckpoint} from '../tasks/checkpoints.js'
 import {retryCompletionAction} from '../tasks/completion.js'
 import {
@@ -64,21 +63,23 @@ export const GIT_HANDLERS: HandlerTable = {
     ctx.requireTask(cmd.taskId)
     const result = await retryCompletionAction(
       cmd.taskId,
-      {action: cmd.action, targetRepo: userDirectory(cmd.targetRepoPath), targetBranch: cmd.targetBranch},
+      {action: cmd.action, targetRepo: await ctx.paths.targetRepo(cmd.targetRepoPath, 'retryCompletionAction.targetRepoPath'), targetBranch: cmd.targetBranch},
       {config: ctx.config, store: ctx.store, env: ctx.manager.taskEnvironmentBase(), progress: (m) => ctx.manager.note(cmd.taskId, m)},
     )
     return answer('completionActionResult', {taskId: cmd.taskId, ...result}, cmd.taskId)
   },
   async cloneWorktree(cmd, ctx) {
     const task = ctx.requireTask(cmd.taskId)
-    return answer('cloneWorktreeResult', await cloneWorktree(task, userDirectory(cmd.targetDir)), cmd.taskId)
+    return answer('cloneWorktreeResult', await cloneWorktree(task, ctx.paths.targetDir(cmd.targetDir, 'cloneWorktree.targetDir')), cmd.taskId)
   },
   async checkTargetExists(cmd, ctx) {
     ctx.requireTask(cmd.taskId)
-    return answer('checkTargetExistsResult', checkTargetExists(cmd.taskId, userDirectory(cmd.targetDir)), cmd.taskId)
+    return answer('checkTargetExistsResult', checkTargetExists(cmd.taskId, ctx.paths.targetDir(cmd.targetDir, 'checkTargetExists.targetDir')), cmd.taskId)
   },
-  async readRepoFile(cmd) {
-    return answer('repoFileContent', {requestId: cmd.requestId, ...(await readRepoFile(cmd.repoPath, cmd.filePath))})
+  async readRepoFile(cmd, ctx) {
+    const root = ctx.paths.readRoot(cmd.repoPath)
+    const content = await readRepoFile(root, cmd.filePath, (file) => ctx.paths.readableFile(file, cmd.filePath))
+    return answer('repoFileContent', {requestId: cmd.requestId, ...content})
   },
   async createBranch(cmd, ctx) {
     const task = ctx.requireTask(cmd.taskId)
@@ -105,8 +106,8 @@ export const GIT_HANDLERS: HandlerTable = {
     const result = await cleanupTask(ctx.manager, cmd.taskId, {deleteBranch: cmd.deleteBranch})
     return answer('cleanupWorktreeResult', {taskId: cmd.taskId, success: result.success, message: result.message}, cmd.taskId)
   },
-  async inheritGitConfig(cmd) {
-    const cwd = cmd.sourceDir ? userDirectory(cmd.sourceDir) : process.cwd()
+  async inheritGitConfig(cmd, ctx) {
+    const cwd = cmd.sourceDir ? await ctx.paths.sourceDir(cmd.sourceDir) : process.cwd()
     const read = async (key: string) => {
       const r = await git(['config', '--get', key], {cwd, allowFailure: true})
       return r.exitCode === 0 ? r.stdout.trim() || undefined : undefined

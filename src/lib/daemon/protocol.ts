@@ -1,30 +1,20 @@
 import {z} from 'zod'
 
-import {branchNameProblem} from '../git/ref-format.js'
+import {branch, dir, line, MAX_ARG_TEXT_BYTES, MAX_LINE_BYTES, opt, relPath, revision, shallowJson, source, text, uuid} from './protocol-fields.js'
 
 /**
- * The server -> daemon commands of shared/protocol.md, validated at the edge. Optional fields
- * may be absent or null (both mean "absent"); ids are lowercase UUIDs.
+ * The server -> daemon commands of shared/protocol.md, validated at the edge: every field typed
+ * and bounded (protocol-fields.ts). Optional fields may be absent or null (both mean "absent");
+ * ids are lowercase UUIDs.
  */
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID')
-const opt = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined)
-const branch = z.string().superRefine((value, ctx) => {
-  const problem = branchNameProblem(value)
-  if (problem) ctx.addIssue({code: 'custom', message: `invalid branch name "${value}": ${problem}`})
-})
-const relPath = z.string().min(1).superRefine((value, ctx) => {
-  if (value.includes('\0')) ctx.addIssue({code: 'custom', message: 'contains a NUL byte'})
-  else if (value.startsWith('/') || value.split(/[\\/]/).includes('..')) ctx.addIssue({code: 'custom', message: `path "${value}" escapes its root`})
-})
-const dir = z.string().min(1).refine((v) => !v.includes('\0'), 'contains a NUL byte')
 const action = z.enum(['none', 'branch', 'merge', 'pr'])
 
 export const COMMAND_SCHEMAS = {
   spawnTask: z.object({
     taskId: uuid,
-    taskName: z.string().min(1),
+    taskName: text(MAX_LINE_BYTES),
     plan: z.string().min(1),
-    repoUrl: opt(z.string().min(1)),
+    repoUrl: opt(source),
     baseBranch: opt(branch),
     targetBranch: opt(branch),
     parentTaskId: opt(uuid),
@@ -34,11 +24,11 @@ export const COMMAND_SCHEMAS = {
     targetRepoPath: opt(dir),
     completionAction: opt(action),
     continueFromTaskId: opt(uuid),
-    copyFiles: opt(z.array(relPath)),
+    copyFiles: opt(z.array(relPath).max(10_000)),
     contractId: opt(uuid),
     autonomousLoop: opt(z.boolean()).transform((v) => v ?? false),
     resumeSession: opt(z.boolean()).transform((v) => v ?? false),
-    conversationHistory: z.unknown().optional(),
+    conversationHistory: shallowJson.optional(),
     patchData: opt(z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'must be base64')),
     patchBaseSha: opt(z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a commit sha')),
   }),
@@ -46,28 +36,28 @@ export const COMMAND_SCHEMAS = {
   resumeTask: z.object({taskId: uuid}),
   interruptTask: z.object({taskId: uuid, graceful: opt(z.boolean())}),
   sendMessage: z.object({taskId: uuid, message: z.string().min(1)}),
-  injectSiblingContext: z.object({taskId: uuid, context: z.unknown().optional()}),
+  injectSiblingContext: z.object({taskId: uuid, context: shallowJson.optional()}),
   listBranches: z.object({taskId: uuid}),
   mergeStart: z.object({taskId: uuid, sourceBranch: branch}),
   mergeStatus: z.object({taskId: uuid}),
   mergeResolve: z.object({taskId: uuid, file: relPath, strategy: z.enum(['ours', 'theirs'])}),
-  mergeCommit: z.object({taskId: uuid, message: z.string().min(1)}),
+  mergeCommit: z.object({taskId: uuid, message: text(MAX_ARG_TEXT_BYTES)}),
   mergeAbort: z.object({taskId: uuid}),
-  mergeSkip: z.object({taskId: uuid, subtaskId: uuid, reason: z.string().min(1)}),
+  mergeSkip: z.object({taskId: uuid, subtaskId: uuid, reason: text(MAX_ARG_TEXT_BYTES)}),
   checkMergeComplete: z.object({taskId: uuid}),
-  retryCompletionAction: z.object({taskId: uuid, taskName: z.string(), action, targetRepoPath: dir, targetBranch: opt(branch)}),
+  retryCompletionAction: z.object({taskId: uuid, taskName: line(MAX_LINE_BYTES), action, targetRepoPath: dir, targetBranch: opt(branch)}),
   cloneWorktree: z.object({taskId: uuid, targetDir: dir}),
   checkTargetExists: z.object({taskId: uuid, targetDir: dir}),
   readRepoFile: z.object({requestId: uuid, contractId: uuid, filePath: relPath, repoPath: dir}),
-  createBranch: z.object({taskId: uuid, branchName: branch, fromRef: opt(z.string().min(1).refine((v) => !v.startsWith('-'), 'may not start with "-"'))}),
+  createBranch: z.object({taskId: uuid, branchName: branch, fromRef: opt(revision)}),
   mergeTaskToTarget: z.object({taskId: uuid, targetBranch: opt(branch), squash: opt(z.boolean()).transform((v) => v ?? false)}),
-  createPR: z.object({taskId: uuid, title: z.string().min(1), body: opt(z.string()), baseBranch: branch}),
+  createPR: z.object({taskId: uuid, title: text(MAX_LINE_BYTES), body: opt(z.string()), baseBranch: branch}),
   getTaskDiff: z.object({taskId: uuid}),
-  createCheckpoint: z.object({taskId: uuid, message: z.string().min(1)}),
+  createCheckpoint: z.object({taskId: uuid, message: text(MAX_ARG_TEXT_BYTES)}),
   cleanupWorktree: z.object({taskId: uuid, deleteBranch: opt(z.boolean()).transform((v) => v ?? false)}),
   inheritGitConfig: z.object({sourceDir: opt(dir)}),
   restartDaemon: z.object({}),
-  ack: z.object({seq: z.number().int().min(0)}),
+  ack: z.object({seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)}),
   error: z.object({code: z.string(), message: z.string()}),
 } as const
 

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git, gitText} from './git-runner.js'
-import {validateBranchName} from './refs.js'
+import {validateBranchName} from './ref-format.js'
 
 /**
  * Merges inside one worktree, with git as the only state: MERGE_HEAD says a merge is in
@@ -104,7 +104,7 @@ export type MergeOutcome =
  * of local changes.
  */
 export async function mergeBranch(worktree: string, branch: string, options: {message?: string} = {}): Promise<MergeOutcome> {
-  await validateBranchName(branch, 'source branch')
+  validateBranchName(branch, 'source branch')
   const sourceSha = await branchSha(worktree, branch)
   if (!sourceSha) throw new MakimaError('NOT_FOUND', `source branch "${branch}" does not exist`)
   if (await mergeInProgress(worktree)) {

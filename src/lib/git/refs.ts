@@ -1,27 +1,4 @@
-import {MakimaError} from '../errors.js'
 import {git} from './git-runner.js'
-
-/**
- * Names git takes as branch names without asking it: `/`-separated parts of letters, digits, `_`
- * and `-`, none starting with `-`, and not `HEAD`. Task branches (taskBranchName) are of this
- * form, so making a worktree needs no `git check-ref-format` call.
- */
-const PLAIN_BRANCH_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_-]*)*$/
-
-/**
- * Validate a branch name before git sees it: no leading `-` (option injection), and whatever
- * `git check-ref-format --branch` rejects (`..`, `~`, `^`, `:`, spaces, `.lock`, …). Plain names
- * (PLAIN_BRANCH_NAME) are accepted without running git.
- */
-export async function validateBranchName(name: string, what = 'branch name'): Promise<string> {
-  if (typeof name !== 'string' || name.length === 0) throw new MakimaError('INVALID_INPUT', `${what} is empty`)
-  if (name.startsWith('-')) throw new MakimaError('INVALID_INPUT', `invalid ${what} "${name}": it may not start with "-"`)
-  if (/[\0-\x1f\x7f]/.test(name)) throw new MakimaError('INVALID_INPUT', `invalid ${what} ${JSON.stringify(name)}: control characters`)
-  if (PLAIN_BRANCH_NAME.test(name) && name !== 'HEAD') return name
-  const result = await git(['check-ref-format', '--branch', name], {cwd: process.cwd(), allowFailure: true})
-  if (result.exitCode !== 0) throw new MakimaError('INVALID_INPUT', `invalid ${what} "${name}": git check-ref-format rejects it`)
-  return name
-}
 
 /** The branch name of a task: makima/<shortId>-<slug of its name>. */
 export function taskBranchName(shortId: string, name: string): string {

@@ -4,7 +4,8 @@ import path from 'node:path'
 import {MakimaError} from '../errors.js'
 import {git, gitText} from './git-runner.js'
 import {applyPatch} from './patches.js'
-import {resolveCommit, validateBranchName} from './refs.js'
+import {validateBranchName} from './ref-format.js'
+import {resolveCommit} from './refs.js'
 import {withRepoLock} from './repo-lock.js'
 
 export interface RestoreTarget {
@@ -73,7 +74,7 @@ async function addWorktree(options: RestoreTarget, rev: string): Promise<Restore
   checkRestoreTarget(targetDir)
   const sha = await resolveCommit(options.repoPath, rev)
   if (!sha) throw new MakimaError('NOT_FOUND', `commit ${rev} is not in ${options.repoPath} (was it garbage-collected or the repository replaced?)`)
-  if (options.branch) await validateBranchName(options.branch)
+  if (options.branch) validateBranchName(options.branch)
   const add = async () => {
     checkRestoreTarget(targetDir)
     mkdirSync(path.dirname(targetDir), {recursive: true})

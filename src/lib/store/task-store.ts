@@ -183,6 +183,12 @@ export class TaskStore {
     }
   }
 
+  /** Every repository and worktree directory a task of this store names (distinct, unordered). */
+  repositoryPaths(): string[] {
+    const rows = this.db.prepare('SELECT repo_path AS p FROM tasks WHERE repo_path IS NOT NULL UNION SELECT worktree_path FROM tasks WHERE worktree_path IS NOT NULL').all() as {p: string}[]
+    return rows.map((r) => r.p)
+  }
+
   countActive(): number {
     return (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL})`).get() as {n: number}).n
   }

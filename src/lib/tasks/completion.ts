@@ -1,6 +1,6 @@
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {validateBranchName} from '../git/refs.js'
+import {validateBranchName} from '../git/ref-format.js'
 import {resolveTargetRepo} from '../git/remote.js'
 import type {Store} from '../store/store.js'
 import type {CompletionActionKind, CompletionActionResult, TaskRecord} from '../store/task-record.js'
@@ -59,7 +59,7 @@ export async function retryCompletionAction(
   }
   requireRepository(task)
   const targetRepo = options.targetRepo ? await resolveTargetRepo(options.targetRepo) : task.targetRepo
-  const targetBranch = options.targetBranch ? await validateBranchName(options.targetBranch, 'target branch') : task.targetBranch
+  const targetBranch = options.targetBranch ? validateBranchName(options.targetBranch, 'target branch') : task.targetBranch
   const effective: TaskRecord = {...task, completionActionKind: action, targetRepo, targetBranch}
   const {result, message} = await performCompletionAction(effective, action, ctx)
   ctx.store.tasks.update(task.id, {completionActionKind: action, targetRepo, targetBranch, completionAction: result})

@@ -1,11 +1,12 @@
-import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git, gitText} from '../git/git-runner.js'
-import {resolveCommit, validateBranchName} from '../git/refs.js'
+import {validateBranchName, validateRevision} from '../git/ref-format.js'
+import {resolveCommit} from '../git/refs.js'
 import {checkedOutBranch, localBranchTip} from '../git/remote.js'
-import {confinedPath, userDirectory} from '../paths.js'
+import {confinedPath, hasGitComponent, realpathOfExisting, userDirectory} from '../paths.js'
 import {isActive, type TaskRecord} from '../store/task-record.js'
 import {commitTaskWork, mergeTaskBranch, openPullRequest, pullRequestBody, requireRepository, resolveDeliveryTarget, type DeliveryContext} from './task-delivery.js'
 
@@ -95,7 +96,7 @@ export async function cloneWorktree(task: TaskRecord, targetDir: string): Promis
   }
   try {
     const head = (await checkedOutBranch(worktree)) ?? branch
-    await validateBranchName(head, 'worktree branch')
+    validateBranchName(head, 'worktree branch')
     await git(['clone', '--quiet', '--no-checkout', '--', repo, dest], {cwd: repo})
     await git(['push', '--quiet', '--end-of-options', dest, `+HEAD:refs/heads/${head}`], {cwd: worktree})
     await git(['checkout', '--quiet', head, '--'], {cwd: dest})
@@ -139,20 +140,13 @@ export function checkTargetExists(taskId: string, targetDir: string): CheckTarge
   return {taskId, exists: existsSync(dest), targetDir: dest}
 }
 
-/** A revision given from outside: a commit sha, HEAD, or a ref name git accepts as a branch name. */
-export async function validateRevision(rev: string, what = 'ref'): Promise<string> {
-  if (typeof rev !== 'string' || rev.length === 0) throw new MakimaError('INVALID_INPUT', `${what} is empty`)
-  if (/^[0-9a-f]{4,64}$/i.test(rev) || rev === 'HEAD') return rev
-  return validateBranchName(rev, what)
-}
-
 /**
  * Create a branch in the task's repository at `fromRef` (default: the worktree's HEAD) without
  * checking it out: the worktree stays on the task branch. An existing branch is not moved.
  */
 export async function createBranch(task: TaskRecord, branchName: string, fromRef?: string | null): Promise<BranchCreatedResult> {
-  await validateBranchName(branchName, 'branch name')
-  if (fromRef !== undefined && fromRef !== null) await validateRevision(fromRef, 'from ref')
+  validateBranchName(branchName, 'branch name')
+  if (fromRef !== undefined && fromRef !== null) validateRevision(fromRef, 'from ref')
   const {repo} = requireRepository(task)
   const cwd = task.worktreePath && existsSync(task.worktreePath) ? task.worktreePath : repo
   const from = fromRef ?? 'HEAD'
@@ -173,7 +167,7 @@ export async function createBranch(task: TaskRecord, branchName: string, fromRef
  * mergeIntoTarget): the target repository is never left half-merged.
  */
 export async function mergeTaskToTarget(task: TaskRecord, targetBranch: string | null | undefined, squash: boolean, ctx: DeliveryContext): Promise<MergeToTargetResult> {
-  if (targetBranch) await validateBranchName(targetBranch, 'target branch')
+  if (targetBranch) validateBranchName(targetBranch, 'target branch')
   requireRepository(task)
   refuseActive(task, 'merging it')
   try {
@@ -189,7 +183,7 @@ export async function mergeTaskToTarget(task: TaskRecord, targetBranch: string |
 /** Commit the task's uncommitted work, push its branch to the target and open a pull request into `baseBranch` with gh. */
 export async function createPR(task: TaskRecord, title: string, body: string | null | undefined, baseBranch: string, ctx: DeliveryContext): Promise<PrCreatedResult> {
   if (typeof title !== 'string' || title.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the pull request title is empty')
-  await validateBranchName(baseBranch, 'base branch')
+  validateBranchName(baseBranch, 'base branch')
   requireRepository(task)
   refuseActive(task, 'opening a pull request')
   try {
@@ -210,17 +204,21 @@ export async function createPR(task: TaskRecord, title: string, body: string | n
 
 /**
  * Read a text file of a repository on this machine. `repoPath` may start with `~`; `filePath` is
- * relative to it and must stay inside after resolving `..` and symlinks (else INVALID_INPUT), and
- * may not reach into `.git` (remote URLs there can hold credentials). Files over
- * MAX_REPO_FILE_BYTES, non-regular and non-UTF-8 files are answered with success: false.
+ * relative to it and must stay inside after resolving `..` and symlinks (else INVALID_INPUT).
+ * Nothing inside a `.git` directory is read, whether the repository path or the file path (after
+ * symlinks) passes through one: git's files hold remote URLs with credentials, hooks and config.
+ * `allowFile` may refuse the resolved file too (the daemon's server-paths.ts: makima's own
+ * files). Files over MAX_REPO_FILE_BYTES, non-regular and non-UTF-8 files are answered with
+ * success: false.
  */
-export async function readRepoFile(repoPath: string, filePath: string): Promise<RepoFileContent> {
+export async function readRepoFile(repoPath: string, filePath: string, allowFile?: (resolved: string) => void): Promise<RepoFileContent> {
   if (typeof repoPath !== 'string' || repoPath.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'repository path is empty')
   const root = userDirectory(repoPath)
+  if (hasGitComponent(realpathOfExisting(root))) throw new MakimaError('INVALID_INPUT', `repository path ${root} is inside a .git directory: git's own files are never read`)
   if (!existsSync(root) || !statSync(root).isDirectory()) return {filePath, success: false, error: `repository path ${root} does not exist or is not a directory`}
   const full = confinedPath(root, filePath, 'file path')
-  const relative = path.relative(realpathSync(root), full)
-  if (relative.split(path.sep)[0] === '.git') throw new MakimaError('INVALID_INPUT', `file path "${filePath}" points into .git`)
+  if (hasGitComponent(full)) throw new MakimaError('INVALID_INPUT', `file path "${filePath}" points into a .git directory (${full}): git's own files are never read`)
+  allowFile?.(full)
   let fd: number
   try {
     fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)

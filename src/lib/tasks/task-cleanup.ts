@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git} from '../git/git-runner.js'
-import {validateBranchName} from '../git/refs.js'
+import {validateBranchName} from '../git/ref-format.js'
 import {isDirty} from '../git/snapshot.js'
 import {removeWorktree} from '../git/worktrees.js'
 import {isActive} from '../store/task-record.js'
@@ -61,7 +61,7 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
     result.worktreeRemoved = true
   }
   if (options.deleteBranch && task.branch) {
-    await validateBranchName(task.branch)
+    validateBranchName(task.branch)
     const merged = task.baseBranch ? await isMerged(task.repoPath, task.branch, task.baseBranch) : false
     if (merged || options.force) {
       await git(['branch', '-D', '--', task.branch], {cwd: task.repoPath})

@@ -4,7 +4,8 @@ import path from 'node:path'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import {git} from '../git/git-runner.js'
-import {defaultBranch, validateBranchName} from '../git/refs.js'
+import {validateBranchName} from '../git/ref-format.js'
+import {defaultBranch} from '../git/refs.js'
 import {mergeIntoTarget} from '../git/remote-merge.js'
 import {createPullRequest, type PullRequest} from '../git/remote-pr.js'
 import {
@@ -69,7 +70,7 @@ export async function resolveDeliveryTarget(task: TaskRecord, overrides: TargetO
   }
   const branch = overrides.targetBranch ?? task.targetBranch ?? task.baseBranch ?? (await defaultBranch(target.localPath ?? repo))
   if (!branch) throw new MakimaError('INVALID_INPUT', `task ${task.shortId} has no target branch and ${target.label} has no default branch: give --target-branch`)
-  await validateBranchName(branch, 'target branch')
+  validateBranchName(branch, 'target branch')
   if (target.sameRepo && branch === taskBranch) {
     throw new MakimaError('INVALID_INPUT', `target branch "${branch}" is the task's own branch: choose another --target-branch`)
   }
@@ -108,7 +109,7 @@ export async function commitTaskWork(task: TaskRecord, ctx: Pick<DeliveryContext
 /** Push the task branch to the target (`git push <remote-or-path> refs/heads/<b>:refs/heads/<b>`). Returns what happened. */
 export async function pushTaskBranch(task: TaskRecord, target: DeliveryTarget, ctx: Pick<DeliveryContext, 'progress'>): Promise<string> {
   const {repo, branch} = requireRepository(task)
-  await validateBranchName(branch, 'task branch')
+  validateBranchName(branch, 'task branch')
   if (target.sameRepo) return `Branch ${branch} is in ${target.label} already (the task's own repository; it has no origin remote to push to)`
   ctx.progress(`Pushing ${branch} to ${target.label}`)
   await push(repo, target.destination, `refs/heads/${branch}`, `refs/heads/${branch}`)
@@ -124,7 +125,7 @@ export interface MergeDelivery {
 /** Merge the task branch into the target branch (no-ff merge commit, or one squashed commit); see mergeIntoTarget. */
 export async function mergeTaskBranch(task: TaskRecord, target: DeliveryTarget, squash: boolean, ctx: DeliveryContext): Promise<MergeDelivery> {
   const {repo, branch} = requireRepository(task)
-  await validateBranchName(branch, 'task branch')
+  validateBranchName(branch, 'task branch')
   ctx.progress(`${squash ? 'Squash-merging' : 'Merging'} ${branch} into ${target.branch} of ${target.label}`)
   const message = squash
     ? `${task.name}\n\nSquashed work of makima task ${task.shortId} (branch ${branch}).`

@@ -5,7 +5,8 @@ import path from 'node:path'
 import type {Config} from '../config/types.js'
 import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
-import {defaultBranch, resolveCommit, slugify, taskBranchName, validateBranchName} from '../git/refs.js'
+import {validateBranchName} from '../git/ref-format.js'
+import {defaultBranch, resolveCommit, slugify, taskBranchName} from '../git/refs.js'
 import {resolveRepoSource} from '../git/repo-source.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
@@ -70,14 +71,14 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     if (spec.repo && (await resolveRepository(spec.repo, config)) !== source.repoPath) {
       throw new MakimaError('INVALID_INPUT', `--repo "${spec.repo}" is not the repository of task ${source.shortId} (${source.repoPath}) it continues from`)
     }
-    if (spec.baseBranch) await validateBranchName(spec.baseBranch, 'base branch')
+    if (spec.baseBranch) validateBranchName(spec.baseBranch, 'base branch')
     repoPath = source.repoPath
     baseBranch = spec.baseBranch ?? source.baseBranch
     branch = taskBranchName(shortId, name)
   } else if (spec.repo) {
     repoPath = await resolveRepository(spec.repo, config)
     if (spec.baseBranch) {
-      await validateBranchName(spec.baseBranch, 'base branch')
+      validateBranchName(spec.baseBranch, 'base branch')
       if (!(await resolveCommit(repoPath, spec.baseBranch))) {
         throw new MakimaError('INVALID_INPUT', `base branch "${spec.baseBranch}" does not exist in ${repoPath}`)
       }
@@ -92,7 +93,7 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
   } else if (spec.baseBranch) {
     throw new MakimaError('INVALID_INPUT', `--base-branch "${spec.baseBranch}" needs --repo`)
   }
-  if (spec.targetBranch) await validateBranchName(spec.targetBranch, 'target branch')
+  if (spec.targetBranch) validateBranchName(spec.targetBranch, 'target branch')
   const {completionActionKind, targetRepo} = await validateCompletionSpec(spec, repoPath)
 
   const parentTaskId = parent?.id ?? null

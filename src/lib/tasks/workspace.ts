@@ -6,7 +6,8 @@ import {MakimaError} from '../errors.js'
 import {inheritGitConfig} from '../git/identity.js'
 import {applyPatch, workingTreePatch} from '../git/patches.js'
 import {binaryPatch} from '../git/snapshot.js'
-import {resolveCommit, validateBranchName} from '../git/refs.js'
+import {validateBranchName} from '../git/ref-format.js'
+import {resolveCommit} from '../git/refs.js'
 import {createWorktree, worktreeHead} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import type {Store} from '../store/store.js'
@@ -40,7 +41,7 @@ async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<
     ctx.progress(`Working directory ready at ${worktreePath} (no repository)`)
     return {worktreePath}
   }
-  await validateBranchName(task.branch!, 'task branch')
+  validateBranchName(task.branch!, 'task branch')
   const locksDir = path.join(ctx.config.home, 'locks')
   let baseSha: string
   if (task.continueFromTaskId) {
