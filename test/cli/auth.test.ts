@@ -36,6 +36,7 @@ describe('a 401 from the API', () => {
     expect(elapsedMs).toBeLessThan(20_000)
     const task = JSON.parse(exit.stdout)
     expect(task.state).toBe('failed')
+    expect(task.failureKind).toBe('auth') // scripts (and the daemon's login flow) tell it apart without parsing the text
     expect(task.error).toMatch(/^Claude Code is not logged in or its token expired: run `makima auth login` \(API authentication failed \(HTTP 401, authentication_failed\) on attempt 1\//)
     const ranMs = Date.parse(task.completedAt) - Date.parse(task.startedAt)
     console.log(`401 -> claude started to task failed: ${ranMs} ms`)

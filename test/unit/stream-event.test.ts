@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  authFailureOf,
   parseStreamLine,
   userMessageLine,
   type ClaudeEvent,
 } from '../../src/lib/claude/stream-event.js'
+import {authFailureOf} from '../../src/lib/claude/auth-failure.js'
 import { isRoutineLine } from '../../src/lib/claude/routine-line.js'
 
 const FIXTURES = '/work/shared/fixtures/claude-stream-json'

@@ -4,6 +4,11 @@ import type {ClaudeEvent} from './stream-event.js'
 // (shared/design.md weakness 9), so makima can stop the process instead of waiting out minutes
 // of retries.
 
+/** The task's error when Claude Code's authentication failed (its failureKind is 'auth'). */
+export function authFailureTaskError(reason: string): string {
+  return `Claude Code is not logged in or its token expired: run \`makima auth login\` (${reason})`
+}
+
 /** Text signatures of auth failures in older Claude Code versions (synthetic text / result). */
 const AUTH_TEXT_PATTERNS: readonly RegExp[] = [
   /OAuth token has expired/i,

@@ -10,17 +10,6 @@ import {TOKEN_ONE, TOKEN_RE, cleanTerminalText, findLoginUrl, meaningfulLines, r
 // "Long-lived authentication token created successfully!" and the token (setup-token does not
 // store it: it is for CLAUDE_CODE_OAUTH_TOKEN).
 
-/** The task error when Claude Code's authentication failed (TaskManager), recognised by the daemon. */
-export const AUTH_FAILURE_ERROR_PREFIX = 'Claude Code is not logged in or its token expired: run `makima auth login`'
-
-export function authFailureTaskError(reason: string): string {
-  return `${AUTH_FAILURE_ERROR_PREFIX} (${reason})`
-}
-
-export function isAuthFailureTaskError(error: string | null | undefined): boolean {
-  return typeof error === 'string' && error.startsWith(AUTH_FAILURE_ERROR_PREFIX)
-}
-
 export interface LoginResult {
   success: boolean
   /** the line that decided (success or failure text), or what went wrong */

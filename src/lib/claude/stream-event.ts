@@ -270,7 +270,6 @@ function flattenToolResult(content: unknown): string {
   return parts.join('\n')
 }
 
-export {authFailureOf} from './auth-failure.js'
 
 // ---------------------------------------------------------------------------------------------
 // input

@@ -5,7 +5,6 @@ import {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive, processStartToken} from '../tasks/process-table.js'
 import {TaskManager} from '../tasks/task-manager.js'
-import {isAuthFailureTaskError} from '../claude/setup-token.js'
 import {failureAnswer} from './answers.js'
 import {AuthFlows} from './auth-flow.js'
 import {DaemonConnection} from './connection.js'
@@ -115,7 +114,7 @@ export class Daemon {
     })
     // A daemon task failed because Claude Code is not logged in: start the login flow (auth-flow.ts).
     this.manager.onEvent((event) => {
-      if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && isAuthFailureTaskError(event.error)) void this.authFlows.start(event.taskId)
+      if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && event.failureKind === 'auth') void this.authFlows.start(event.taskId)
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
     this.connection.on('invalidFrame', (message: string) => this.commandError('unknown', {}, 'INVALID_JSON', message))

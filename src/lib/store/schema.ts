@@ -126,4 +126,8 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE output;
   ALTER TABLE output_v4 RENAME TO output;
   `,
+  // 5: why a failed task failed, as a kind (auth: Claude Code is not logged in), not a text prefix
+  `
+  ALTER TABLE tasks ADD COLUMN failure_kind TEXT;
+  `,
 ]

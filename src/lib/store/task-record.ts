@@ -18,6 +18,12 @@ export interface CompletionActionResult {
   url: string | null
 }
 
+/**
+ * Why a failed task failed, when it is one of the failures makima acts on: `auth` = Claude Code
+ * is not logged in or its token expired (the daemon starts its login flow).
+ */
+export type FailureKind = 'auth'
+
 export interface TaskRecord {
   id: string
   shortId: string
@@ -51,6 +57,7 @@ export interface TaskRecord {
   runnerStart: string | null
   exitCode: number | null
   error: string | null
+  failureKind: FailureKind | null
   sessionId: string | null
   needsRecovery: boolean
   createdAt: string
@@ -79,6 +86,7 @@ export interface TaskJson {
   runnerPid: number | null
   exitCode: number | null
   error: string | null
+  failureKind: FailureKind | null
   sessionId: string | null
   createdAt: string
   startedAt: string | null
@@ -108,6 +116,7 @@ export function toTaskJson(task: TaskRecord): TaskJson {
     runnerPid: task.runnerPid,
     exitCode: task.exitCode,
     error: task.error,
+    failureKind: task.failureKind,
     sessionId: task.sessionId,
     createdAt: task.createdAt,
     startedAt: task.startedAt,

@@ -31,6 +31,7 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   runnerStart: 'runner_start',
   exitCode: 'exit_code',
   error: 'error',
+  failureKind: 'failure_kind',
   sessionId: 'session_id',
   needsRecovery: 'needs_recovery',
   createdAt: 'created_at',

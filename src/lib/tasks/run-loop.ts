@@ -1,6 +1,6 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {authFailureTaskError} from '../claude/setup-token.js'
+import {authFailureTaskError} from '../claude/auth-failure.js'
 import {sandboxWrapper, type CommandWrapper} from '../claude/sandbox.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
@@ -12,47 +12,14 @@ import type {CheckpointCreated} from './checkpoints.js'
 import {runCompletionAction, type CompletionContext} from './completion.js'
 import type {TaskEventSink} from './events.js'
 import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
-import type {RoleContext} from './task-role.js'
+import type {TaskHost} from './task-host.js'
 import {TaskRun, type RunOutcome} from './task-run.js'
-
-/**
- * What the run loop needs from the TaskManager that owns it (package-internal: task-manager.ts
- * builds it; nothing outside src/lib/tasks sees it).
- */
-export interface RunLoopHost {
-  store: Store
-  config: Config
-  /** environment tasks inherit (cleaned by TaskRun) */
-  env: Record<string, string | undefined>
-  emit: TaskEventSink
-  /** a progress line for the task (recorded and emitted) */
-  progress(taskId: string, message: string): void
-  /** tell the sinks about a state change; returns the changed task */
-  changed(change: StateChange): TaskRecord
-  /** move an active task to its end state and tell the sinks */
-  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch?: TaskPatch): TaskRecord
-  /** pids of every recorded runner (never signalled as part of another task) */
-  runnerPids(): Set<number>
-  /** this process as the task's runner */
-  runnerPatch(): TaskPatch
-  /** the claude executable (throws when there is none) */
-  claudePath(): string
-  prepareWorkspace(taskId: string): Promise<TaskRecord>
-  role: RoleContext
-  /** the runs of this process by task id: the loop adds and removes its own */
-  runs: Map<string, TaskRun>
-  /** interruptLocal was called: runs that have not spawned claude yet end as interrupted */
-  stopping(): boolean
-  /** abandonLocal was called: runs end without recording an outcome (kept for recovery) */
-  abandoning(): boolean
-  onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
-}
 
 /**
  * Run a task in this process until it ends: initializing -> starting -> running -> ended.
  * Messages that arrive after claude closed are delivered by resuming the session.
  */
-export async function runTaskHere(host: RunLoopHost, taskId: string): Promise<TaskRecord> {
+export async function runTaskHere(host: TaskHost, taskId: string): Promise<TaskRecord> {
   const {store} = host
   let task = store.tasks.update(taskId, host.runnerPatch())
   if (task.state !== 'initializing') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; it cannot be run`)
@@ -66,8 +33,8 @@ export async function runTaskHere(host: RunLoopHost, taskId: string): Promise<Ta
   } catch (error) {
     return host.finish(taskId, 'failed', {error: (error as Error).message})
   }
-  if (host.stopping()) return host.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
-  host.changed(store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, exitCode: null, completedAt: null}))
+  if (host.stopping) return host.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
+  host.changed(store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, failureKind: null, exitCode: null, completedAt: null}))
   // Autonomous tasks: runs go on (--continue) until the completion gate says ready (autonomous.ts).
   const auto = task.autonomous ? new AutonomousSession(task, host.config.autonomous, (m) => host.progress(taskId, m)) : undefined
   await auto?.begin()
@@ -111,7 +78,7 @@ export async function runTaskHere(host: RunLoopHost, taskId: string): Promise<Ta
     const outcome = await outcomePromise
     await heartbeat.stop()
     host.runs.delete(taskId)
-    if (host.abandoning()) return store.tasks.update(taskId, {pid: null, needsRecovery: true})
+    if (host.abandoning) return store.tasks.update(taskId, {pid: null, needsRecovery: true})
     task = store.tasks.require(taskId)
     const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
     continuation = undefined
@@ -136,12 +103,12 @@ export async function runTaskHere(host: RunLoopHost, taskId: string): Promise<Ta
  * Between two autonomous runs: an interrupt that arrived meanwhile ends the task, a pause holds
  * the next run back until resumed. Returns the task when it has ended.
  */
-async function betweenRuns(host: RunLoopHost, taskId: string): Promise<TaskRecord | undefined> {
+async function betweenRuns(host: TaskHost, taskId: string): Promise<TaskRecord | undefined> {
   for (;;) {
-    if (host.abandoning()) return host.store.tasks.update(taskId, {pid: null, needsRecovery: true})
+    if (host.abandoning) return host.store.tasks.update(taskId, {pid: null, needsRecovery: true})
     const task = host.store.tasks.require(taskId)
     if (isEnded(task.state)) return task
-    if (host.stopping() || host.store.inbox.take(taskId, 'interrupt').length > 0) {
+    if (host.stopping || host.store.inbox.take(taskId, 'interrupt').length > 0) {
       return host.finish(taskId, 'interrupted', {exitCode: 0, error: 'interrupted between autonomous runs'})
     }
     if (task.state !== 'paused') return undefined
@@ -149,7 +116,7 @@ async function betweenRuns(host: RunLoopHost, taskId: string): Promise<TaskRecor
   }
 }
 
-async function finishRun(host: RunLoopHost, taskId: string, outcome: RunOutcome): Promise<TaskRecord> {
+async function finishRun(host: TaskHost, taskId: string, outcome: RunOutcome): Promise<TaskRecord> {
   const {exit, lastResult} = outcome
   const exitCode = exit.code ?? (exit.signal ? 128 : null)
   if (outcome.storeFailure) {
@@ -157,7 +124,7 @@ async function finishRun(host: RunLoopHost, taskId: string, outcome: RunOutcome)
   }
   if (outcome.interrupted) return host.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
   if (outcome.authFailure) {
-    return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure)})
+    return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure), failureKind: 'auth'})
   }
   if (exit.spawnError) return host.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
   if (lastResult && !lastResult.isError && exit.code === 0) {
@@ -173,7 +140,7 @@ async function finishRun(host: RunLoopHost, taskId: string, outcome: RunOutcome)
   return host.finish(taskId, 'failed', {exitCode, error: `Claude Code ${how} before finishing${tail}`})
 }
 
-function heartbeatContext(host: RunLoopHost, taskId: string): HeartbeatContext {
+function heartbeatContext(host: TaskHost, taskId: string): HeartbeatContext {
   const onCheckpoint = host.onCheckpoint
   return {
     config: host.config,
@@ -184,7 +151,7 @@ function heartbeatContext(host: RunLoopHost, taskId: string): HeartbeatContext {
   }
 }
 
-function completionContext(host: RunLoopHost, taskId: string): CompletionContext {
+function completionContext(host: TaskHost, taskId: string): CompletionContext {
   return {config: host.config, store: host.store, env: host.env, progress: (m) => host.progress(taskId, m)}
 }
 

@@ -8,34 +8,11 @@ import {ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type T
 import type {StateChange} from '../store/task-store.js'
 import {isSameProcessAlive} from './process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
-import type {TaskRun} from './task-run.js'
-
-/**
- * What the controls need from the TaskManager that owns them (package-internal: task-manager.ts
- * builds it; nothing outside src/lib/tasks sees it).
- */
-export interface TaskControlHost {
-  store: Store
-  config: Config
-  /** mark tasks whose runner died as interrupted */
-  reap(): void
-  /** tell the sinks about a state change; returns the changed task */
-  changed(change: StateChange): TaskRecord
-  /** move an active task to its end state and tell the sinks */
-  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch?: TaskPatch): TaskRecord
-  /** pids of every recorded runner (never signalled as part of another task) */
-  runnerPids(): Set<number>
-  /** the run of the task when this process is running it */
-  localRun(taskId: string): TaskRun | undefined
-  /** take a slot for an existing task */
-  acquire(taskId: string, from: readonly TaskState[]): TaskRecord
-  /** start a detached runner for a task that holds a slot */
-  startDetachedRunner(taskId: string): TaskRecord
-}
+import type {TaskHost} from './task-host.js'
 
 // ---- controls that work from any process ----
 
-export async function pauseTask(host: TaskControlHost, idOrPrefix: string): Promise<TaskRecord> {
+export async function pauseTask(host: TaskHost, idOrPrefix: string): Promise<TaskRecord> {
   host.reap()
   const task = host.store.tasks.resolve(idOrPrefix)
   if (task.state !== 'running' || !task.pid) throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a running task can be paused`)
@@ -43,7 +20,7 @@ export async function pauseTask(host: TaskControlHost, idOrPrefix: string): Prom
   return host.changed(host.store.tasks.transition(task.id, ['running'], 'paused'))
 }
 
-export async function resumeTask(host: TaskControlHost, idOrPrefix: string): Promise<TaskRecord> {
+export async function resumeTask(host: TaskHost, idOrPrefix: string): Promise<TaskRecord> {
   host.reap()
   const task = host.store.tasks.resolve(idOrPrefix)
   if (task.state !== 'paused') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state}; only a paused task can be resumed`)
@@ -55,12 +32,12 @@ export async function resumeTask(host: TaskControlHost, idOrPrefix: string): Pro
  * End a task and every process it started. The owning process does the work when alive (so it
  * records the outcome); otherwise this process does. Returns once the task has ended.
  */
-export async function interruptTask(host: TaskControlHost, idOrPrefix: string): Promise<TaskRecord> {
+export async function interruptTask(host: TaskHost, idOrPrefix: string): Promise<TaskRecord> {
   host.reap()
   const task = host.store.tasks.resolve(idOrPrefix)
   if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
   if (task.state === 'pending') return host.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
-  const local = host.localRun(task.id)
+  const local = host.runs.get(task.id)
   if (local) {
     await local.interrupt()
     return waitForTaskEnd(host, task.id)
@@ -86,7 +63,7 @@ export async function interruptTask(host: TaskControlHost, idOrPrefix: string): 
  * server's is resumed only by the daemon (`inProcess`).
  */
 export async function sendMessage(
-  host: TaskControlHost,
+  host: TaskHost,
   idOrPrefix: string,
   message: string,
   options: {inProcess?: boolean} = {},
@@ -120,7 +97,7 @@ export async function sendMessage(
 }
 
 /** Poll the store until the task has ended (reaping dead runners on the way). */
-export async function waitForTaskEnd(host: TaskControlHost, taskId: string, timeoutMs?: number): Promise<TaskRecord> {
+export async function waitForTaskEnd(host: TaskHost, taskId: string, timeoutMs?: number): Promise<TaskRecord> {
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
   for (;;) {
     host.reap()

@@ -15,9 +15,8 @@ import type {TaskEvent, TaskEventSink} from './events.js'
 import {purgeExpiredTasks} from './history.js'
 import type {MakimaEntry} from './orchestrate-script.js'
 import {processStartToken} from './process-table.js'
-import type {RunLoopHost} from './run-loop.js'
 import {reapStaleTasks} from './stale-runners.js'
-import type {TaskControlHost} from './task-controls.js'
+import type {TaskHost} from './task-host.js'
 import type {RoleContext} from './task-role.js'
 import type {TaskRun} from './task-run.js'
 import {resolveTaskSpec, type TaskSpec} from './task-spec.js'
@@ -46,13 +45,14 @@ export interface TaskManagerOptions {
  * is persisted, then emitted to the sinks. The run loop and the controls (run-loop.ts,
  * task-controls.ts) are imported when first used: `task spawn --detach` needs neither.
  */
-export class TaskManager {
+export class TaskManager implements TaskHost {
   private readonly sinks = new Set<TaskEventSink>()
-  private readonly runs = new Map<string, TaskRun>()
+  /** the runs of this process by task id (the run loop adds and removes its own) */
+  readonly runs = new Map<string, TaskRun>()
   /** set by interruptLocal: runs that have not spawned claude yet end as interrupted */
-  private stopping = false
+  stopping = false
   /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
-  private abandoning = false
+  abandoning = false
   /** tool keys of the tasks this process runs: in memory only (tool-keys.ts) */
   private readonly toolKeys: ToolKeys
 
@@ -70,22 +70,30 @@ export class TaskManager {
     return this.options.config
   }
 
+  get env(): Record<string, string | undefined> {
+    return this.options.env
+  }
+
+  get onCheckpoint(): TaskManagerOptions['onCheckpoint'] {
+    return this.options.onCheckpoint
+  }
+
   onEvent(sink: TaskEventSink): () => void {
     this.sinks.add(sink)
     return () => this.sinks.delete(sink)
   }
 
-  private emit = (event: TaskEvent): void => {
+  readonly emit = (event: TaskEvent): void => {
     for (const sink of this.sinks) sink(event)
   }
 
-  private progress(taskId: string, message: string): void {
+  progress(taskId: string, message: string): void {
     this.store.output.push(taskId, 'makima', message)
     this.store.output.flush()
     this.emit({type: 'progress', taskId, message})
   }
 
-  private changed(change: StateChange): TaskRecord {
+  changed(change: StateChange): TaskRecord {
     if (change.oldState !== change.newState) {
       this.emit({type: 'status', taskId: change.task.id, oldState: change.oldState, newState: change.newState, task: change.task})
     }
@@ -103,7 +111,7 @@ export class TaskManager {
   }
 
   /** What a run needs for the task's role: this process's tool keys and how to run makima (task-role.ts). */
-  private roleContext(): RoleContext {
+  get role(): RoleContext {
     return {toolKeys: this.toolKeys, makimaEntry: this.options.runnerEntry}
   }
 
@@ -138,7 +146,7 @@ export class TaskManager {
     return {maxConcurrentTasks: this.config.process.maxConcurrentTasks, maxTasksPerContract: this.config.process.maxTasksPerContract}
   }
 
-  private runnerPatch(pid = process.pid): TaskPatch {
+  runnerPatch(pid = process.pid): TaskPatch {
     return {runnerPid: pid, runnerStart: processStartToken(pid)}
   }
 
@@ -168,28 +176,7 @@ export class TaskManager {
    */
   async run(taskId: string): Promise<TaskRecord> {
     const {runTaskHere} = await import('./run-loop.js')
-    return runTaskHere(this.runLoopHost(), taskId)
-  }
-
-  private runLoopHost(): RunLoopHost {
-    return {
-      store: this.store,
-      config: this.config,
-      env: this.options.env,
-      emit: this.emit,
-      progress: (taskId, message) => this.progress(taskId, message),
-      changed: (change) => this.changed(change),
-      finish: (taskId, state, patch) => this.finish(taskId, state, patch),
-      runnerPids: () => this.runnerPids(),
-      runnerPatch: () => this.runnerPatch(),
-      claudePath: () => this.claudePath(),
-      prepareWorkspace: (taskId) => this.prepareWorkspace(taskId),
-      role: this.roleContext(),
-      runs: this.runs,
-      stopping: () => this.stopping,
-      abandoning: () => this.abandoning,
-      onCheckpoint: this.options.onCheckpoint,
-    }
+    return runTaskHere(this, taskId)
   }
 
   /** Move an active task to its end state and tell the sinks. */
@@ -205,7 +192,7 @@ export class TaskManager {
       completedAt: new Date().toISOString(),
     })
     const task = this.changed(change)
-    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, task})
+    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task})
     return task
   }
 
@@ -218,33 +205,19 @@ export class TaskManager {
 
   /** Mark tasks whose runner died as interrupted (see stale-runners.ts). */
   reap(): TaskRecord[] {
-    return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, task}))
+    return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task}))
   }
 
   // ---- controls that work from any process (task-controls.ts) ----
 
-  private controlHost(): TaskControlHost {
-    return {
-      store: this.store,
-      config: this.config,
-      reap: () => this.reap(),
-      changed: (change) => this.changed(change),
-      finish: (taskId, state, patch) => this.finish(taskId, state, patch),
-      runnerPids: () => this.runnerPids(),
-      localRun: (taskId) => this.runs.get(taskId),
-      acquire: (taskId, from) => this.acquire(taskId, from),
-      startDetachedRunner: (taskId) => this.startDetachedRunner(taskId),
-    }
-  }
-
   async pause(idOrPrefix: string): Promise<TaskRecord> {
     const {pauseTask} = await import('./task-controls.js')
-    return pauseTask(this.controlHost(), idOrPrefix)
+    return pauseTask(this, idOrPrefix)
   }
 
   async resume(idOrPrefix: string): Promise<TaskRecord> {
     const {resumeTask} = await import('./task-controls.js')
-    return resumeTask(this.controlHost(), idOrPrefix)
+    return resumeTask(this, idOrPrefix)
   }
 
   /**
@@ -253,7 +226,7 @@ export class TaskManager {
    */
   async interrupt(idOrPrefix: string): Promise<TaskRecord> {
     const {interruptTask} = await import('./task-controls.js')
-    return interruptTask(this.controlHost(), idOrPrefix)
+    return interruptTask(this, idOrPrefix)
   }
 
   /** ids of the tasks this process is running now */
@@ -284,12 +257,12 @@ export class TaskManager {
    */
   async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
     const {sendMessage} = await import('./task-controls.js')
-    return sendMessage(this.controlHost(), idOrPrefix, message, options)
+    return sendMessage(this, idOrPrefix, message, options)
   }
 
   /** Poll the store until the task has ended (reaping dead runners on the way). */
   async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
     const {waitForTaskEnd} = await import('./task-controls.js')
-    return waitForTaskEnd(this.controlHost(), taskId, timeoutMs)
+    return waitForTaskEnd(this, taskId, timeoutMs)
   }
 }

@@ -127,6 +127,7 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     runnerStart: null,
     exitCode: null,
     error: null,
+    failureKind: null,
     sessionId: null,
     needsRecovery: false,
     createdAt: now,
