@@ -250,7 +250,7 @@ export class Daemon {
     this.options.log('warn', `command ${commandType} refused: ${code}: ${message}`)
     this.writer.sendNow({type: 'commandError', taskId: ids.taskId, body: {commandType, ...ids, code, message}})
     const answer = failureAnswer(commandType, fields, message)
-    if (answer) this.writer.sendNow({type: answer.type, taskId: ids.taskId, body: answer.body})
+    if (answer) this.writer.sendNow({...answer, taskId: ids.taskId})
   }
 
   /**

@@ -2,11 +2,9 @@ import type {OutboxLimits, OutboxMessage, OutboxStore} from '../store/outbox-sto
 import type {TaskEvent} from '../tasks/events.js'
 import type {Logger} from './logger.js'
 
-export interface OutgoingMessage {
-  type: string
-  taskId?: string | null
-  body: Record<string, unknown>
-}
+import type {OutgoingMessage} from './messages.js'
+
+export type {OutgoingMessage} from './messages.js'
 
 /**
  * Turns TaskEvents of daemon tasks into protocol messages and stores them in the outbox in

@@ -17,6 +17,7 @@ import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTar
 import {cleanupTask} from '../tasks/task-cleanup.js'
 import {taskDiff} from '../tasks/task-diff.js'
 import type {DispatchContext, HandlerTable} from './dispatcher.js'
+import {outgoing} from './messages.js'
 
 /**
  * Git-workflow commands (merges, checkpoints, diff, completion actions, repository files), each
@@ -24,7 +25,7 @@ import type {DispatchContext, HandlerTable} from './dispatcher.js'
  */
 const mergeCtx = (ctx: DispatchContext) => ({store: ctx.store, locksDir: path.join(ctx.config.home, 'locks')})
 const delivery = (ctx: DispatchContext, taskId: string) => ({config: ctx.config, env: ctx.manager.taskEnvironmentBase(), progress: (m: string) => ctx.manager.note(taskId, m)})
-const answer = (type: string, body: object, taskId?: string) => ({type, taskId, body: body as Record<string, unknown>})
+const answer = outgoing
 
 export const GIT_HANDLERS: HandlerTable = {
   async listBranches(cmd, ctx) {

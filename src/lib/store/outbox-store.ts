@@ -54,7 +54,7 @@ export class OutboxStore {
   }
 
   /** Store messages (in order, one transaction); returns them with their seq and how many old ones were dropped. */
-  append(items: {type: string; taskId?: string | null; body: Record<string, unknown>}[], limits: OutboxLimits): {messages: OutboxMessage[]; dropped: number} {
+  append(items: readonly {type: string; taskId?: string | null; body: object}[], limits: OutboxLimits): {messages: OutboxMessage[]; dropped: number} {
     return this.db
       .transaction(() => {
         let seq = this.lastSeq()
