@@ -6,7 +6,9 @@ import type {OutboxMessage, OutboxStore} from '../store/outbox-store.js'
 import {Acks} from './acks.js'
 import {Liveness} from './liveness.js'
 
-export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'waiting' | 'stopped'
+import type {ConnectionState} from './connection-state.js'
+
+export type {ConnectionState} from './connection-state.js'
 
 export interface ConnectionOptions {
   url: string

@@ -214,7 +214,7 @@ export class Daemon {
 
   private dispatchContext(): DispatchContext {
     return {
-      daemon: this,
+      authFlows: this.authFlows,
       manager: this.manager,
       store: this.store,
       config: this.options.config,

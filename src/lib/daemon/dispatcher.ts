@@ -1,15 +1,12 @@
-import type {Config} from '../config/types.js'
 import {planWithHistory} from '../claude/prompts.js'
 import {MakimaError} from '../errors.js'
-import type {Store} from '../store/store.js'
 import {ENDED_STATES, isActive, type TaskRecord} from '../store/task-record.js'
-import type {TaskManager} from '../tasks/task-manager.js'
 import type {TaskSpec} from '../tasks/task-spec.js'
-import type {Daemon} from './daemon.js'
 import type {OutgoingMessage} from './event-sink.js'
-import type {Logger} from './logger.js'
-import type {ServerPaths} from './server-paths.js'
 import type {Command, CommandOf, CommandType} from './protocol.js'
+import type {DispatchContext, Handler, HandlerTable} from './dispatch-context.js'
+
+export type {DispatchContext, Handler, HandlerTable} from './dispatch-context.js'
 import {GIT_HANDLERS} from './git-handlers.js'
 import {git} from '../git/git-runner.js'
 import {applyPatch} from '../git/patches.js'
@@ -20,23 +17,6 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {AUTH_CODE_PREFIX} from './auth-flow.js'
 
-export interface DispatchContext {
-  daemon: Daemon
-  manager: TaskManager
-  store: Store
-  config: Config
-  log: Logger
-  send: (message: OutgoingMessage) => void
-  runInBackground: (taskId: string) => void
-  /** where the paths the server sends may point (server-paths.ts) */
-  paths: ServerPaths
-  /** a task of this daemon (origin daemon), or NOT_FOUND */
-  requireTask: (taskId: string) => TaskRecord
-  restart: () => void
-}
-
-export type Handler<T extends CommandType> = (command: CommandOf<T>, ctx: DispatchContext) => Promise<OutgoingMessage | void>
-export type HandlerTable = {[T in CommandType]?: Handler<T>}
 
 /** Run one validated command; returns its answer message (if it has one). Throws MakimaError on failure. */
 export async function dispatch(command: Command, ctx: DispatchContext): Promise<OutgoingMessage | void> {
@@ -182,7 +162,7 @@ const TASK_HANDLERS: HandlerTable = {
   async sendMessage(cmd, ctx) {
     if (cmd.message.startsWith(AUTH_CODE_PREFIX)) {
       // the user's code for the waiting `claude setup-token` (auth-flow.ts); never a task message
-      await ctx.daemon.authFlows.submitCode(cmd.message.slice(AUTH_CODE_PREFIX.length))
+      await ctx.authFlows.submitCode(cmd.message.slice(AUTH_CODE_PREFIX.length))
       return
     }
     ctx.requireTask(cmd.taskId)

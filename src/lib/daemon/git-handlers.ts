@@ -16,7 +16,7 @@ import {
 import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, readRepoFile} from '../tasks/repo-ops.js'
 import {cleanupTask} from '../tasks/task-cleanup.js'
 import {taskDiff} from '../tasks/task-diff.js'
-import type {DispatchContext, HandlerTable} from './dispatcher.js'
+import type {DispatchContext, HandlerTable} from './dispatch-context.js'
 import {outgoing} from './messages.js'
 
 /**

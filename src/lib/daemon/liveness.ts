@@ -1,8 +1,12 @@
 import type WebSocket from 'ws'
 
-import type {ConnectionOptions, ConnectionState} from './connection.js'
+import type {ConnectionState} from './connection-state.js'
+import type {Logger} from './logger.js'
 
-export interface LivenessOptions extends Pick<ConnectionOptions, 'heartbeatIntervalSecs' | 'activeTaskIds' | 'log'> {
+export interface LivenessOptions {
+  heartbeatIntervalSecs: number
+  activeTaskIds: () => string[]
+  log: Logger
   /** the connection's state while this socket is its socket; undefined once it has another (or none) */
   state: () => ConnectionState | undefined
 }
