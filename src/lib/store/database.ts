@@ -5,6 +5,7 @@ import path from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 
 import {MakimaError} from '../errors.js'
+import {BUSY_TIMEOUT_MS, retryWhileBusy} from './busy.js'
 import {MIGRATIONS} from './schema.js'
 
 export type Db = BetterSqlite3.Database
@@ -27,7 +28,7 @@ export function openDatabase(file: string): Db {
   } catch (error) {
     throw new MakimaError('INVALID_INPUT', `cannot open the database ${file}: ${(error as Error).message}`)
   }
-  db.pragma('busy_timeout = 10000')
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   // Large pages for a new database (no effect on an existing one): most of what makima stores is
   // task output, hundreds of bytes to tens of KB a line, and 64 KiB pages store it with ~35% less
   // CPU and I/O than 4 KiB ones (npm run bench, ingestion).
@@ -48,27 +49,27 @@ export function schemaVersion(db: Db): number {
 function migrate(db: Db): void {
   if (schemaVersion(db) >= MIGRATIONS.length) return
   // Two processes may open a new database at once: take the write lock, then re-check.
-  db.exec('BEGIN IMMEDIATE')
-  try {
+  immediate(db, () => {
     let version = schemaVersion(db)
     for (; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version])
     db.pragma(`user_version = ${version}`)
-    db.exec('COMMIT')
-  } catch (error) {
-    db.exec('ROLLBACK')
-    throw error
-  }
+  })
 }
 
-/** Run fn inside BEGIN IMMEDIATE (the write lock is taken up front, so counts read inside stay true). */
+/**
+ * Run fn inside BEGIN IMMEDIATE (the write lock is taken up front, so counts read inside stay
+ * true); while another process holds the lock, wait and try again (busy.ts).
+ */
 export function immediate<T>(db: Db, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    const result = fn()
-    db.exec('COMMIT')
-    return result
-  } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK')
-    throw error
-  }
+  return retryWhileBusy(db, () => {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = fn()
+      db.exec('COMMIT')
+      return result
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  })
 }
