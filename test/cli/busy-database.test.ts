@@ -38,6 +38,11 @@ describe('a database locked by another process', () => {
     const lockedAt = Date.now()
     lockHeld.open() // claude now runs the tool and prints its output while the lock is held
     const second = w.spawn(['task', 'spawn', '--detach', '--repo', w.repo.dir, 'second plan'])
+    // The transcript goes on while the lock is held (the lines wait in memory); the task cannot
+    // end before its lines are stored.
+    await first.waitForOutput(/first task done/, LOCK_MS, 'stdout')
+    const transcriptDoneAt = Date.now()
+    expect(first.exit).toBeUndefined()
 
     const spawned = await second.wait()
     expect(spawned.code, spawned.stderr).toBe(0)
@@ -51,6 +56,7 @@ describe('a database locked by another process', () => {
     expect(ran.stdout).toContain('first task done')
     // claude printed the tool's output and asked for its next turn while the lock was held
     expect(w.api.calls.find((c) => c.toolResults.length > 0)!.request.at).toBeLessThan(releasedAt)
+    expect(transcriptDoneAt).toBeLessThan(releasedAt)
     expect(ran.stderr.split('\n').filter((l) => l.includes('waiting for the database'))).toEqual([waitingLine])
     expect(ran.stderr).toMatch(new RegExp(`^makima: the database ${db} is free again after \\d+ s$`, 'm'))
 

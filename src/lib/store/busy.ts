@@ -19,6 +19,11 @@ export const BUSY_TIMEOUT_MS = testOverride('MAKIMA_TEST_BUSY_TIMEOUT_MS', 10_00
 export const BUSY_BUDGET_MS = testOverride('MAKIMA_TEST_BUSY_BUDGET_MS', 5 * 60_000)
 /** How much task output a process keeps in memory while the database is busy, at most. */
 export const MAX_BUFFERED_BYTES = testOverride('MAKIMA_TEST_MAX_BUFFERED_BYTES', 256 * 1024 * 1024)
+/**
+ * A wait shorter than this is ordinary traffic (other writers' transactions) and is not announced;
+ * a first try that used the whole busy timeout always passes it.
+ */
+const NOTICE_AFTER_MS = Math.min(BUSY_TIMEOUT_MS / 2, 2000)
 
 /** SQLITE_BUSY and its extended codes: another connection holds the lock. */
 export function isBusy(error: unknown): boolean {
@@ -61,6 +66,7 @@ export const stderrNotices: BusyNotices = {
  */
 export class BusySpell {
   private since?: number
+  private announced = false
 
   constructor(
     private readonly file: string,
@@ -81,11 +87,12 @@ export class BusySpell {
    * Throws a MakimaError naming the file past the budget or the memory bound.
    */
   failed(startedAt: number, bufferedBytes = 0): void {
-    if (this.since === undefined) {
-      this.since = startedAt
-      this.notices.busy(this.file, startedAt)
-    }
+    this.since ??= startedAt
     const busyMs = Date.now() - this.since
+    if (!this.announced && busyMs >= NOTICE_AFTER_MS) {
+      this.announced = true
+      this.notices.busy(this.file, this.since)
+    }
     const holder = `find the process that holds it (fuser ${this.file}) and end it`
     if (busyMs >= BUSY_BUDGET_MS) {
       throw new MakimaError('FAILED', `the database ${this.file} has been locked by another process for ${duration(busyMs)}; ${holder}`, {details: {database: 'busy'}})
@@ -104,7 +111,8 @@ export class BusySpell {
   ended(): void {
     if (this.since === undefined) return
     this.since = undefined
-    this.notices.free(this.file)
+    if (this.announced) this.notices.free(this.file)
+    this.announced = false
   }
 }
 

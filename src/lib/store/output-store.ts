@@ -1,4 +1,4 @@
-import {BusySpell, isBusy, isBusyOrGaveUp, retryWhileBusy, withBusyTimeout} from './busy.js'
+import {BUSY_TIMEOUT_MS, BusySpell, isBusy, isBusyOrGaveUp, retryWhileBusy, withBusyTimeout} from './busy.js'
 import type {Db} from './database.js'
 import {emptyBatch, type OutputBatch} from './output-batch.js'
 import {BackgroundOutputWriter} from './output-writer.js'
@@ -15,7 +15,12 @@ export interface OutputLine {
 const ROWS_PER_INSERT = 64
 /** SQLite's default wal_autocheckpoint */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000
-/** While the database is busy, handOff() tries again this often, waiting this long for the lock. */
+/**
+ * handOff() on this thread waits at most this long for another connection's write lock (longer,
+ * the lines wait in memory for a later call, and the caller goes on reading output)...
+ */
+const HAND_OFF_WAIT_MS = Math.min(1000, BUSY_TIMEOUT_MS)
+/** ...and while the database stays busy, tries again at most this often, waiting this long. */
 const BUSY_RETRY_EVERY_MS = 1000
 const BUSY_RETRY_WAIT_MS = 50
 
@@ -111,9 +116,9 @@ export class OutputStore {
 
   /**
    * Store the queued lines on this thread. While the database is busy they stay queued: flush()
-   * (`wait`) tries again until they are stored; handOff() tries again at most once a second,
-   * waiting only briefly, so the caller goes on reading output meanwhile. Lines SQLite refuses
-   * for another reason are dropped (and the error thrown).
+   * (`wait`) tries again until they are stored; handOff() waits only briefly and tries again at
+   * its next calls, so the caller goes on reading output meanwhile. Lines SQLite refuses for
+   * another reason are dropped (and the error thrown).
    */
   private storeQueued(wait: boolean): void {
     if (this.pendingCount === 0) return
@@ -121,11 +126,10 @@ export class OutputStore {
     const startedAt = Date.now()
     try {
       if (wait) retryWhileBusy(this.db, () => this.writeBatch(batch), this.spell)
-      else if (!this.spell.busy) this.writeBatch(batch)
-      else if (startedAt - this.lastTry < BUSY_RETRY_EVERY_MS) return this.spell.failed(startedAt, this.queuedChars())
+      else if (this.spell.busy && startedAt - this.lastTry < BUSY_RETRY_EVERY_MS) return this.spell.failed(startedAt, this.queuedChars())
       else {
         this.lastTry = startedAt
-        withBusyTimeout(this.db, BUSY_RETRY_WAIT_MS, () => this.writeBatch(batch))
+        withBusyTimeout(this.db, this.spell.busy ? BUSY_RETRY_WAIT_MS : HAND_OFF_WAIT_MS, () => this.writeBatch(batch))
       }
     } catch (error) {
       if (!isBusyOrGaveUp(error)) this.takePending()
