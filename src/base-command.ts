@@ -1,5 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
+import {openHome} from './lib/config/home-permissions.js'
 import {loadConfig} from './lib/config/load.js'
 import type {Config} from './lib/config/types.js'
 import {MakimaError, toMakimaError} from './lib/errors.js'
@@ -14,11 +15,22 @@ export abstract class MakimaCommand extends Command {
   static override enableJsonFlag = true
 
   private cachedConfig?: Config
+  private homeChecked = false
 
   /** The effective configuration (flag overrides > env > config.json > defaults). */
   protected makimaConfig(overrides?: Record<string, unknown>): Config {
     if (!this.cachedConfig || overrides) this.cachedConfig = loadConfig({env: process.env, overrides})
+    if (!this.homeChecked) {
+      this.homeChecked = true
+      this.warnAboutOpenHome(this.cachedConfig.home)
+    }
     return this.cachedConfig
+  }
+
+  /** Once per command: a MAKIMA_HOME other users can read gets one short line on stderr. */
+  protected warnAboutOpenHome(home: string): void {
+    const open = openHome(home)
+    if (open) this.note(`Warning: ${open.detail}; fix: ${open.fix}`)
   }
 
   /**

@@ -1,6 +1,7 @@
 import {MakimaCommand} from './base-command.js'
 import {cliEntry} from './package-root.js'
 import type {Config} from './lib/config/types.js'
+import {databaseError, databaseProblem} from './lib/store/database-errors.js'
 import type {Store} from './lib/store/store.js'
 import type {TaskRecord} from './lib/store/task-record.js'
 import type {TaskManager} from './lib/tasks/task-manager.js'
@@ -50,6 +51,12 @@ export abstract class TaskCommand extends MakimaCommand {
     const code = interrupted ? 130 : taskExitCode(final)
     if (code !== 0) this.exit(code)
     return undefined
+  }
+
+  /** Damage found after the database opened (a malformed page) names the file and the fix too. */
+  protected override async catch(error: Error): Promise<unknown> {
+    const file = this.openedStore?.db.name
+    return super.catch(file && databaseProblem(error) === 'damaged' ? databaseError(file, error) : error)
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {

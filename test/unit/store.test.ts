@@ -1,9 +1,10 @@
-import {statSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import Database from 'better-sqlite3'
 
 import {PAGE_SIZE} from '../../src/lib/store/database.js'
+import {moveDatabaseAside} from '../../src/lib/store/database-file.js'
 import {MIGRATIONS} from '../../src/lib/store/schema.js'
 import {Store} from '../../src/lib/store/store.js'
 import {id, record, tempDbs} from '../support/store-fixtures.js'
@@ -83,6 +84,20 @@ describe('Store on a real SQLite file', () => {
   it('new databases use 64 KiB pages', () => {
     const store = Store.open(tempDb())
     expect(store.db.pragma('page_size', {simple: true})).toBe(PAGE_SIZE)
+    store.close()
+  })
+
+  it('a damaged database is moved aside with its write-ahead log, so the copy still holds every committed task', () => {
+    const file = tempDb()
+    const store = Store.open(file)
+    store.db.pragma('wal_autocheckpoint = 0') // the task below stays in makima.db-wal
+    store.tasks.insert(record(id('000000c1')))
+    const copy = moveDatabaseAside(file, new Date('2030-01-02T03:04:05.678Z'))
+    expect(copy).toBe(`${file}.corrupt-2030-01-02T03-04-05-678Z`)
+    expect([file, `${file}-wal`, `${file}-shm`].filter((f) => existsSync(f))).toEqual([])
+    const reader = new Database(copy, {readonly: true})
+    expect(reader.prepare('SELECT id FROM tasks').all()).toEqual([{id: id('000000c1')}])
+    reader.close()
     store.close()
   })
 

@@ -36,7 +36,8 @@ export function readConfigFile(home: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    // ENOTDIR: MAKIMA_HOME is under a file; opening the database says so, with the fix.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return {}
     throw new MakimaError('INVALID_INPUT', `cannot read ${file}: ${(error as Error).message}`)
   }
   if (text.trim() === '') return {}

@@ -1,6 +1,7 @@
 import {accessSync, constants, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {openHome} from '../config/home-permissions.js'
 import type {Config} from '../config/types.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -100,26 +101,47 @@ export function checkHome(ctx: DoctorContext): CheckResult {
     const probe = path.join(home, `.doctor-${process.pid}`)
     writeFileSync(probe, 'ok')
     rmSync(probe)
-    return {check: 'home', status: 'ok', detail: `MAKIMA_HOME ${home} is writable`}
   } catch (error) {
-    return {check: 'home', status: 'fail', detail: `MAKIMA_HOME ${home} is not writable: ${(error as Error).message}`, fix: 'fix its permissions or set MAKIMA_HOME'}
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      return {check: 'home', status: 'fail', detail: `MAKIMA_HOME ${home} is not a directory (or is under a file): ${(error as Error).message}`, fix: 'set MAKIMA_HOME to a directory'}
+    }
+    return {check: 'home', status: 'fail', detail: `MAKIMA_HOME ${home} is not writable: ${(error as Error).message}`, fix: `chmod u+w ${home}, or set MAKIMA_HOME to a directory you can write`}
   }
+  const open = openHome(home)
+  if (open) return {check: 'home', status: 'warn', detail: open.detail, fix: open.fix}
+  return {check: 'home', status: 'ok', detail: `MAKIMA_HOME ${home} is writable and private`}
+}
+
+/** How to fix a database that cannot be used, by what is wrong with it (database-errors.ts). */
+const DATABASE_FIXES = {
+  damaged: 'makima doctor --repair (moves it aside and starts a fresh database; the task history stays in the copy)',
+  unwritable: 'chmod u+w on the directory (or file) named above, or set MAKIMA_HOME (or localDb.path) to a directory you can write',
+  path: 'set MAKIMA_HOME (or localDb.path) to a directory',
 }
 
 export async function checkDatabase(ctx: DoctorContext): Promise<CheckResult> {
+  const file = ctx.config.localDb.path
+  const {Store} = await import('../store/store.js')
+  const {MIGRATIONS} = await import('../store/schema.js')
+  const {databaseError, databaseProblem} = await import('../store/database-errors.js')
+  let version: number
+  let tasks: number
   try {
-    const {Store} = await import('../store/store.js')
-    const {MIGRATIONS} = await import('../store/schema.js')
-    const store = Store.open(ctx.config.localDb.path)
-    const version = store.schemaVersion
-    const tasks = store.tasks.list({all: true}).length
-    store.close()
-    return version === MIGRATIONS.length
-      ? {check: 'database', status: 'ok', detail: `${ctx.config.localDb.path}: schema ${version}, ${tasks} tasks`}
-      : {check: 'database', status: 'fail', detail: `schema ${version}, this makima expects ${MIGRATIONS.length}`, fix: 'upgrade makima (the database is newer than this version)'}
+    const store = Store.open(file)
+    try {
+      version = store.schemaVersion
+      tasks = store.tasks.list({all: true}).length
+    } finally {
+      store.close()
+    }
   } catch (error) {
-    return {check: 'database', status: 'fail', detail: (error as Error).message, fix: 'check localDb.path and its directory permissions'}
+    const problem = databaseProblem(error)
+    return {check: 'database', status: 'fail', detail: databaseError(file, error).message, fix: problem ? DATABASE_FIXES[problem] : 'check localDb.path and its directory permissions'}
   }
+  return version === MIGRATIONS.length
+    ? {check: 'database', status: 'ok', detail: `${file}: schema ${version}, ${tasks} tasks`}
+    : {check: 'database', status: 'fail', detail: `schema ${version}, this makima expects ${MIGRATIONS.length}`, fix: 'upgrade makima (the database is newer than this version)'}
 }
 
 /** A short authenticate handshake against the server; gives up after 3 s. */

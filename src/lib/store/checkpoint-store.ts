@@ -1,3 +1,4 @@
+import {retryWhileBusy} from './busy.js'
 import type {Db} from './database.js'
 
 export interface CheckpointFile {
@@ -42,12 +43,12 @@ export class CheckpointStore {
   }
 
   insert(cp: CheckpointRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO checkpoints (task_id, number, kind, commit_sha, ref, branch, message, patch, patch_base_sha, patch_files_count, files, lines_added, lines_removed, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const insert = this.db.prepare(
+      `INSERT INTO checkpoints (task_id, number, kind, commit_sha, ref, branch, message, patch, patch_base_sha, patch_files_count, files, lines_added, lines_removed, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    retryWhileBusy(this.db, () =>
+      insert.run(
         cp.taskId,
         cp.number,
         cp.kind,
@@ -62,7 +63,8 @@ export class CheckpointStore {
         cp.linesAdded ?? null,
         cp.linesRemoved ?? null,
         cp.createdAt,
-      )
+      ),
+    )
   }
 
   get(taskId: string, kind: CheckpointRecord['kind'], number: number): CheckpointRecord | undefined {

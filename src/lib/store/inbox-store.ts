@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 
+import {retryWhileBusy} from './busy.js'
 import type {Db} from './database.js'
 
 /** What another process asks the process that owns a task to do. */
@@ -29,7 +30,8 @@ export class InboxStore {
   constructor(private readonly db: Db) {}
 
   push(taskId: string, kind: InboxKind, payload: string | null = null): number {
-    const result = this.statement('INSERT INTO inbox (task_id, kind, payload, created_at) VALUES (?, ?, ?, ?)').run(taskId, kind, payload, new Date().toISOString())
+    const insert = this.statement('INSERT INTO inbox (task_id, kind, payload, created_at) VALUES (?, ?, ?, ?)')
+    const result = retryWhileBusy(this.db, () => insert.run(taskId, kind, payload, new Date().toISOString()))
     return Number(result.lastInsertRowid)
   }
 
@@ -38,15 +40,14 @@ export class InboxStore {
     const args = kind ? [taskId, kind] : [taskId]
     const filter = kind ? ' AND kind = ?' : ''
     if (!this.statement(`SELECT 1 ${PENDING}${filter} LIMIT 1`).get(...args)) return []
-    return this.db
-      .transaction(() => {
-        const rows = this.statement(`SELECT id, task_id AS taskId, kind, payload, created_at AS createdAt ${PENDING}${filter} ORDER BY id`).all(...args) as InboxItem[]
-        const mark = this.statement('UPDATE inbox SET taken_at = ? WHERE id = ?')
-        const now = new Date().toISOString()
-        for (const row of rows) mark.run(now, row.id)
-        return rows
-      })
-      .immediate()
+    const take = this.db.transaction(() => {
+      const rows = this.statement(`SELECT id, task_id AS taskId, kind, payload, created_at AS createdAt ${PENDING}${filter} ORDER BY id`).all(...args) as InboxItem[]
+      const mark = this.statement('UPDATE inbox SET taken_at = ? WHERE id = ?')
+      const now = new Date().toISOString()
+      for (const row of rows) mark.run(now, row.id)
+      return rows
+    })
+    return retryWhileBusy(this.db, () => take.immediate())
   }
 
   pendingCount(taskId: string, kind?: InboxKind): number {

@@ -1,3 +1,4 @@
+import {retryWhileBusy} from './busy.js'
 import type {Db} from './database.js'
 
 export interface MergeSkip {
@@ -18,12 +19,11 @@ export class MergeStore {
   /** Record (or update the reason of) a skipped subtask. */
   addSkip(taskId: string, subtaskId: string, reason: string): MergeSkip {
     const createdAt = new Date().toISOString()
-    this.db
-      .prepare(
-        `INSERT INTO merge_skips (task_id, subtask_id, reason, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(task_id, subtask_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
-      )
-      .run(taskId, subtaskId, reason, createdAt)
+    const upsert = this.db.prepare(
+      `INSERT INTO merge_skips (task_id, subtask_id, reason, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(task_id, subtask_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at`,
+    )
+    retryWhileBusy(this.db, () => upsert.run(taskId, subtaskId, reason, createdAt))
     return {taskId, subtaskId, reason, createdAt}
   }
 

@@ -1,5 +1,6 @@
 import type {Statement} from 'better-sqlite3'
 
+import {retryWhileBusy} from './busy.js'
 import type {Db} from './database.js'
 
 export interface OutboxMessage {
@@ -55,22 +56,21 @@ export class OutboxStore {
 
   /** Store messages (in order, one transaction); returns them with their seq and how many old ones were dropped. */
   append(items: readonly {type: string; taskId?: string | null; body: object}[], limits: OutboxLimits): {messages: OutboxMessage[]; dropped: number} {
-    return this.db
-      .transaction(() => {
-        let seq = this.lastSeq()
-        const now = Date.now()
-        const messages = items.map((item) => {
-          seq += 1
-          const payload = JSON.stringify({type: item.type, ...item.body, seq})
-          this.stmt.insert.run(seq, item.type, item.taskId ?? null, payload, payload.length, now)
-          this.count += 1
-          this.bytes += payload.length
-          return {seq, type: item.type, taskId: item.taskId ?? null, payload}
-        })
-        this.setLastSeq(seq)
-        return {messages, dropped: this.enforce(limits)}
+    const append = this.db.transaction(() => {
+      let seq = this.lastSeq()
+      const now = Date.now()
+      const messages = items.map((item) => {
+        seq += 1
+        const payload = JSON.stringify({type: item.type, ...item.body, seq})
+        this.stmt.insert.run(seq, item.type, item.taskId ?? null, payload, payload.length, now)
+        this.count += 1
+        this.bytes += payload.length
+        return {seq, type: item.type, taskId: item.taskId ?? null, payload}
       })
-      .immediate()
+      this.setLastSeq(seq)
+      return {messages, dropped: this.enforce(limits)}
+    })
+    return retryWhileBusy(this.db, () => append.immediate())
   }
 
   private enforce(limits: OutboxLimits): number {
@@ -95,19 +95,18 @@ export class OutboxStore {
 
   /** The server stored every message up to `seq` (one transaction). Returns how many were deleted. */
   ack(seq: number): number {
-    return this.db
-      .transaction(() => {
-        const row = this.stmt.ackedRange.get(seq) as {n: number; b: number}
-        if (row.n > 0) {
-          this.stmt.deleteUpTo.run(seq)
-          this.count -= row.n
-          this.bytes -= row.b
-        }
-        const prev = Number(this.meta('outbox.lastAckedSeq') ?? 0)
-        if (seq > prev) this.setMeta('outbox.lastAckedSeq', String(seq))
-        return row.n
-      })
-      .immediate()
+    const ack = this.db.transaction(() => {
+      const row = this.stmt.ackedRange.get(seq) as {n: number; b: number}
+      if (row.n > 0) {
+        this.stmt.deleteUpTo.run(seq)
+        this.count -= row.n
+        this.bytes -= row.b
+      }
+      const prev = Number(this.meta('outbox.lastAckedSeq') ?? 0)
+      if (seq > prev) this.setMeta('outbox.lastAckedSeq', String(seq))
+      return row.n
+    })
+    return retryWhileBusy(this.db, () => ack.immediate())
   }
 
   /** Unacknowledged messages after `afterSeq`, in seq order. */

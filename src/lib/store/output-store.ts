@@ -1,3 +1,4 @@
+import {BUSY_TIMEOUT_MS, BusySpell, isBusy, isBusyOrGaveUp, retryWhileBusy, withBusyTimeout} from './busy.js'
 import type {Db} from './database.js'
 import {emptyBatch, type OutputBatch} from './output-batch.js'
 import {BackgroundOutputWriter} from './output-writer.js'
@@ -14,6 +15,14 @@ export interface OutputLine {
 const ROWS_PER_INSERT = 64
 /** SQLite's default wal_autocheckpoint */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000
+/**
+ * handOff() on this thread waits at most this long for another connection's write lock (longer,
+ * the lines wait in memory for a later call, and the caller goes on reading output)...
+ */
+const HAND_OFF_WAIT_MS = Math.min(1000, BUSY_TIMEOUT_MS)
+/** ...and while the database stays busy, tries again at most this often, waiting this long. */
+const BUSY_RETRY_EVERY_MS = 1000
+const BUSY_RETRY_WAIT_MS = 50
 
 /**
  * The append-only output log of every task: each stream-json line claude printed, its stderr,
@@ -23,6 +32,10 @@ const DEFAULT_AUTOCHECKPOINT_PAGES = 1000
  * A process that runs tasks can move the writing to a worker thread (startBackgroundWriter): the
  * SQLite inserts, commits and WAL checkpoints (most of the cost of a line, much of it waiting for
  * the disk) then run beside the thread that reads and parses claude's output.
+ *
+ * While another process holds the database's write lock, lines wait in memory (on this thread, or
+ * in the writer thread's queue) and are stored once it is free; only a wait past busy.ts's budget
+ * or memory bound makes a write throw.
  */
 export class OutputStore {
   private readonly insertStmt
@@ -33,6 +46,12 @@ export class OutputStore {
   private readonly writeBatchTx
   private pending: OutputBatch = emptyBatch()
   private background?: BackgroundOutputWriter
+  /** this thread's writes while the database is busy */
+  private readonly spell: BusySpell
+  private lastTry = 0
+  /** how many queued lines are counted in queuedChars (counted only while the database is busy) */
+  private countedLines = 0
+  private countedChars = 0
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare('INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, ?, ?, ?, ?)')
@@ -40,6 +59,7 @@ export class OutputStore {
     this.maxSeqStmt = db.prepare('SELECT coalesce(max(seq), 0) AS n FROM output WHERE task_id = ?')
     this.readStmt = db.prepare('SELECT seq, ts, stream, line FROM output WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.writeBatchTx = db.transaction((batch: OutputBatch) => this.insertRows(batch))
+    this.spell = new BusySpell(db.name)
   }
 
   /** Queue a line; flush() or handOff() writes it (the runner does every tick and at the end). */
@@ -75,13 +95,11 @@ export class OutputStore {
    */
   handOff(): void {
     if (!this.background) {
-      this.flush()
+      this.storeQueued(false)
       return
     }
-    if (this.pendingCount === 0) return
-    const batch = this.pending
-    this.pending = emptyBatch()
-    this.background.post(batch)
+    if (this.pendingCount === 0) return this.background.watchBusy()
+    this.background.post(this.takePending())
   }
 
   /** Store every queued line (and every line handed off before) now; readers see them after this returns. */
@@ -92,11 +110,50 @@ export class OutputStore {
       this.background.waitUntilStored()
       return count
     }
-    if (count === 0) return 0
+    this.storeQueued(true)
+    return count
+  }
+
+  /**
+   * Store the queued lines on this thread. While the database is busy they stay queued: flush()
+   * (`wait`) tries again until they are stored; handOff() waits only briefly and tries again at
+   * its next calls, so the caller goes on reading output meanwhile. Lines SQLite refuses for
+   * another reason are dropped (and the error thrown).
+   */
+  private storeQueued(wait: boolean): void {
+    if (this.pendingCount === 0) return
+    const batch = this.pending
+    const startedAt = Date.now()
+    try {
+      if (wait) retryWhileBusy(this.db, () => this.writeBatch(batch), this.spell)
+      else if (this.spell.busy && startedAt - this.lastTry < BUSY_RETRY_EVERY_MS) return this.spell.failed(startedAt, this.queuedChars())
+      else {
+        this.lastTry = startedAt
+        withBusyTimeout(this.db, this.spell.busy ? BUSY_RETRY_WAIT_MS : HAND_OFF_WAIT_MS, () => this.writeBatch(batch))
+      }
+    } catch (error) {
+      if (!isBusyOrGaveUp(error)) this.takePending()
+      if (!isBusy(error)) throw error
+      this.spell.failed(startedAt, this.queuedChars()) // throws past the budget or the memory bound
+      return
+    }
+    this.spell.ended()
+    this.takePending()
+  }
+
+  private takePending(): OutputBatch {
     const batch = this.pending
     this.pending = emptyBatch()
-    this.writeBatch(batch)
-    return count
+    this.countedLines = 0
+    this.countedChars = 0
+    return batch
+  }
+
+  /** Characters of the queued lines (counted on from the last call: only while the database is busy). */
+  private queuedChars(): number {
+    const {lines} = this.pending
+    for (; this.countedLines < lines.length; this.countedLines++) this.countedChars += lines[this.countedLines].length
+    return this.countedChars
   }
 
   /** Insert a batch in one IMMEDIATE transaction (here, or in the background writer's thread). */

@@ -3,12 +3,20 @@
 // Loaded from dist/ by file name; it imports only the store.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
 
+import {BusySpell, retryWhileBusy} from './busy.js'
 import {openDatabase} from './database.js'
 import {OutputStore} from './output-store.js'
 import type {OutputBatch} from './output-batch.js'
-import {FAILED, STORED, WRITTEN_KB} from './output-writer.js'
+import {BUSY, FAILED, STORED, WRITTEN_KB} from './output-writer.js'
 
 const {file, state, errors} = workerData as {file: string; state: Int32Array; errors: MessagePort}
+// While another process holds the write lock, a batch is tried again (the next ones wait in this
+// thread's queue); the main thread reads BUSY to tell people and to bound what waits (busy.ts).
+const tell = (busyMs: number) => {
+  Atomics.store(state, BUSY, busyMs)
+  Atomics.notify(state, STORED) // a flush() waiting for this thread looks again
+}
+const spell = new BusySpell(file, {busy: (_, since) => tell(Math.max(1, Date.now() - since)), free: () => tell(0)})
 let db: ReturnType<typeof openDatabase> | undefined
 let output: OutputStore | undefined
 let openError: string | undefined
@@ -30,8 +38,9 @@ parentPort!.on('message', (message: {n: number; batch: OutputBatch} | {close: tr
     return
   }
   try {
-    if (!output) throw new Error(openError)
-    output.writeBatch(message.batch)
+    if (!output || !db) throw new Error(openError)
+    const store = output
+    retryWhileBusy(db, () => store.writeBatch(message.batch), spell)
     let chars = 0
     for (const line of message.batch.lines) chars += line.length
     Atomics.add(state, WRITTEN_KB, Math.ceil(chars / 1024))

@@ -5,6 +5,7 @@ import type {MessagePort, Worker} from 'node:worker_threads'
 
 import {packageRoot} from '../../package-root.js'
 import {MakimaError} from '../errors.js'
+import {BusySpell} from './busy.js'
 import type {OutputBatch} from './output-batch.js'
 
 // Loaded with the first writer: every command that opens the store imports this module.
@@ -13,16 +14,24 @@ const threads = () => require('node:worker_threads') as typeof import('node:work
 
 /**
  * Slots of the shared Int32Array: the number of the last batch stored, of the last that failed,
- * the KiB of output stored so far (what the checkpointer watches), and 1 once the checkpointer
- * has made its last checkpoint.
+ * the KiB of output stored so far (what the checkpointer watches), 1 once the checkpointer has
+ * made its last checkpoint, and while the writer waits for a busy database (busy.ts), how many
+ * ms it had waited when it said so (0 otherwise).
  */
 export const STORED = 0
 export const FAILED = 1
 export const WRITTEN_KB = 2
 export const CHECKPOINTED = 3
+export const BUSY = 4
+const SLOTS = 5
 
-/** How long flush() waits for the worker before it gives up (a disk that stopped answering). */
+/**
+ * How long flush() waits for the worker before it gives up (a disk that stopped answering); a
+ * busy database is waited for longer (the writer gives up itself, past busy.ts's budget).
+ */
 const STORE_TIMEOUT_MS = 120_000
+/** How often a waiting flush() looks whether the writer waits for a busy database. */
+const WATCH_MS = 1000
 /** How long stop() waits for the checkpointer's last checkpoint (so the next process does not pay for it). */
 const LAST_CHECKPOINT_MS = 10_000
 
@@ -37,7 +46,11 @@ const LAST_CHECKPOINT_MS = 10_000
  */
 export class BackgroundOutputWriter {
   private posted = 0
-  private readonly state = new Int32Array(new SharedArrayBuffer(16))
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS))
+  /** the writer thread's wait for a busy database, as this thread tells it (and bounds it) */
+  private readonly spell: BusySpell
+  /** characters of output posted while the writer waits for a busy database */
+  private bufferedWhileBusy = 0
   private readonly worker: Worker
   private readonly checkpointer: Worker
   private readonly errors: MessagePort
@@ -56,6 +69,7 @@ export class BackgroundOutputWriter {
     dir: string,
     private readonly file: string,
   ) {
+    this.spell = new BusySpell(file)
     const {MessageChannel, Worker} = threads()
     this.checkpointer = new Worker(path.join(dir, 'wal-checkpointer-worker.js'), {workerData: {file, state: this.state}, stdout: false, stderr: false})
     this.checkpointer.on('error', () => Atomics.store(this.state, CHECKPOINTED, 1))
@@ -79,22 +93,42 @@ export class BackgroundOutputWriter {
   post(batch: OutputBatch): void {
     this.throwIfFailed()
     if (this.ended) throw new MakimaError('INTERNAL', `the task output writer stopped (${this.ended})`)
+    this.watchBusy(batch)
     this.worker.postMessage({n: ++this.posted, batch})
+  }
+
+  /**
+   * While the writer thread waits for a busy database: say so (once), count the output that waits
+   * in its queue, and throw past busy.ts's bounds; once it is free again, say that.
+   */
+  watchBusy(batch?: OutputBatch): void {
+    const busyMs = Atomics.load(this.state, BUSY)
+    if (busyMs === 0) {
+      this.bufferedWhileBusy = 0
+      this.spell.ended()
+      return
+    }
+    if (batch) for (const line of batch.lines) this.bufferedWhileBusy += line.length
+    this.spell.failed(Date.now() - busyMs, this.bufferedWhileBusy)
   }
 
   /** Block until every posted batch is stored (or failed: then throw). */
   waitUntilStored(): void {
-    const deadline = Date.now() + STORE_TIMEOUT_MS
+    let deadline = Date.now() + STORE_TIMEOUT_MS
     for (;;) {
       const stored = Atomics.load(this.state, STORED)
       if (stored >= this.posted) break
       if (this.ended) throw new MakimaError('INTERNAL', `the task output writer stopped (${this.ended}); ${this.posted - stored} batches of output lines were not stored`)
+      this.watchBusy()
+      if (this.spell.busy) deadline = Date.now() + STORE_TIMEOUT_MS
       const left = deadline - Date.now()
-      if (left <= 0 || Atomics.wait(this.state, STORED, stored, left) === 'timed-out') {
+      if (left <= 0) {
         throw new MakimaError('INTERNAL', `the task output writer stored ${stored} of ${this.posted} batches in ${STORE_TIMEOUT_MS / 1000} s; is ${this.file} on a disk that stopped answering?`)
       }
+      Atomics.wait(this.state, STORED, stored, Math.min(left, WATCH_MS))
     }
     this.throwIfFailed()
+    this.watchBusy()
   }
 
   private throwIfFailed(): void {

@@ -1,3 +1,4 @@
+import {retryWhileBusy} from './busy.js'
 import {openDatabase, schemaVersion, type Db} from './database.js'
 import {CheckpointStore} from './checkpoint-store.js'
 import {InboxStore} from './inbox-store.js'
@@ -41,7 +42,8 @@ export class Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+    const upsert = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+    retryWhileBusy(this.db, () => upsert.run(key, value))
   }
 
   close(): void {

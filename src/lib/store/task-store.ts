@@ -1,4 +1,5 @@
 import {MakimaError} from '../errors.js'
+import {retryWhileBusy} from './busy.js'
 import {immediate, type Db} from './database.js'
 import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from './task-record.js'
 
@@ -74,15 +75,14 @@ export interface StateChange {
   newState: TaskState
 }
 
-/** Tasks in the store. All writes are single statements or IMMEDIATE transactions. */
+/** Tasks in the store. All writes are single statements or IMMEDIATE transactions, tried again while the database is busy. */
 export class TaskStore {
   constructor(private readonly db: Db) {}
 
   insert(task: TaskRecord): void {
     const cols = FIELDS.map((k) => COLUMNS[k])
-    this.db
-      .prepare(`INSERT INTO tasks (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
-      .run(...FIELDS.map((k) => toRow(k, task[k])))
+    const insert = this.db.prepare(`INSERT INTO tasks (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
+    retryWhileBusy(this.db, () => insert.run(...FIELDS.map((k) => toRow(k, task[k]))))
   }
 
   get(id: string): TaskRecord | undefined {
@@ -125,7 +125,8 @@ export class TaskStore {
     const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined)
     const sets = [...keys.map((k) => `${COLUMNS[k]} = ?`), 'updated_at = ?']
     const values = [...keys.map((k) => toRow(k, patch[k])), new Date().toISOString()]
-    this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`).run(...values, id)
+    const update = this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`)
+    retryWhileBusy(this.db, () => update.run(...values, id))
     return this.require(id)
   }
 

@@ -184,8 +184,10 @@ export class TaskRun {
   }
 
   /**
-   * Writes to the store (SQLite's own errors: a full disk, a database locked for too long). A run
-   * whose output cannot be stored is stopped, not left running blind; the run loop fails the task.
+   * Writes to the store. A busy database (another process holds its write lock) only slows them
+   * down: the lines wait in memory (busy.ts). What throws is SQLite refusing the lines (a full
+   * disk) or a lock held past busy.ts's budget: a run whose output cannot be stored is stopped,
+   * not left running blind; the run loop fails the task.
    */
   private storeOutput(write: () => void): void {
     try {
