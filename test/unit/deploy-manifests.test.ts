@@ -17,11 +17,13 @@ const yaml = (file: string) => parse(readFileSync(join(K8S, file), 'utf8'))
 const pkg = JSON.parse(read('package.json'))
 const dockerfile = parseDockerfile(read('Dockerfile'))
 const runtime: Stage = dockerfile.stages.at(-1)!
-const deployment = yaml('deployment.yaml')
+const statefulSet = yaml('statefulset.yaml')
 const secret = yaml('secret.yaml')
-const pvc = yaml('pvc.yaml')
 const configMap = yaml('configmap.yaml')
-const pod = deployment.spec.template.spec
+const hpa = yaml('hpa.yaml')
+const pdb = yaml('pdb.yaml')
+const service = yaml('service.yaml')
+const pod = statefulSet.spec.template.spec
 const container = pod.containers[0]
 const env = (name: string) => (container.env as any[]).find((e) => e.name === name)
 
@@ -94,15 +96,30 @@ describe('deploy/k8s', () => {
     expect(argv[argv.indexOf('makima') + 1]).toBe('daemon')
   })
 
-  it('one pod at a time, restarted whatever the exit code (42 after restartDaemon)', () => {
-    expect(deployment.kind).toBe('Deployment')
-    expect(deployment.spec.replicas).toBe(1)
-    expect(deployment.spec.strategy.type).toBe('Recreate')
+  it('a StatefulSet of independent daemons, started in parallel, restarted whatever the exit code (42 after restartDaemon)', () => {
+    expect(statefulSet.kind).toBe('StatefulSet')
+    expect(statefulSet.spec.podManagementPolicy).toBe('Parallel')
+    expect(statefulSet.spec.replicas).toBeUndefined() // the HPA's to set
     expect(pod.restartPolicy ?? 'Always').toBe('Always')
-    // the selector must select the pod template, or the Deployment is rejected
-    for (const [k, v] of Object.entries(deployment.spec.selector.matchLabels)) expect(deployment.spec.template.metadata.labels[k]).toBe(v)
-    const grace = keySpec('process.interruptGraceSecs')!.default as number
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(grace)
+    // the selector must select the pod template, or the StatefulSet is rejected
+    for (const [k, v] of Object.entries(statefulSet.spec.selector.matchLabels)) expect(statefulSet.spec.template.metadata.labels[k]).toBe(v)
+    expect(service).toMatchObject({kind: 'Service', metadata: {name: statefulSet.spec.serviceName}, spec: {clusterIP: 'None'}})
+    expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels)
+  })
+
+  it('the grace period covers the drain: drainGraceSecs + interruptGraceSecs, with room to spare', () => {
+    const drain = keySpec('daemon.drainGraceSecs')!.default as number
+    const interrupt = keySpec('process.interruptGraceSecs')!.default as number
+    expect(drain).toBe(20)
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(drain + interrupt + 10)
+  })
+
+  it('an HPA (1-10) and a PodDisruptionBudget for the StatefulSet', () => {
+    expect(hpa).toMatchObject({kind: 'HorizontalPodAutoscaler', spec: {minReplicas: 1, maxReplicas: 10}})
+    expect(hpa.spec.scaleTargetRef).toEqual({apiVersion: statefulSet.apiVersion, kind: 'StatefulSet', name: statefulSet.metadata.name})
+    expect(pdb.kind).toBe('PodDisruptionBudget')
+    expect(pdb.spec.maxUnavailable).toBe(1)
+    for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) expect(statefulSet.spec.template.metadata.labels[k]).toBe(v)
   })
 
   it('takes the daemon API key from the Secret in secret.yaml', () => {
@@ -119,14 +136,14 @@ describe('deploy/k8s', () => {
     }
   })
 
-  it('mounts the PVC of pvc.yaml at MAKIMA_HOME, the same path as in the image', () => {
+  it('mounts a volume of its own per pod (volumeClaimTemplates) at MAKIMA_HOME, the same path as in the image', () => {
     const home = env('MAKIMA_HOME')?.value
     expect(home).toBe(envOf(runtime).get('MAKIMA_HOME'))
     const mount = (container.volumeMounts as any[]).find((m) => m.mountPath === home)
     expect(mount).toBeDefined()
-    const volume = (pod.volumes as any[]).find((v) => v.name === mount.name)
-    expect(pvc.kind).toBe('PersistentVolumeClaim')
-    expect(volume?.persistentVolumeClaim?.claimName).toBe(pvc.metadata.name)
+    const template = (statefulSet.spec.volumeClaimTemplates as any[]).find((t) => t.metadata.name === mount.name)
+    expect(template?.spec.accessModes).toEqual(['ReadWriteOnce'])
+    expect((pod.volumes as any[] | undefined)?.some((v) => v.name === mount.name) ?? false).toBe(false) // not a shared volume
     expect(mount.readOnly ?? false).toBe(false)
     // HOME (Claude Code's sessions, which resumed tasks need) lives on the same volume
     expect(`${env('HOME')?.value}/`.startsWith(`${home}/`)).toBe(true)

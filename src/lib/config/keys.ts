@@ -60,6 +60,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     description:
       "directories (absolute or ~/) whose files the server may read with readRepoFile, besides task repositories and worktrees and the cached clones: see docs/protocol-paths.md. Files inside $MAKIMA_HOME and inside .git directories are never served",
   },
+  {
+    key: 'daemon.drainGraceSecs',
+    env: 'MAKIMA_DAEMON_DAEMON_DRAINGRACESECS',
+    type: 'number',
+    min: 0,
+    default: 20,
+    description: 'seconds a SIGTERMed daemon takes to drain: snapshot and hand back its tasks, then wait for the server to ack (keep it below the pod\'s grace period)',
+  },
 ]
 
 const BY_KEY = new Map(CONFIG_KEYS.map((spec) => [spec.key, spec]))
