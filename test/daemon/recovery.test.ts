@@ -1,13 +1,13 @@
 // The daemon process going away (shared/design.md "Processes", shared/protocol.md
 // taskRecoveryDetected): SIGKILLed mid-task, the next start reports the task, ends what is left of
 // it and marks it interrupted; the outbox survives (unacked messages resent, seqs never reused).
-// SIGTERM is graceful: every process of the task ends, exit 0, and the next start reports it.
-// restartDaemon exits 42.
+// SIGTERM drains (docs/protocol.md "Drain"): each task's work goes to the server as a checkpoint
+// patch and the task ends as interrupted, exit 0. restartDaemon exits 42 and keeps tasks for recovery.
 import {execFileSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {gzipSync} from 'node:zlib'
+import {gunzipSync, gzipSync} from 'node:zlib'
 import {describe, expect, test} from 'vitest'
 
 import {daemonWorld, useDaemonCleanup} from '../support/daemon-world.js'
@@ -131,33 +131,61 @@ describe('recovery', () => {
     await w.stopDaemon()
   })
 
-  test('SIGTERM: every process of the running task ends (SIGKILL after the grace period), exit 0; the next start reports the task; restartDaemon exits 42', async () => {
-    const w = await daemonWorld(await sharedApi(), {extra: {MAKIMA_DAEMON_PROCESS_INTERRUPTGRACESECS: '1'}})
+  test('SIGTERM drains: no new task, the work so far sent as a checkpoint patch, the task ended as interrupted, exit 0 once acked; restartDaemon exits 42 and keeps tasks for recovery', async () => {
+    const w = await daemonWorld(await sharedApi(), {extra: {MAKIMA_DAEMON_PROCESS_INTERRUPTGRACESECS: '3'}})
     const daemon = await w.startDaemon()
     const id = w.spawnTask('ignore sigterm')
     await w.waitForStatus(id, 'running')
     await waitForTool(id, 'started-stubborn')
     await waitFor(() => describeTaskProcesses(id).some((p) => p.cmd === 'sleep 0.2'), {timeoutMs: 10_000, description: 'the stubborn loop sleeps'})
+    const task = await w.json(['task', 'show', id])
+    writeFileSync(join(task.worktreePath, 'work-so-far.txt'), 'halfway there\n') // the task's work, uncommitted
 
     const t0 = Date.now()
     daemon.kill('SIGTERM')
+    await waitFor(() => daemon.stderr.includes('draining: no new tasks'), {timeoutMs: 10_000, description: 'the drain starts'})
+    // (the stubborn task holds the drain for the 3 s interrupt grace: the daemon is still there)
+    const refused = await w.request({type: 'spawnTask', taskId: randomUUID(), taskName: 'late', plan: 'run forever', repoUrl: w.repo.dir})
+    expect(refused).toMatchObject({type: 'commandError', code: 'INVALID_STATE'})
+    expect(refused.message).toContain('draining')
+    expect(await w.json(['daemon', 'status'])).toMatchObject({running: true, connection: 'draining'})
     const exit = await daemon.wait()
     expect(exit.code, exit.stderr).toBe(0)
-    expect(Date.now() - t0).toBeLessThan(10_000)
+    expect(Date.now() - t0).toBeLessThan(20_000) // daemon.drainGraceSecs
     expect(describeTaskProcesses(id)).toEqual([])
     expect(exit.stderr).not.toContain(w.apiKey)
-    const kept = await w.json(['task', 'show', id])
-    expect(kept.state).not.toMatch(/completed|failed/)
+    expect(exit.stderr).toMatch(/drained task [0-9a-f]{8}: the work so far was sent/)
+    expect(exit.stderr).toMatch(/drain done in [\d.]+s: 1 task\(s\) ended, 1 handed over with a patch; the server acked every message/)
 
+    // the server got the patch (against the task's base), then the task's end, and acked both
+    const checkpoint = w.taskMessages(id).find((m) => m.type === 'checkpointCreated')
+    expect(checkpoint).toMatchObject({success: true, patchBaseSha: task.baseSha, patchFilesCount: 1})
+    expect(gunzipSync(Buffer.from(checkpoint.patchData, 'base64')).toString()).toContain('+halfway there')
+    const end = w.taskMessages(id).filter((m) => m.type === 'taskStatusChange').at(-1)
+    expect(end).toMatchObject({newStatus: 'interrupted'})
+    expect(end.seq).toBeGreaterThan(checkpoint.seq)
+    const complete = w.taskMessages(id).find((m) => m.type === 'taskComplete')
+    expect(complete).toMatchObject({success: false})
+    expect(complete.error).toMatch(/^drained: the daemon was shut down/)
+    const shown = await w.json(['task', 'show', id])
+    expect(shown).toMatchObject({state: 'interrupted'})
+    expect(shown.error).toContain('sent to the server as checkpoint')
+
+    // nothing to recover at the next start; restartDaemon is a restart, not a drain
     const next = await w.startDaemon()
-    const report = await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === id)
-    expect(report).toMatchObject({previousState: 'running', worktreeIntact: true, needsPatch: false, worktreePath: kept.worktreePath})
-    expect((await w.json(['task', 'show', id])).state).toBe('interrupted')
-
+    const id2 = w.spawnTask('ignore sigterm')
+    await w.waitForStatus(id2, 'running')
+    await waitForTool(id2, 'started-stubborn')
     w.server.send({type: 'restartDaemon'})
     const restarted = await next.wait()
     expect(restarted.code, restarted.stderr).toBe(42)
     expect(restarted.stderr).not.toContain(w.apiKey)
+    expect(describeTaskProcesses(id2)).toEqual([])
+    expect(w.server.messagesOfType('taskRecoveryDetected').filter((m) => m.taskId === id)).toEqual([])
+    await w.startDaemon()
+    const report = await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === id2)
+    expect(report).toMatchObject({previousState: 'running', worktreeIntact: true, needsPatch: false})
+    await w.stopDaemon()
   })
 
   test('respawn from a checkpoint patch: spawnTask with patchData/patchBaseSha starts on that commit with the patch applied; a patch that does not apply fails the task; conversationHistory reaches Claude Code as context', async () => {

@@ -8,7 +8,7 @@ import {cliEntry} from '../../package-root.js'
 
 export default class DaemonRun extends MakimaCommand {
   static override summary = 'Connect to the makima server and run the tasks it sends'
-  static override description = `Keeps one WebSocket connection to server.url (protocol v1), runs spawned tasks here, and streams their output and state back through a durable outbox: nothing is lost while disconnected. SIGINT/SIGTERM stop it gracefully (every process of each task gets SIGTERM, then SIGKILL after process.interruptGraceSecs; tasks are kept for recovery and reported at the next start). Exit 42 after the server's restartDaemon command.`
+  static override description = `Keeps one WebSocket connection to server.url (protocol v1), runs spawned tasks here, and streams their output and state back through a durable outbox: nothing is lost while disconnected. SIGINT/SIGTERM drain it within daemon.drainGraceSecs: no new tasks are taken, each running task's work is snapshotted and sent to the server as a checkpoint patch (so the server can start it again on another daemon), the task is ended as interrupted, and the daemon waits for the server's acks before it exits 0; a second signal stops at once (tasks kept for recovery). Exit 42 after the server's restartDaemon command.`
   static override examples = [
     'MAKIMA_DAEMON_SERVER_APIKEY=... <%= config.bin %> daemon',
     '<%= config.bin %> daemon --server-url ws://127.0.0.1:8080 --api-key "$KEY" --max-concurrent-tasks 4 --log-json',
@@ -65,7 +65,7 @@ export default class DaemonRun extends MakimaCommand {
     })
     const stop = (signal: NodeJS.Signals) => {
       log('info', `${signal} received`)
-      void daemon.shutdown(0)
+      void daemon.drain()
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)

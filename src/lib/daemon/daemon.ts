@@ -122,8 +122,13 @@ export class Daemon {
       this.commandError('ack', {}, 'INVALID_FIELD', `ack.seq: ${seq} is past the last message sent (seq ${highestSent}); nothing was acknowledged`),
     )
     this.connection.on('state', (state: string) => {
-      this.store.setMeta('daemon.state', JSON.stringify({state, pid: process.pid, at: new Date().toISOString()}))
+      if (!this.draining) this.setStateMeta(state)
     })
+  }
+
+  /** what `makima daemon status` shows as the connection */
+  private setStateMeta(state: string): void {
+    this.store.setMeta('daemon.state', JSON.stringify({state, pid: process.pid, at: new Date().toISOString()}))
   }
 
   private taskRecord(id: string): TaskRecord | undefined {
@@ -198,8 +203,9 @@ export class Daemon {
       this.options.log('warn', `server error ${command.code}: ${command.message}`)
       return
     }
-    if (!this.accepting) {
-      this.commandError(command.type, command as Record<string, unknown>, 'INVALID_STATE', 'the daemon is shutting down')
+    if (!this.accepting || (this.draining && command.type === 'spawnTask')) {
+      const why = this.draining ? 'the daemon is shutting down (draining its tasks): send the task to another daemon' : 'the daemon is shutting down'
+      this.commandError(command.type, command as Record<string, unknown>, 'INVALID_STATE', why)
       return
     }
     try {
@@ -253,11 +259,45 @@ export class Daemon {
     if (answer) this.writer.sendNow({...answer, taskId: ids.taskId})
   }
 
+  private draining = false
+  private hurry?: () => void
+
+  /**
+   * SIGTERM/SIGINT: stop admitting tasks, hand every task back to the server (drain.ts), wait for
+   * the acks within daemon.drainGraceSecs, then stop. A second signal during the drain ends the
+   * remaining tasks' processes at once (kept for recovery) and stops.
+   */
+  async drain(): Promise<number> {
+    if (this.draining) {
+      this.options.log('warn', 'second signal: stopping now')
+      this.hurry?.()
+      return this.exited
+    }
+    if (!this.accepting) return this.exited
+    this.draining = true
+    this.setStateMeta('draining')
+    await this.starting?.catch(() => undefined)
+    this.authFlows.stop()
+    this.options.log('info', `draining: no new tasks; handing back ${this.manager.localTaskIds().length} task(s) within ${this.options.config.daemon.drainGraceSecs}s`)
+    const hurry = new Promise<void>((resolve) => (this.hurry = resolve))
+    const {drainTasks} = await import('./drain.js')
+    await drainTasks({
+      config: this.options.config,
+      store: this.store,
+      manager: this.manager,
+      writer: this.writer,
+      log: this.options.log,
+      taskIds: () => this.manager.localTaskIds().filter((id) => this.taskRecord(id)?.origin === 'daemon'),
+      hurry,
+    })
+    return this.shutdown(0, {waitForAcks: false})
+  }
+
   /**
    * Stop: refuse new commands, end every process of every running task (SIGTERM, SIGKILL after
    * the grace period) keeping the tasks for recovery, flush what the outbox can send, close.
    */
-  async shutdown(exitCode = 0): Promise<number> {
+  async shutdown(exitCode = 0, options: {waitForAcks?: boolean} = {}): Promise<number> {
     if (!this.accepting) return this.exited
     this.accepting = false
     await this.starting?.catch(() => undefined)
@@ -268,7 +308,7 @@ export class Daemon {
     await Promise.race([Promise.all(this.running), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))])
     clearTimeout(timer) // a pending timer would keep the process alive after shutdown
     this.writer.flush()
-    const deadline = Date.now() + 3000
+    const deadline = Date.now() + (options.waitForAcks === false ? 0 : 3000)
     while (this.connection.state === 'connected' && this.store.outbox.depth.messages > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }

@@ -122,7 +122,7 @@ async function finishRun(host: TaskHost, taskId: string, outcome: RunOutcome): P
   if (outcome.storeFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: `the task's output could not be stored, so Claude Code was stopped: ${outcome.storeFailure}`})
   }
-  if (outcome.interrupted) return host.finish(taskId, 'interrupted', {exitCode, error: 'interrupted'})
+  if (outcome.interrupted) return host.finish(taskId, 'interrupted', {exitCode, error: outcome.interruptReason ?? 'interrupted'})
   if (outcome.authFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure), failureKind: 'auth'})
   }

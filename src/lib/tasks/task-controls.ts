@@ -30,16 +30,17 @@ export async function resumeTask(host: TaskHost, idOrPrefix: string): Promise<Ta
 
 /**
  * End a task and every process it started. The owning process does the work when alive (so it
- * records the outcome); otherwise this process does. Returns once the task has ended.
+ * records the outcome); otherwise this process does. Returns once the task has ended. `reason`
+ * becomes the task's error when this process runs it (a daemon drain says why); else 'interrupted'.
  */
-export async function interruptTask(host: TaskHost, idOrPrefix: string): Promise<TaskRecord> {
+export async function interruptTask(host: TaskHost, idOrPrefix: string, reason?: string): Promise<TaskRecord> {
   host.reap()
   const task = host.store.tasks.resolve(idOrPrefix)
   if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
   if (task.state === 'pending') return host.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
   const local = host.runs.get(task.id)
   if (local) {
-    await local.interrupt()
+    await local.interrupt(reason)
     return waitForTaskEnd(host, task.id)
   }
   const graceMs = host.config.process.interruptGraceSecs * 1000
@@ -53,7 +54,7 @@ export async function interruptTask(host: TaskHost, idOrPrefix: string): Promise
   }
   await terminateTaskProcesses(task.id, task.pid, graceMs, host.runnerPids())
   const current = host.store.tasks.require(task.id)
-  return isActive(current.state) ? host.finish(task.id, 'interrupted', {error: 'interrupted'}) : current
+  return isActive(current.state) ? host.finish(task.id, 'interrupted', {error: reason ?? 'interrupted'}) : current
 }
 
 /**

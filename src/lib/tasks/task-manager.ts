@@ -224,9 +224,9 @@ export class TaskManager implements TaskHost {
    * End a task and every process it started. The owning process does the work when alive (so it
    * records the outcome); otherwise this process does. Returns once the task has ended.
    */
-  async interrupt(idOrPrefix: string): Promise<TaskRecord> {
+  async interrupt(idOrPrefix: string, reason?: string): Promise<TaskRecord> {
     const {interruptTask} = await import('./task-controls.js')
-    return interruptTask(this, idOrPrefix)
+    return interruptTask(this, idOrPrefix, reason)
   }
 
   /** ids of the tasks this process is running now */

@@ -17,6 +17,8 @@ export interface RunOutcome {
   exit: ClaudeExit
   lastResult: ResultEvent | null
   interrupted: boolean
+  /** why, when the interrupt said (e.g. a daemon drain); the task's error */
+  interruptReason: string | null
   authFailure: string | null
   /** why the run's output could not be stored (the run was stopped then), if it could not */
   storeFailure: string | null
@@ -56,6 +58,7 @@ export class TaskRun {
   private readonly queued: string[] = []
   private lastResult: ResultEvent | null = null
   private interruptRequested = false
+  private interruptReason: string | null = null
   private authFailure: string | null = null
   private storeFailure: string | null = null
   private sessionId: string | null
@@ -102,7 +105,7 @@ export class TaskRun {
       await this.terminating
       this.storeOutput(() => this.options.store.output.flush())
       exit = {...exit, stderrTail: this.redact(exit.stderrTail)}
-      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, authFailure: this.authFailure, storeFailure: this.storeFailure}
+      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, interruptReason: this.interruptReason, authFailure: this.authFailure, storeFailure: this.storeFailure}
     })
   }
 
@@ -111,8 +114,9 @@ export class TaskRun {
   }
 
   /** End the run and every process it started (SIGTERM, SIGKILL after the grace period). */
-  interrupt(): Promise<void> {
+  interrupt(reason?: string): Promise<void> {
     this.interruptRequested = true
+    this.interruptReason ??= reason ?? null
     return this.stopProcesses()
   }
 
