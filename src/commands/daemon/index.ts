@@ -18,6 +18,7 @@ export default class DaemonRun extends MakimaCommand {
     'server-url': Flags.string({description: 'server URL (ws:// or wss://; /ws/daemon is appended when the path is empty)'}),
     'api-key': Flags.string({description: 'API key (prefer MAKIMA_DAEMON_SERVER_APIKEY or server.apiKeyFile: flags show up in ps)'}),
     'max-concurrent-tasks': Flags.integer({min: 1, description: 'concurrency cap (process.maxConcurrentTasks)'}),
+    'metrics-port': Flags.integer({min: 0, max: 65535, description: 'serve /healthz, /readyz and /metrics (Prometheus) on this port, on daemon.metricsHost (127.0.0.1); 0 picks a free port'}),
     'log-json': Flags.boolean({description: 'log JSON lines (the default when stderr is not a terminal)'}),
   }
 
@@ -27,6 +28,7 @@ export default class DaemonRun extends MakimaCommand {
       'server.url': flags['server-url'],
       'server.apiKey': flags['api-key'],
       'process.maxConcurrentTasks': flags['max-concurrent-tasks'],
+      'daemon.metricsPort': flags['metrics-port'],
     })
     const {serverApiKey} = await import('../../lib/secrets/server-key.js')
     const server = serverApiKey(config)
@@ -70,10 +72,34 @@ export default class DaemonRun extends MakimaCommand {
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
     log('info', `makima daemon ${this.config.version} (pid ${process.pid}) connecting to ${config.server.url}`)
-    await daemon.start()
-    const code = await daemon.exited
+    const health = config.daemon.metricsPort === undefined ? undefined : await startHealth(daemon, log)
+    let code: number
+    try {
+      await daemon.start()
+      code = await daemon.exited
+    } finally {
+      await health?.close()
+    }
     log('info', `stopped (exit ${code})`)
     if (code !== 0) this.exit(code)
     return undefined
   }
+}
+
+/** `--metrics-port`: the daemon's /healthz, /readyz and /metrics (lib/daemon/health-server.ts). */
+async function startHealth(daemon: import('../../lib/daemon/daemon.js').Daemon, log: import('../../lib/daemon/logger.js').Logger) {
+  const {createMetrics} = await import('../../lib/daemon/metrics.js')
+  const {startHealthServer} = await import('../../lib/daemon/health-server.js')
+  const metrics = await createMetrics(daemon)
+  daemon.manager.onEvent(metrics.onEvent)
+  const {config} = daemon
+  return startHealthServer({
+    host: config.daemon.metricsHost,
+    port: config.daemon.metricsPort!,
+    source: daemon,
+    metrics,
+    healthDbBudgetSecs: config.daemon.healthDbBudgetSecs,
+    log,
+    onDbWrite: () => (daemon.lastDbWriteAt = Date.now()),
+  })
 }

@@ -9,6 +9,7 @@ export default class DaemonStatus extends MakimaCommand {
     const {Store} = await import('../../lib/store/store.js')
     const {isPidAlive, isSameProcessAlive} = await import('../../lib/tasks/process-table.js')
     const {ACTIVE_STATES} = await import('../../lib/store/task-record.js')
+    const {daemonNumbers} = await import('../../lib/daemon/daemon-numbers.js')
     const store = Store.open(config.localDb.path)
     try {
       // the pid with its start time (a reused pid is not the daemon); older databases: the pid alone
@@ -18,6 +19,8 @@ export default class DaemonStatus extends MakimaCommand {
       const last = JSON.parse(store.getMeta('daemon.state') ?? 'null') as {state: string; at: string; pid?: number} | null
       // a state written by an earlier daemon process says nothing about this one (still recovering)
       const current = last && last.pid === pid ? last : null
+      // the numbers /metrics serves (daemon-numbers.ts), for a person without Prometheus
+      const numbers = daemonNumbers(store, config)
       const status = {
         running,
         pid: running ? pid : null,
@@ -26,14 +29,18 @@ export default class DaemonStatus extends MakimaCommand {
         daemonId: store.getMeta('daemon.id') ?? null,
         serverUrl: config.server.url,
         activeTasks: store.tasks.list({states: ACTIVE_STATES}).filter((t) => t.origin === 'daemon').map((t) => ({id: t.id, state: t.state, name: t.name})),
-        outbox: {...store.outbox.depth, lastSeq: store.outbox.lastSeq(), lastAckedSeq: store.outbox.lastAckedSeq()},
+        tasksByState: numbers.tasksByState,
+        slots: numbers.slots,
+        outbox: numbers.outbox,
       }
       if (this.jsonEnabled()) return status
       this.say(`daemon       ${running ? `running (pid ${pid})` : 'not running'}`)
       this.say(`connection   ${status.connection}${status.since ? ` since ${status.since}` : ''}`)
       this.say(`server       ${status.serverUrl}`)
       this.say(`daemon id    ${status.daemonId ?? '-'}`)
-      this.say(`outbox       ${status.outbox.messages} unacknowledged (${status.outbox.bytes} bytes), last seq ${status.outbox.lastSeq}, acked ${status.outbox.lastAckedSeq ?? '-'}`)
+      const oldest = status.outbox.oldestUnackedAgeSecs === null ? '' : `, oldest ${status.outbox.oldestUnackedAgeSecs.toFixed(0)}s old`
+      this.say(`outbox       ${status.outbox.messages} unacknowledged (${status.outbox.bytes} bytes${oldest}), last seq ${status.outbox.lastSeq}, acked ${status.outbox.lastAckedSeq ?? '-'}`)
+      this.say(`slots        ${status.slots.used} of ${status.slots.max} in use`)
       this.say(`tasks        ${status.activeTasks.length} active`)
       for (const t of status.activeTasks) this.say(`  ${t.id.slice(0, 8)}  ${t.state.padEnd(12)} ${t.name}`)
       return undefined

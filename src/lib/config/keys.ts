@@ -68,6 +68,9 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 20,
     description: 'seconds a SIGTERMed daemon takes to drain: snapshot and hand back its tasks, then wait for the server to ack (keep it below the pod\'s grace period)',
   },
+  {key: 'daemon.metricsPort', env: 'MAKIMA_DAEMON_DAEMON_METRICSPORT', type: 'int', min: 0, max: 65535, description: 'serve /healthz, /readyz and /metrics on this port (0: any free port; unset: off)'},
+  {key: 'daemon.metricsHost', env: 'MAKIMA_DAEMON_DAEMON_METRICSHOST', type: 'string', default: '127.0.0.1', description: 'address the metrics port listens on (0.0.0.0 in a container)'},
+  {key: 'daemon.healthDbBudgetSecs', env: 'MAKIMA_DAEMON_DAEMON_HEALTHDBBUDGETSECS', type: 'number', min: 0.1, default: 120, description: '/healthz fails when the database has accepted no write for this long'},
 ]
 
 const BY_KEY = new Map(CONFIG_KEYS.map((spec) => [spec.key, spec]))

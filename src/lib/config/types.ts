@@ -20,5 +20,5 @@ export interface Config {
   history: {retentionDays: number}
   autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
   outbox: {maxMessages: number; maxBytes: number}
-  daemon: {readRoots: string[]; drainGraceSecs: number}
+  daemon: {readRoots: string[]; drainGraceSecs: number; metricsPort?: number; metricsHost: string; healthDbBudgetSecs: number}
 }

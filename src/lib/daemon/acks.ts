@@ -15,6 +15,10 @@ export class Acks {
   private highestSent = 0
   private ackUpTo = 0
   private timer?: NodeJS.Timeout
+  /** messages the server acknowledged while this process ran (/metrics) */
+  ackedCount = 0
+  /** the highest seq acked before this process (acks of it count nothing) */
+  private ackedBefore: number | undefined
 
   constructor(
     private readonly outbox: OutboxStore,
@@ -43,6 +47,9 @@ export class Acks {
   receive(seq: number): number | undefined {
     if (seq > this.highestSent) return this.highestSent
     const upTo = Math.min(seq, this.sentUpToValue)
+    this.ackedBefore ??= this.outbox.lastAckedSeq() ?? 0
+    const counted = Math.max(this.ackUpTo, this.ackedBefore)
+    if (upTo > counted) this.ackedCount += upTo - counted
     if (upTo > this.ackUpTo) {
       this.ackUpTo = upTo
       this.timer ??= setTimeout(() => this.apply(), ACK_DELAY_MS)

@@ -55,10 +55,17 @@ export class DaemonConnection extends EventEmitter {
   /** ping/pong, the authenticate timeout and heartbeats of the current socket (liveness.ts) */
   private liveness?: Liveness
   private stopped = false
+  /** what /metrics and /readyz report about this session (metrics.ts, health-server.ts) */
+  readonly stats = {connects: 0, messagesSent: 0, lastConnectedAt: null as number | null, authFailed: false, retryAt: null as number | null}
 
   constructor(private readonly options: ConnectionOptions) {
     super()
     this.acks = new Acks(options.outbox, options.log)
+  }
+
+  /** messages the server acknowledged while this process ran */
+  get ackedCount(): number {
+    return this.acks.ackedCount
   }
 
   get state(): ConnectionState {
@@ -151,6 +158,9 @@ export class DaemonConnection extends EventEmitter {
       if (typeof parsed!.daemonId === 'string') this.options.setDaemonId(parsed!.daemonId)
       this.attempt = 0
       this.authFailed = false
+      this.stats.connects += 1
+      this.stats.lastConnectedAt = Date.now()
+      this.stats.authFailed = false
       this.acks.reconnected()
       this.setState('connected')
       this.options.log('info', 'connected and authenticated', {daemonId: parsed!.daemonId})
@@ -161,6 +171,7 @@ export class DaemonConnection extends EventEmitter {
     }
     if (type === 'error' && this.stateValue === 'authenticating') {
       this.authFailed = parsed!.code === 'AUTH_FAILED'
+      this.stats.authFailed = this.authFailed
       this.options.log('error', `the server refused authentication: ${String(parsed!.message ?? parsed!.code)}`)
       this.ws?.close()
       return
@@ -213,6 +224,7 @@ export class DaemonConnection extends EventEmitter {
       socket?.uncork?.()
     }
     this.acks.sent(batch.at(-1)!.seq)
+    this.stats.messagesSent += batch.length
   }
 
   /** Send a message that is not stored (heartbeat-like); dropped when not connected. */
@@ -234,6 +246,7 @@ export class DaemonConnection extends EventEmitter {
     const delaySecs = this.authFailed ? MAX_BACKOFF_SECS : Math.min(MAX_BACKOFF_SECS, base * 2 ** this.attempt)
     const jittered = delaySecs * (0.75 + Math.random() * 0.5)
     this.attempt += 1
+    this.stats.retryAt = Date.now() + jittered * 1000
     this.setState('waiting')
     this.options.log('warn', `disconnected (code ${code}${reason ? `: ${reason}` : ''}); reconnecting in ${jittered.toFixed(1)}s`)
     this.after(jittered * 1000, () => void this.connect())

@@ -259,8 +259,17 @@ export class Daemon {
     if (answer) this.writer.sendNow({...answer, taskId: ids.taskId})
   }
 
-  private draining = false
+  /** set by drain(): no new tasks (readable by /readyz and /metrics) */
+  draining = false
+  /** seconds the last drain took */
+  lastDrainSeconds: number | null = null
+  /** when the database last accepted a write of this daemon (the health probe's) */
+  lastDbWriteAt = Date.now()
   private hurry?: () => void
+
+  get config(): Config {
+    return this.options.config
+  }
 
   /**
    * SIGTERM/SIGINT: stop admitting tasks, hand every task back to the server (drain.ts), wait for
@@ -281,7 +290,7 @@ export class Daemon {
     this.options.log('info', `draining: no new tasks; handing back ${this.manager.localTaskIds().length} task(s) within ${this.options.config.daemon.drainGraceSecs}s`)
     const hurry = new Promise<void>((resolve) => (this.hurry = resolve))
     const {drainTasks} = await import('./drain.js')
-    await drainTasks({
+    const summary = await drainTasks({
       config: this.options.config,
       store: this.store,
       manager: this.manager,
@@ -290,6 +299,7 @@ export class Daemon {
       taskIds: () => this.manager.localTaskIds().filter((id) => this.taskRecord(id)?.origin === 'daemon'),
       hurry,
     })
+    this.lastDrainSeconds = summary.seconds
     return this.shutdown(0, {waitForAcks: false})
   }
 

@@ -118,6 +118,12 @@ export class OutboxStore {
     return {messages: this.count, bytes: this.bytes}
   }
 
+  /** When the oldest unacknowledged message was stored (ms since the epoch), or null when none is. */
+  oldestCreatedAt(): number | null {
+    const row = this.db.prepare('SELECT created_at AS at FROM outbox ORDER BY seq LIMIT 1').get() as {at: number} | undefined
+    return row?.at ?? null
+  }
+
   lastAckedSeq(): number | null {
     const v = this.meta('outbox.lastAckedSeq')
     return v === undefined ? null : Number(v)
