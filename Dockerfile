@@ -60,9 +60,14 @@ RUN groupadd --gid 10001 makima \
   && mkdir -p /var/lib/makima \
   && chown 10001:10001 /var/lib/makima \
   && chmod 0700 /var/lib/makima
+# The daemon serves /healthz, /readyz and /metrics on 9464 (Prometheus' exporter range), on every
+# interface of the container: the kubelet's probes and Prometheus reach it there.
 ENV MAKIMA_HOME=/var/lib/makima \
   HOME=/var/lib/makima \
-  DISABLE_AUTOUPDATER=1
+  DISABLE_AUTOUPDATER=1 \
+  MAKIMA_DAEMON_DAEMON_METRICSPORT=9464 \
+  MAKIMA_DAEMON_DAEMON_METRICSHOST=0.0.0.0
+EXPOSE 9464
 VOLUME ["/var/lib/makima"]
 USER 10001:10001
 WORKDIR /var/lib/makima

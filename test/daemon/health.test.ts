@@ -89,6 +89,10 @@ describe('daemon --metrics-port', () => {
     const status = await w.json(['daemon', 'status'])
     expect(status.tasksByState).toMatchObject({running: 0, completed: 1})
     expect(status.slots).toEqual({used: 0, max: 10})
+    const doctor = JSON.parse((await w.makima(['doctor', '--json'])).stdout)
+    const line = doctor.find((c: {check: string}) => c.check === 'daemon')
+    expect(line).toMatchObject({status: 'ok'})
+    expect(line.detail).toMatch(/^running \(pid \d+\), connected; 0 active server task\(s\), slots 0\/10; outbox empty$/)
 
     // the server goes away: not ready (the pod stays alive); back: ready again
     await w.server.close()

@@ -164,8 +164,23 @@ describe('deploy/k8s', () => {
     expect(refs).toEqual([configMap.metadata.name])
   })
 
-  it('kustomization.yaml lists every manifest in deploy/k8s and nothing else', () => {
-    const files = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  it('probes /healthz (liveness, patient past the database budget) and /readyz on the named metrics port the image serves', () => {
+    const port = (container.ports as any[]).find((p) => p.name === 'metrics')
+    expect(port.containerPort).toBe(Number(envOf(runtime).get('MAKIMA_DAEMON_DAEMON_METRICSPORT')))
+    expect(envOf(runtime).get('MAKIMA_DAEMON_DAEMON_METRICSHOST')).toBe('0.0.0.0')
+    expect(container.livenessProbe.httpGet).toEqual({path: '/healthz', port: 'metrics'})
+    expect(container.readinessProbe.httpGet).toEqual({path: '/readyz', port: 'metrics'})
+    const live = container.livenessProbe
+    const budget = keySpec('daemon.healthDbBudgetSecs')!.default as number
+    expect(live.periodSeconds * live.failureThreshold).toBeGreaterThan(budget)
+    expect(statefulSet.spec.template.metadata.annotations).toMatchObject({'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port.containerPort)})
+    const monitor = yaml('servicemonitor.yaml')
+    expect(monitor.spec.endpoints[0]).toMatchObject({port: 'metrics', path: '/metrics'})
+    expect((service.spec.ports as any[]).find((p) => p.name === 'metrics')).toMatchObject({targetPort: 'metrics'})
+  })
+
+  it('kustomization.yaml lists every manifest in deploy/k8s but the optional ServiceMonitor, and nothing else', () => {
+    const files = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'servicemonitor.yaml')
     expect([...yaml('kustomization.yaml').resources].sort()).toEqual(files.sort())
     for (const f of files) expect(yaml(f).metadata.namespace, `${f} sets a namespace`).toBeUndefined()
   })

@@ -202,6 +202,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     checkDatabase(ctx),
     checkServer(ctx),
     checkSecrets(ctx),
+    import('./daemon-check.js').then((m) => m.checkDaemon(ctx)),
   ])
   return results.filter((r): r is CheckResult => r !== undefined)
 }
