@@ -66,9 +66,12 @@ async function sampleRss(pids, times = 5, everyMs = 500) {
   return samples
 }
 
-async function liveTasks(ctx) {
-  const count = ctx.quick ? 20 : 100
-  const world = benchWorld(ctx.scratch, 'live-daemon')
+/**
+ * `count` live tasks in one daemon (optionally with --metrics-port and a scrape every second):
+ * seconds from the first spawnTask to all running, and the daemon's RSS samples once they are.
+ */
+async function runLiveDaemon(ctx, name, count, {metrics = false} = {}) {
+  const world = benchWorld(ctx.scratch, name)
   const env = {
     ...world.env,
     MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: slowStub(world.dir),
@@ -86,9 +89,19 @@ async function liveTasks(ctx) {
     if (line.status === 'running') running.add(line.taskId)
     if (line.commandError) errors.push(line.commandError)
   })
-  const daemon = spawn(NODE, [BIN, 'daemon', '--server-url', server.url], {env, stdio: ['ignore', 'ignore', 'pipe']})
+  const daemon = spawn(NODE, [BIN, 'daemon', '--server-url', server.url, ...(metrics ? ['--metrics-port', '0'] : [])], {env, stdio: ['ignore', 'ignore', 'pipe']})
   let log = ''
-  daemon.stderr.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-4000)))
+  let metricsUrl
+  daemon.stderr.setEncoding('utf8').on('data', (d) => {
+    log = (log + d).slice(-4000)
+    metricsUrl ??= /health and metrics on (http:\/\/[^ "]+)/.exec(log)?.[1]
+  })
+  let scrapes = 0
+  const scraper = metrics
+    ? setInterval(() => {
+        if (metricsUrl) void fetch(`${metricsUrl}/metrics`).then((r) => r.text()).then(() => (scrapes += 1), () => {})
+      }, 1000)
+    : undefined
   try {
     const start = Date.now()
     while (running.size < count) {
@@ -100,25 +113,55 @@ async function liveTasks(ctx) {
     const startup = (Date.now() - start) / 1000
     await sleep(1000) // every task has printed a few lines
     const samples = await sampleRss([daemon.pid], 6, 500)
-    const max = Math.max(...samples)
-    return [
-      valueRow({
-        id: 'live-tasks-100',
-        figure: `makima daemon with ${count} live tasks (stub claude): RSS`,
-        value: round(max, 1),
-        unit: 'MB',
-        op: '<',
-        target: 150,
-        detail: `${count} spawnTask to ${count} running in ${startup.toFixed(1)} s; VmRSS of the daemon process, ${samples.length} samples 0.5 s apart: ${samples.map((v) => v.toFixed(1)).join(', ')} MB (max counts); stub claude processes not counted`,
-      }),
-    ]
+    return {startup, samples, max: Math.max(...samples), scrapes}
   } finally {
+    clearInterval(scraper)
     const stubs = await withStore(world.db, (store) => ids.map((id) => store.tasks.get(id)?.pid).filter(Boolean))
     daemon.kill('SIGTERM')
     await new Promise((resolve) => (daemon.exitCode !== null ? resolve() : daemon.on('exit', resolve)))
     server.stop()
     await reapStubs(stubs)
   }
+}
+
+async function liveTasks(ctx) {
+  const count = ctx.quick ? 20 : 100
+  const {startup, samples, max} = await runLiveDaemon(ctx, 'live-daemon', count)
+  return [
+    valueRow({
+      id: 'live-tasks-100',
+      figure: `makima daemon with ${count} live tasks (stub claude): RSS`,
+      value: round(max, 1),
+      unit: 'MB',
+      op: '<',
+      target: 150,
+      detail: `${count} spawnTask to ${count} running in ${startup.toFixed(1)} s; VmRSS of the daemon process, ${samples.length} samples 0.5 s apart: ${samples.map((v) => v.toFixed(1)).join(', ')} MB (max counts); stub claude processes not counted`,
+    }),
+  ]
+}
+
+/** The cost of serving metrics (issue 21): the same daemon with and without --metrics-port and a scrape a second. */
+async function metricsCost(ctx) {
+  const count = ctx.quick ? 20 : 50
+  const plain = await runLiveDaemon(ctx, 'metrics-off', count)
+  const served = await runLiveDaemon(ctx, 'metrics-on', count, {metrics: true})
+  const rate = (r) => count / r.startup
+  return [
+    valueRow({
+      id: 'metrics-rss',
+      figure: `  (info) daemon RSS with ${count} live tasks: metrics served and scraped every second vs off`,
+      value: round(served.max, 1),
+      unit: 'MB',
+      detail: `with --metrics-port and ${served.scrapes} scrapes of /metrics: ${served.max.toFixed(1)} MB; without: ${plain.max.toFixed(1)} MB (+${(served.max - plain.max).toFixed(1)} MB)`,
+    }),
+    valueRow({
+      id: 'metrics-throughput',
+      figure: `  (info) tasks started per second (${count} spawnTask to running): metrics scraped every second vs off`,
+      value: round(rate(served), 1),
+      unit: 'tasks/s',
+      detail: `with metrics: ${rate(served).toFixed(1)} tasks/s (${served.startup.toFixed(1)} s); without: ${rate(plain).toFixed(1)} tasks/s (${plain.startup.toFixed(1)} s)`,
+    }),
+  ]
 }
 
 async function liveRunners(ctx) {
@@ -167,4 +210,5 @@ async function liveRunners(ctx) {
 export const LIVE_FIGURES = [
   {id: 'live-tasks-100', title: '100 live tasks in makima daemon: RSS', measure: liveTasks},
   {id: 'live-runners', title: 'detached CLI runners: RSS', measure: liveRunners},
+  {id: 'metrics-cost', title: 'the cost of serving metrics: daemon RSS and task start rate, scraped every second vs off', measure: metricsCost},
 ]
