@@ -1,19 +1,18 @@
 import type {Config} from '../config/types.js'
-import {MakimaError, toMakimaError} from '../errors.js'
+import {MakimaError} from '../errors.js'
 import {immediate} from '../store/database.js'
 import {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive, processStartToken} from '../tasks/process-table.js'
 import {TaskManager} from '../tasks/task-manager.js'
-import {failureAnswer} from './answers.js'
 import {AuthFlows} from './auth-flow.js'
 import {DaemonConnection} from './connection.js'
-import {dispatch, type DispatchContext} from './dispatcher.js'
+import type {DispatchContext} from './dispatch-context.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
 import {saveStoredToken} from '../claude/stored-token.js'
 import type {SecretRedactor} from '../secrets/redactor.js'
-import {capMessage, parseCommand} from './protocol.js'
+import {handleServerFrame, sendCommandError, type FrameHost} from './frames.js'
 import {recoverOrphanedTasks} from './recovery.js'
 import {ServerPaths} from './server-paths.js'
 
@@ -117,9 +116,9 @@ export class Daemon {
       if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && event.failureKind === 'auth') void this.authFlows.start(event.taskId)
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
-    this.connection.on('invalidFrame', (message: string) => this.commandError('unknown', {}, 'INVALID_JSON', message))
+    this.connection.on('invalidFrame', (message: string) => sendCommandError(this.frameHost(), 'unknown', {}, 'INVALID_JSON', message))
     this.connection.on('invalidAck', (seq: number, highestSent: number) =>
-      this.commandError('ack', {}, 'INVALID_FIELD', `ack.seq: ${seq} is past the last message sent (seq ${highestSent}); nothing was acknowledged`),
+      sendCommandError(this.frameHost(), 'ack', {}, 'INVALID_FIELD', `ack.seq: ${seq} is past the last message sent (seq ${highestSent}); nothing was acknowledged`),
     )
     this.connection.on('state', (state: string) => {
       if (!this.draining) this.setStateMeta(state)
@@ -183,38 +182,20 @@ export class Daemon {
   }
 
   /** One server frame; nothing thrown here may escape (an unhandled rejection would end the daemon). */
-  private async onFrame(text: string): Promise<void> {
-    try {
-      await this.handleFrame(text)
-    } catch (error) {
-      this.options.log('error', `handling a server frame failed: ${(error as Error).message}`, {stack: (error as Error).stack})
-    }
+  /** One server frame (frames.ts). */
+  private onFrame(text: string): Promise<void> {
+    return handleServerFrame(text, this.frameHost())
   }
 
-  private async handleFrame(text: string): Promise<void> {
-    const parsed = parseCommand(text)
-    if (!parsed.ok) {
-      this.commandError(parsed.commandType, parsed.fields, parsed.code, parsed.message)
-      return
-    }
-    const command = parsed.command
-    if (command.type === 'ack') return
-    if (command.type === 'error') {
-      this.options.log('warn', `server error ${command.code}: ${command.message}`)
-      return
-    }
-    if (!this.accepting || (this.draining && command.type === 'spawnTask')) {
-      const why = this.draining ? 'the daemon is shutting down (draining its tasks): send the task to another daemon' : 'the daemon is shutting down'
-      this.commandError(command.type, command as Record<string, unknown>, 'INVALID_STATE', why)
-      return
-    }
-    try {
-      const answer = await dispatch(command, this.dispatchContext())
-      if (answer) this.writer.sendNow(answer)
-    } catch (error) {
-      const err = toMakimaError(error)
-      if (err.code === 'INTERNAL') this.options.log('error', `${command.type} failed: ${err.message}`, {stack: (error as Error).stack})
-      this.commandError(command.type, command as Record<string, unknown>, err.protocolCode, err.message)
+  private frameHost(): FrameHost {
+    return {
+      writer: this.writer,
+      log: this.options.log,
+      refusal: (type) => {
+        if (this.draining && (type === 'spawnTask' || !this.accepting)) return 'the daemon is shutting down (draining its tasks): send the task to another daemon'
+        return this.accepting ? undefined : 'the daemon is shutting down'
+      },
+      dispatchContext: () => this.dispatchContext(),
     }
   }
 
@@ -245,18 +226,6 @@ export class Daemon {
       .catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
       .finally(() => this.running.delete(run))
     this.running.add(run)
-  }
-
-  private commandError(commandType: string, fields: Record<string, unknown>, code: string, fullMessage: string): void {
-    const message = capMessage(fullMessage)
-    const ids = {
-      taskId: typeof fields.taskId === 'string' ? fields.taskId : undefined,
-      requestId: typeof fields.requestId === 'string' ? fields.requestId : undefined,
-    }
-    this.options.log('warn', `command ${commandType} refused: ${code}: ${message}`)
-    this.writer.sendNow({type: 'commandError', taskId: ids.taskId, body: {commandType, ...ids, code, message}})
-    const answer = failureAnswer(commandType, fields, message)
-    if (answer) this.writer.sendNow({...answer, taskId: ids.taskId})
   }
 
   /** set by drain(): no new tasks (readable by /readyz and /metrics) */

@@ -2,25 +2,12 @@ import {accessSync, constants, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {openHome} from '../config/home-permissions.js'
-import type {Config} from '../config/types.js'
+import type {CheckResult, DoctorContext} from './check-result.js'
 
-export type CheckStatus = 'ok' | 'warn' | 'fail'
-
-export interface CheckResult {
-  check: string
-  status: CheckStatus
-  detail: string
-  /** what to do about a warn or fail */
-  fix?: string
-}
+export type {CheckResult, CheckStatus, DoctorContext} from './check-result.js'
 
 const NETWORK_TIMEOUT_MS = 3000
 
-export interface DoctorContext {
-  config: Config
-  env: Record<string, string | undefined>
-  nodeVersion: string
-}
 
 /** Run a program; undefined when it is not installed. */
 async function run(command: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 5000): Promise<{ok: boolean; out: string} | undefined> {

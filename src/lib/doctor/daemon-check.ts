@@ -1,4 +1,4 @@
-import type {CheckResult, DoctorContext} from './checks.js'
+import type {CheckResult, DoctorContext} from './check-result.js'
 
 /**
  * The daemon on this MAKIMA_HOME, in the numbers its /metrics serves (daemon-numbers.ts): running

@@ -4,7 +4,9 @@
 // in memory, and a person reads one line when the wait starts and one when it ends. Only a wait
 // past BUSY_BUDGET_MS (or more than MAX_BUFFERED_BYTES of output waiting) is a failure.
 import {MakimaError} from '../errors.js'
-import type {Db} from './database.js'
+import type BetterSqlite3 from 'better-sqlite3'
+
+type Db = BetterSqlite3.Database
 
 /** Internal knobs for tests only (MAKIMA_TEST_*): a person never needs them. */
 function testOverride(name: string, value: number): number {
