@@ -4,6 +4,8 @@
  * schemas of protocol.ts, this makes a misspelt or missing field a compile error wherever a
  * message is built. Optional fields may be left out; they are then absent on the wire.
  */
+import type {CheckpointCreated} from '../tasks/checkpoints.js'
+
 type Maybe<T> = T | undefined
 
 interface TaskAnswer {
@@ -37,19 +39,7 @@ export interface OutboundBodies {
   mergeToTargetResult: TaskAnswer & {message: string; commitSha?: string | null; conflicts?: string[]}
   prCreated: TaskAnswer & {message: string; prUrl?: string | null; prNumber?: number | null}
   taskDiff: TaskAnswer & {diff?: string; error?: string}
-  checkpointCreated: TaskAnswer & {
-    commitSha?: string | null
-    branchName?: string | null
-    checkpointNumber?: number | null
-    filesChanged?: Array<{action: string; path: string}>
-    linesAdded?: number
-    linesRemoved?: number
-    error?: string
-    message: string
-    patchData?: string
-    patchBaseSha?: string
-    patchFilesCount?: number
-  }
+  checkpointCreated: Omit<CheckpointCreated, 'taskId'> & {taskId: Maybe<string>}
   gitConfigInherited: {success: boolean; userEmail?: string; userName?: string; error?: string}
   commandError: {commandType: string; taskId?: string; requestId?: string; code: string; message: string}
 }
