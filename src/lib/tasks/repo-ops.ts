@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {git, gitText} from '../git/git-runner.js'
+import {applyPatch, workingTreePatch} from '../git/patches.js'
 import {validateBranchName, validateRevision} from '../git/ref-format.js'
 import {resolveCommit} from '../git/refs.js'
 import {checkedOutBranch, localBranchTip} from '../git/remote.js'
@@ -100,11 +101,8 @@ export async function cloneWorktree(task: TaskRecord, targetDir: string): Promis
     await git(['clone', '--quiet', '--no-checkout', '--', repo, dest], {cwd: repo})
     await git(['push', '--quiet', '--end-of-options', dest, `+HEAD:refs/heads/${head}`], {cwd: worktree})
     await git(['checkout', '--quiet', head, '--'], {cwd: dest})
-    const patch = await uncommittedPatch(worktree)
-    if (patch.length > 0) {
-      const applied = await git(['apply', '--binary', '--whitespace=nowarn', '-'], {cwd: dest, input: patch, allowFailure: true})
-      if (applied.exitCode !== 0) throw new MakimaError('FAILED', `the uncommitted changes do not apply: ${applied.stderr.trim().split('\n')[0]}`)
-    }
+    const patch = await workingTreePatch(worktree)
+    await applyPatch(dest, patch)
     const sha = await gitText(['rev-parse', '--short=8', 'HEAD'], {cwd: dest})
     const message = `Cloned the worktree of task ${task.shortId} to ${dest} (branch ${head} at ${sha}${patch.length > 0 ? ', with its uncommitted changes' : ''})`
     return {taskId: task.id, success: true, message, targetDir: dest}
@@ -115,21 +113,6 @@ export async function cloneWorktree(task: TaskRecord, targetDir: string): Promis
       rmSync(dest, {recursive: true, force: true})
     }
     return {taskId: task.id, success: false, message: `cloning the worktree of task ${task.shortId} failed: ${messageOf(error)}`}
-  }
-}
-
-/** A binary patch of everything uncommitted in a worktree (untracked files included), built with a temporary index. */
-async function uncommittedPatch(worktree: string): Promise<Buffer> {
-  const gitDir = await gitText(['rev-parse', '--path-format=absolute', '--git-dir'], {cwd: worktree})
-  const indexFile = path.join(gitDir, `makima-clone-${process.pid}-${Date.now()}.index`)
-  const env = {GIT_INDEX_FILE: indexFile}
-  try {
-    await git(['read-tree', 'HEAD'], {cwd: worktree, env})
-    await git(['add', '--all', '--', '.'], {cwd: worktree, env})
-    const options = ['--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/']
-    return (await git(['diff', '--cached', ...options, 'HEAD', '--'], {cwd: worktree, env, binary: true})).stdout
-  } finally {
-    rmSync(indexFile, {force: true})
   }
 }
 
