@@ -1,10 +1,11 @@
 import {MakimaError} from '../errors.js'
+import {GitError} from './git-error.js'
 
 export interface GitOptions {
   cwd: string
   input?: string | Buffer
   env?: Record<string, string>
-  /** Resolve with the result instead of throwing on a non-zero exit. */
+  /** Resolve with the result instead of throwing a GitError (git-error.ts) on a non-zero exit. */
   allowFailure?: boolean
   /** Return stdout as a Buffer (binary patches). */
   binary?: boolean
@@ -15,34 +16,6 @@ export interface GitResult<T = string> {
   stdout: T
   stderr: string
   exitCode: number
-}
-
-/** A git command that failed: carries the command, the exit code and git's stderr. */
-export class GitError extends MakimaError {
-  constructor(
-    readonly args: string[],
-    readonly exitCode_: number,
-    readonly stderr: string,
-  ) {
-    super(classify(stderr), `git ${args[0]} failed: ${firstLine(stderr) || `exit code ${exitCode_}`}`, {
-      details: {args, exitCode: exitCode_, stderr},
-    })
-  }
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l.startsWith('fatal:') || l.startsWith('error:')) ??
-    text.trim().split('\n')[0] ??
-    ''
-  ).replace(/^(fatal|error): /, '')
-}
-
-function classify(stderr: string): 'INVALID_INPUT' | 'FAILED' {
-  return /not a git repository|is not a valid branch name|invalid reference|bad revision|unknown revision/i.test(stderr) ? 'INVALID_INPUT' : 'FAILED'
 }
 
 /**
@@ -83,7 +56,7 @@ export async function git(args: string[], options: GitOptions): Promise<GitResul
     }
   })
   const exitCode = result.code ?? (result.signal ? 128 : 1)
-  if (exitCode !== 0 && !options.allowFailure) throw new GitError(args, exitCode, result.stderr)
+  if (exitCode !== 0 && !options.allowFailure) throw new GitError(args, exitCode, result.stderr, options.binary ? '' : result.stdout.toString('utf8'))
   return {stdout: options.binary ? result.stdout : result.stdout.toString('utf8'), stderr: result.stderr, exitCode}
 }
 

@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
 import {validateBranchName} from './ref-format.js'
 
@@ -128,21 +129,10 @@ export async function mergeBranch(worktree: string, branch: string, options: {me
     return {kind: 'conflicts', conflicts, message}
   }
   const text = gitMessage(`${r.stderr}\n${r.stdout}`)
-  if (/would be overwritten|commit your changes or stash|not concluded your merge|unmerged files|needs merge/i.test(`${r.stderr}${r.stdout}`)) {
+  if (classifyGitError(`${r.stderr}\n${r.stdout}`) === 'local-changes') {
     throw new MakimaError('INVALID_STATE', `git refused to merge ${branch}: ${text}`)
   }
   throw new MakimaError('FAILED', `git merge of ${branch} failed: ${text}`)
-}
-
-/** git's output as one line: error:/fatal: prefixes, "Aborting" and blank lines dropped. */
-function gitMessage(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim().replace(/^(error|fatal|hint): /, ''))
-      .filter((l) => l !== '' && l !== 'Aborting')
-      .join(' ') || 'no message'
-  )
 }
 
 async function requireMerge(worktree: string): Promise<string> {

@@ -1,6 +1,7 @@
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {MakimaError} from '../errors.js'
+import {gitMessage} from './git-error.js'
 import {git} from './git-runner.js'
 import {gitDirAndCommit} from './refs.js'
 import {withTempIndex} from './temp-index.js'
@@ -53,8 +54,7 @@ export async function applyPatch(worktree: string, patch: Buffer, options: Apply
   const args = ['apply', '--binary', '--whitespace=nowarn', ...(options.index ? ['--index'] : []), '-']
   const result = await git(args, {cwd: worktree, input: data, allowFailure: true})
   if (result.exitCode !== 0) {
-    const message = result.stderr.trim().split('\n').slice(0, 5).join(' | ') || `exit code ${result.exitCode}`
-    throw new MakimaError('FAILED', `the patch does not apply in ${worktree}: ${message}`, {details: {stderr: result.stderr}})
+    throw new MakimaError('FAILED', `the patch does not apply in ${worktree}: ${gitMessage(result.stderr, `exit code ${result.exitCode}`)}`, {details: {stderr: result.stderr}})
   }
 }
 

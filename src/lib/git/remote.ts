@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
+import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
 
 /**
@@ -89,7 +90,7 @@ export async function localBranchTip(repo: string, branch: string): Promise<stri
 /** Is `commit` an ancestor of (or equal to) `of`? */
 export async function isAncestorOf(repo: string, commit: string, of: string): Promise<boolean> {
   const r = await git(['merge-base', '--is-ancestor', commit, of], {cwd: repo, allowFailure: true})
-  if (r.exitCode > 1) throw new MakimaError('FAILED', `git merge-base failed: ${r.stderr.trim()}`)
+  if (r.exitCode > 1) throw new MakimaError('FAILED', `git merge-base failed: ${gitMessage(r.stderr)}`)
   return r.exitCode === 0
 }
 
@@ -102,7 +103,7 @@ export async function fetchBranchTip(repo: string, source: string, branch: strin
   const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', source, `+refs/heads/${branch}:${intoRef}`]
   const r = await git(args, {cwd: repo, allowFailure: true, timeoutMs: NETWORK_TIMEOUT_MS})
   if (r.exitCode !== 0) {
-    if (/couldn't find remote ref/i.test(r.stderr)) return undefined
+    if (classifyGitError(r.stderr) === 'missing-remote-ref') return undefined
     throw new MakimaError('FAILED', `cannot fetch ${branch} from ${source}: ${gitMessage(r.stderr)}`)
   }
   return gitText(['rev-parse', '--verify', `${intoRef}^{commit}`], {cwd: repo})
@@ -164,13 +165,6 @@ export async function advanceLocalBranch(repo: string, branch: string, oldSha: s
   if (r.exitCode !== 0) {
     throw new MakimaError('FAILED', `could not fast-forward ${branch} in ${checkedOut}: ${gitMessage(r.stderr)}`)
   }
-}
-
-/** git's own explanation from its stderr: the `fatal:`/`error:` lines, else the first line. */
-export function gitMessage(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean)
-  const errors = lines.filter((l) => /^(fatal|error):/.test(l)).map((l) => l.replace(/^(fatal|error):\s*/, ''))
-  return (errors.length > 0 ? errors.slice(0, 3).join('; ') : lines[0]) ?? 'unknown error'
 }
 
 /**

@@ -3,6 +3,7 @@ import {existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync} fr
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
 import {inheritGitConfig} from './identity.js'
 import {slugify} from './refs.js'
@@ -121,18 +122,6 @@ async function isRepository(dir: string): Promise<boolean> {
   return result.exitCode === 0 && realpathSync(path.resolve(dir, result.stdout.trim(), '..')) === realpathSync(dir)
 }
 
-/** git's fatal/error lines (or its whole stderr), for a message a person can act on. */
-function gitMessage(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-  const fatal = lines.filter((l) => /^(fatal|error):/.test(l)).map((l) => l.replace(/^(fatal|error):\s*/, ''))
-  return (fatal.length > 0 ? fatal : lines).join('; ') || 'no message from git'
-}
-
-const NO_SUCH_REPOSITORY = /does not appear to be a git repository|repository .*not found|not found|does not exist|no such file or directory/i
-
 /**
  * The cached clone of `url` (cloned on first use, `git fetch --prune origin` on reuse), under the
  * lock of its cache directory so two spawns never clone twice. A failed clone leaves nothing
@@ -157,7 +146,7 @@ export async function ensureClone(url: string, ctx: RepoSourceContext): Promise<
       try {
         const cloned = await git(['clone', '--quiet', '--', url, partial], {cwd: path.dirname(dir), allowFailure: true})
         if (cloned.exitCode !== 0) {
-          const code = NO_SUCH_REPOSITORY.test(cloned.stderr) ? 'INVALID_INPUT' : 'FAILED'
+          const code = classifyGitError(cloned.stderr) === 'missing-repository' ? 'INVALID_INPUT' : 'FAILED'
           throw new MakimaError(code, `could not clone ${url}: ${gitMessage(cloned.stderr)}`, {details: {stderr: cloned.stderr}})
         }
         // Detach the clone's own HEAD so no branch is checked out here and each can follow origin.

@@ -2,6 +2,7 @@ import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, read
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {gitMessage} from '../git/git-error.js'
 import {git, gitText} from '../git/git-runner.js'
 import {applyPatch, workingTreePatch} from '../git/patches.js'
 import {validateBranchName, validateRevision} from '../git/ref-format.js'
@@ -139,7 +140,7 @@ export async function createBranch(task: TaskRecord, branchName: string, fromRef
     return {taskId: task.id, success: false, branchName, message: `branch ${branchName} already exists in ${repo}`}
   }
   const r = await git(['update-ref', '--create-reflog', '-m', `makima: branch created for task ${task.shortId}`, `refs/heads/${branchName}`, sha, ''], {cwd: repo, allowFailure: true})
-  if (r.exitCode !== 0) return {taskId: task.id, success: false, branchName, message: `could not create branch ${branchName}: ${r.stderr.trim().split('\n')[0]}`}
+  if (r.exitCode !== 0) return {taskId: task.id, success: false, branchName, message: `could not create branch ${branchName}: ${gitMessage(r.stderr)}`}
   return {taskId: task.id, success: true, branchName, message: `Branch ${branchName} created at ${sha.slice(0, 8)} (from ${from})`}
 }
 
