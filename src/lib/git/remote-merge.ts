@@ -1,6 +1,7 @@
 import {MakimaError} from '../errors.js'
 import {gitText} from './git-runner.js'
-import {advanceLocalBranch, deleteRef, fetchBranchTip, identityOptions, isAncestorOf, localBranchTip, push, type DeliveryTarget} from './remote.js'
+import {commitIdentityEnv} from './identity.js'
+import {advanceLocalBranch, deleteRef, fetchBranchTip, isAncestorOf, localBranchTip, push, type DeliveryTarget} from './remote.js'
 import {withRepoLock} from './repo-lock.js'
 
 export interface TargetMergeOptions {
@@ -52,9 +53,9 @@ export async function mergeIntoTarget(options: TargetMergeOptions): Promise<Targ
       if (await isAncestorOf(repo, taskTip, targetTip)) return {status: 'up-to-date', commitSha: targetTip}
       if (!(await isAncestorOf(repo, targetTip, taskTip))) return {status: 'diverged', targetSha: targetTip}
 
-      const identity = await identityOptions(repo)
+      const identity = await commitIdentityEnv(repo)
       const parents = options.squash ? ['-p', targetTip] : ['-p', targetTip, '-p', taskTip]
-      const commitSha = await gitText([...identity, 'commit-tree', '--no-gpg-sign', ...parents, '-m', options.message, `${taskTip}^{tree}`], {cwd: repo})
+      const commitSha = await gitText(['commit-tree', '--no-gpg-sign', ...parents, '-m', options.message, `${taskTip}^{tree}`], {cwd: repo, env: identity})
 
       if (!target.localPath) {
         await push(repo, target.destination, commitSha, `refs/heads/${target.branch}`)

@@ -5,6 +5,7 @@ import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
 import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
+import {commitIdentityEnv} from './identity.js'
 
 /**
  * Remotes and delivery of work (shared/cli.md "Completion actions"): where a task's work goes,
@@ -49,16 +50,6 @@ export async function sameRepository(a: string, b: string): Promise<boolean> {
   return x !== undefined && x === y
 }
 
-/**
- * `-c` options that give a commit made by makima an identity when `dir` has none (user.name and
- * user.email unset everywhere); empty when git already knows who commits. Nothing is written.
- */
-export async function identityOptions(dir: string): Promise<string[]> {
-  const ident = await git(['var', 'GIT_COMMITTER_IDENT'], {cwd: dir, allowFailure: true})
-  if (ident.exitCode === 0) return []
-  return ['-c', 'user.name=makima', '-c', 'user.email=makima@localhost']
-}
-
 /** The branch checked out in a worktree (short name), or undefined when HEAD is detached. */
 export async function checkedOutBranch(worktree: string): Promise<string | undefined> {
   const r = await git(['symbolic-ref', '--quiet', 'HEAD'], {cwd: worktree, allowFailure: true})
@@ -76,8 +67,8 @@ export async function commitAll(worktree: string, message: string): Promise<stri
   await git(['add', '--all', '--', '.'], {cwd: worktree})
   const staged = await git(['diff', '--cached', '--quiet'], {cwd: worktree, allowFailure: true})
   if (staged.exitCode === 0) return undefined
-  const identity = await identityOptions(worktree)
-  await git([...identity, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], {cwd: worktree})
+  const identity = await commitIdentityEnv(worktree)
+  await git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], {cwd: worktree, env: identity})
   return gitText(['rev-parse', 'HEAD'], {cwd: worktree})
 }
 

@@ -1,6 +1,6 @@
 import {gzipSync} from 'node:zlib'
 
-import {commitIdentityEnv} from './commit-identity.js'
+import {commitIdentityEnv} from './identity.js'
 import {git, gitText} from './git-runner.js'
 import {withTempIndex} from './temp-index.js'
 
