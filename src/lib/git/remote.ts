@@ -6,6 +6,7 @@ import {MakimaError} from '../errors.js'
 import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
 import {commitIdentityEnv} from './identity.js'
+import {worktreesOnBranch} from './worktree-list.js'
 
 /**
  * Remotes and delivery of work (shared/cli.md "Completion actions"): where a task's work goes,
@@ -116,18 +117,6 @@ export async function push(repo: string, destination: string, source: string, de
     const reason = rejected ? rejected.split('\t').pop()?.trim() : undefined
     throw new MakimaError('FAILED', `git push of ${destRef} to ${destination} failed: ${reason ?? gitMessage(r.stderr)}`)
   }
-}
-
-/** The worktrees of `repo` that have refs/heads/<branch> checked out. */
-export async function worktreesOnBranch(repo: string, branch: string): Promise<string[]> {
-  const out = await gitText(['worktree', 'list', '--porcelain'], {cwd: repo})
-  const found: string[] = []
-  for (const entry of out.split('\n\n')) {
-    const lines = entry.split('\n')
-    const wt = lines.find((l) => l.startsWith('worktree '))?.slice('worktree '.length)
-    if (wt && lines.includes(`branch refs/heads/${branch}`)) found.push(wt)
-  }
-  return found
 }
 
 /**

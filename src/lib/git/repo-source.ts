@@ -8,6 +8,7 @@ import {git, gitText} from './git-runner.js'
 import {inheritGitConfig} from './identity.js'
 import {slugify} from './refs.js'
 import {withRepoLock} from './repo-lock.js'
+import {checkedOutBranches} from './worktree-list.js'
 import {resolveLocalRepo} from './worktrees.js'
 
 /** Where repository sources are kept: the clone cache (`worktree.reposDir`) and the lock dir. */
@@ -173,10 +174,7 @@ async function followOrigin(dir: string): Promise<void> {
     const [name, sha] = line.split('\0')
     if (name && sha) local.set(name, sha)
   }
-  const checkedOut = new Set<string>()
-  for (const line of (await gitText(['worktree', 'list', '--porcelain'], {cwd: dir})).split('\n')) {
-    if (line.startsWith('branch refs/heads/')) checkedOut.add(line.slice('branch refs/heads/'.length))
-  }
+  const checkedOut = await checkedOutBranches(dir)
   for (const line of remote.split('\n')) {
     const [name, sha] = line.split('\0')
     if (!name || !sha || name === 'HEAD' || checkedOut.has(name)) continue
