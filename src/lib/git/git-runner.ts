@@ -19,9 +19,11 @@ export interface GitResult<T = string> {
 }
 
 /**
- * The one way makima runs git. Callers pass arguments as an array (never a shell string), put
- * `--` before paths where git allows it, and validate ref names first (refs.ts). Prompts are
- * disabled and messages are in English so they can be matched. Run with node:child_process
+ * The one way makima runs git, called only inside src/lib/git: the rest of makima uses its verbs
+ * (refs.ts, worktrees.ts, commits.ts, …), which return parsed results and fail with GitError
+ * (git-error.ts). Arguments are an array (never a shell string), with `--` before paths where git
+ * allows it and ref names validated first (ref-format.ts). Prompts are disabled and messages are
+ * in English so they can be classified. Run with node:child_process
  * directly: execa cost ~150 ms to import and ~8 ms more a call, and a `task spawn` runs ~9 git
  * commands (the bench's repository figures).
  */
@@ -63,4 +65,15 @@ export async function git(args: string[], options: GitOptions): Promise<GitResul
 /** stdout of a git command, trimmed. */
 export async function gitText(args: string[], options: GitOptions): Promise<string> {
   return (await git(args, options)).stdout.trim()
+}
+
+/**
+ * The installed git's version line (`git version 2.x.y`), or undefined when git is not on PATH
+ * (of `env`, default makima's own) or does not answer within 5 s.
+ */
+export async function gitVersion(env: Record<string, string | undefined> = process.env): Promise<string | undefined> {
+  const {tmpdir} = await import('node:os')
+  const defined = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
+  const r = await git(['--version'], {cwd: tmpdir(), env: defined, allowFailure: true, timeoutMs: 5000}).catch(() => undefined)
+  return r?.exitCode === 0 ? r.stdout.trim().split('\n')[0] : undefined
 }

@@ -3,9 +3,10 @@ import path from 'node:path'
 
 import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
-import {classifyGitError, gitMessage} from './git-error.js'
+import {classifyGitError, gitMessage, isGitError} from './git-error.js'
 import {git, gitText} from './git-runner.js'
-import {commitIdentityEnv} from './identity.js'
+import {gitDirs} from './repo-dirs.js'
+import {updateRef} from './ref-updates.js'
 import {worktreesOnBranch} from './worktree-list.js'
 
 /**
@@ -44,46 +45,11 @@ export async function remoteUrl(repo: string, name: string): Promise<string | un
 /** Do two paths belong to the same repository (same common git directory; worktrees of one repository do)? */
 export async function sameRepository(a: string, b: string): Promise<boolean> {
   const common = async (dir: string) => {
-    const r = await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], {cwd: dir, allowFailure: true})
-    return r.exitCode === 0 ? realpathSync(r.stdout.trim()) : undefined
+    const dirs = await gitDirs(dir)
+    return dirs && realpathSync(dirs.commonDir)
   }
   const [x, y] = await Promise.all([common(a), common(b)])
   return x !== undefined && x === y
-}
-
-/** The branch checked out in a worktree (short name), or undefined when HEAD is detached. */
-export async function checkedOutBranch(worktree: string): Promise<string | undefined> {
-  const r = await git(['symbolic-ref', '--quiet', 'HEAD'], {cwd: worktree, allowFailure: true})
-  const ref = r.stdout.trim()
-  return r.exitCode === 0 && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined
-}
-
-/**
- * Commit everything uncommitted in a worktree (tracked changes and untracked files; ignored files
- * excluded) on its current branch. Returns the new commit's sha, or undefined when there was
- * nothing to commit. Hooks are skipped (`--no-verify`): this is makima saving the task's work,
- * and a hook that fails must not lose it.
- */
-export async function commitAll(worktree: string, message: string): Promise<string | undefined> {
-  await git(['add', '--all', '--', '.'], {cwd: worktree})
-  const staged = await git(['diff', '--cached', '--quiet'], {cwd: worktree, allowFailure: true})
-  if (staged.exitCode === 0) return undefined
-  const identity = await commitIdentityEnv(worktree)
-  await git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], {cwd: worktree, env: identity})
-  return gitText(['rev-parse', 'HEAD'], {cwd: worktree})
-}
-
-/** The sha of refs/heads/<branch> in `repo`, or undefined. */
-export async function localBranchTip(repo: string, branch: string): Promise<string | undefined> {
-  const r = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], {cwd: repo, allowFailure: true})
-  return r.exitCode === 0 ? r.stdout.trim() : undefined
-}
-
-/** Is `commit` an ancestor of (or equal to) `of`? */
-export async function isAncestorOf(repo: string, commit: string, of: string): Promise<boolean> {
-  const r = await git(['merge-base', '--is-ancestor', commit, of], {cwd: repo, allowFailure: true})
-  if (r.exitCode > 1) throw new MakimaError('FAILED', `git merge-base failed: ${gitMessage(r.stderr)}`)
-  return r.exitCode === 0
 }
 
 /**
@@ -99,11 +65,6 @@ export async function fetchBranchTip(repo: string, source: string, branch: strin
     throw new MakimaError('FAILED', `cannot fetch ${branch} from ${source}: ${gitMessage(r.stderr)}`)
   }
   return gitText(['rev-parse', '--verify', `${intoRef}^{commit}`], {cwd: repo})
-}
-
-/** Delete a private ref quietly. */
-export async function deleteRef(repo: string, ref: string): Promise<void> {
-  await git(['update-ref', '-d', ref], {cwd: repo, allowFailure: true})
 }
 
 /**
@@ -132,8 +93,12 @@ export async function push(repo: string, destination: string, source: string, de
 export async function advanceLocalBranch(repo: string, branch: string, oldSha: string, newSha: string, reason: string): Promise<void> {
   const [checkedOut] = await worktreesOnBranch(repo, branch)
   if (!checkedOut) {
-    const r = await git(['update-ref', '-m', reason, `refs/heads/${branch}`, newSha, oldSha], {cwd: repo, allowFailure: true})
-    if (r.exitCode !== 0) throw new MakimaError('FAILED', `branch ${branch} of ${repo} moved while makima was updating it: retry (${gitMessage(r.stderr)})`)
+    try {
+      await updateRef(repo, `refs/heads/${branch}`, newSha, {oldSha, reason})
+    } catch (error) {
+      const why = isGitError(error) ? gitMessage(error.stderr) : (error as Error).message
+      throw new MakimaError('FAILED', `branch ${branch} of ${repo} moved while makima was updating it: retry (${why})`)
+    }
     return
   }
   if (!existsSync(checkedOut)) throw new MakimaError('FAILED', `branch ${branch} is checked out in ${checkedOut}, which is missing: run \`git -C ${repo} worktree prune\` and retry`)

@@ -4,9 +4,11 @@ import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
 import {classifyGitError, gitMessage} from './git-error.js'
-import {git, gitText} from './git-runner.js'
+import {git} from './git-runner.js'
 import {inheritGitConfig} from './identity.js'
-import {slugify} from './refs.js'
+import {updateRef} from './ref-updates.js'
+import {isAncestor, refsUnder, slugify} from './refs.js'
+import {gitDirs} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
 import {checkedOutBranches} from './worktree-list.js'
 import {resolveLocalRepo} from './worktrees.js'
@@ -117,10 +119,11 @@ function partialPathFor(dir: string): string {
   return path.join(path.dirname(dir), `${prefix}${process.pid}-${Date.now()}`)
 }
 
+/** Is `dir` the top of a repository of its own (its git directory is `dir/.git`)? */
 async function isRepository(dir: string): Promise<boolean> {
   if (!existsSync(dir)) return false
-  const result = await git(['rev-parse', '--git-dir'], {cwd: dir, allowFailure: true})
-  return result.exitCode === 0 && realpathSync(path.resolve(dir, result.stdout.trim(), '..')) === realpathSync(dir)
+  const dirs = await gitDirs(dir)
+  return dirs !== undefined && realpathSync(path.dirname(dirs.gitDir)) === realpathSync(dir)
 }
 
 /**
@@ -168,23 +171,16 @@ export async function ensureClone(url: string, ctx: RepoSourceContext): Promise<
  * checked out in a worktree (task branches) are left alone.
  */
 async function followOrigin(dir: string): Promise<void> {
-  const remote = await gitText(['for-each-ref', '--format=%(refname:strip=3)%00%(objectname)', 'refs/remotes/origin/'], {cwd: dir})
-  const local = new Map<string, string>()
-  for (const line of (await gitText(['for-each-ref', '--format=%(refname:strip=2)%00%(objectname)', 'refs/heads/'], {cwd: dir})).split('\n')) {
-    const [name, sha] = line.split('\0')
-    if (name && sha) local.set(name, sha)
-  }
+  const remote = await refsUnder(dir, 'refs/remotes/origin/')
+  const local = new Map((await refsUnder(dir, 'refs/heads/')).map(({ref, sha}) => [ref.slice('refs/heads/'.length), sha]))
   const checkedOut = await checkedOutBranches(dir)
-  for (const line of remote.split('\n')) {
-    const [name, sha] = line.split('\0')
-    if (!name || !sha || name === 'HEAD' || checkedOut.has(name)) continue
+  for (const {ref, sha} of remote) {
+    const name = ref.slice('refs/remotes/origin/'.length)
+    if (name === 'HEAD' || checkedOut.has(name)) continue
     const current = local.get(name)
     if (current === sha) continue
-    if (current) {
-      const ff = await git(['merge-base', '--is-ancestor', current, sha], {cwd: dir, allowFailure: true})
-      if (ff.exitCode !== 0) continue
-    }
-    await git(['update-ref', `refs/heads/${name}`, sha, current ?? ''], {cwd: dir, allowFailure: true})
+    if (current && !(await isAncestor(dir, current, sha).catch(() => false))) continue
+    await updateRef(dir, `refs/heads/${name}`, sha, {oldSha: current ?? ''}).catch(() => undefined)
   }
 }
 

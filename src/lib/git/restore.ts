@@ -1,8 +1,8 @@
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {gitText} from './git-runner.js'
 import {applyPatch} from './patches.js'
+import {headCommit} from './refs.js'
 import {checkWorktreeTarget, ensureWorktree, removeWorktree, resetTo} from './worktrees.js'
 
 export interface RestoreTarget {
@@ -50,7 +50,7 @@ export async function restoreFromCommit(options: RestoreTarget & {commitSha: str
   if (options.uncommitOnto) {
     try {
       await resetTo(restored.targetDir, options.uncommitOnto, 'mixed')
-      restored.headSha = await gitText(['rev-parse', 'HEAD'], {cwd: restored.targetDir})
+      restored.headSha = await headCommit(restored.targetDir)
     } catch (error) {
       await removeQuietly(options, restored.targetDir)
       throw error

@@ -1,7 +1,10 @@
 import {gzipSync} from 'node:zlib'
 
-import {commitIdentityEnv} from './identity.js'
+import {changedPathCount} from './changes.js'
+import {commitTree} from './commits.js'
 import {git, gitText} from './git-runner.js'
+import {updateRef} from './ref-updates.js'
+import {resolveTree} from './refs.js'
 import {withTempIndex} from './temp-index.js'
 
 export interface Snapshot {
@@ -41,15 +44,12 @@ export async function createSnapshot(
   tree?: string,
 ): Promise<Snapshot | undefined> {
   tree ??= await writeWorktreeTree(worktreePath)
-  const headTree = await gitText(['rev-parse', 'HEAD^{tree}'], {cwd: worktreePath})
-  if (tree === headTree) return undefined
-  const identity = await commitIdentityEnv(worktreePath)
-  const commitSha = await gitText(['commit-tree', tree, '-p', 'HEAD', '-m', message], {cwd: worktreePath, env: identity})
+  if (tree === (await resolveTree(worktreePath, 'HEAD'))) return undefined
+  const commitSha = await commitTree(worktreePath, tree, ['HEAD'], message)
   const ref = snapshotRef(taskId, number)
-  await git(['update-ref', ref, commitSha], {cwd: worktreePath})
+  await updateRef(worktreePath, ref, commitSha)
   const patch = await binaryPatch(worktreePath, baseSha, commitSha)
-  const names = await gitText(['diff-tree', '-r', '--name-only', '--no-renames', baseSha, commitSha], {cwd: worktreePath})
-  return {commitSha, ref, tree, patch: gzipSync(patch), filesCount: names ? names.split('\n').length : 0}
+  return {commitSha, ref, tree, patch: gzipSync(patch), filesCount: await changedPathCount(worktreePath, baseSha, commitSha)}
 }
 
 /**

@@ -1,7 +1,9 @@
 import {copyFileSync, rmSync, statSync, utimesSync} from 'node:fs'
 import path from 'node:path'
 
-import {git, gitText} from './git-runner.js'
+import {MakimaError} from '../errors.js'
+import {git} from './git-runner.js'
+import {gitDirs} from './repo-dirs.js'
 
 /** The environment that points git at a temporary index. */
 export type TempIndexEnv = {GIT_INDEX_FILE: string}
@@ -21,7 +23,8 @@ export type TempIndexEnv = {GIT_INDEX_FILE: string}
  * (test/unit/git-snapshot.test.ts). Without an index of its own, the temporary one starts from HEAD.
  */
 export async function withTempIndex<T>(worktree: string, fn: (env: TempIndexEnv) => Promise<T>, gitDir?: string): Promise<T> {
-  gitDir ??= await gitText(['rev-parse', '--path-format=absolute', '--git-dir'], {cwd: worktree})
+  gitDir ??= (await gitDirs(worktree))?.gitDir
+  if (!gitDir) throw new MakimaError('INVALID_INPUT', `${worktree} is not in a git repository`)
   const indexFile = path.join(gitDir, `makima-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.index`)
   const env = {GIT_INDEX_FILE: indexFile}
   try {

@@ -2,9 +2,10 @@ import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSy
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from './git-runner.js'
+import {git} from './git-runner.js'
 import {validateBranchName} from './ref-format.js'
 import {gitDirAndCommit, resolveCommit} from './refs.js'
+import {gitDirs} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
 
 /** A local path that must exist and be inside a git work tree; returns the work tree's top level. */
@@ -102,7 +103,9 @@ export async function resetTo(worktree: string, commit: string, mode: 'hard' | '
 
 /** Keep makima's own files (.makima/) out of status, diffs, checkpoints and merges. */
 export async function excludeMakimaDir(worktreePath: string): Promise<void> {
-  excludeMakimaDirIn(path.resolve(worktreePath, await gitText(['rev-parse', '--git-common-dir'], {cwd: worktreePath})))
+  const dirs = await gitDirs(worktreePath)
+  if (!dirs) throw new MakimaError('INVALID_INPUT', `${worktreePath} is not in a git repository`)
+  excludeMakimaDirIn(dirs.commonDir)
 }
 
 /** excludeMakimaDir, given the repository's common git directory. */
