@@ -4,7 +4,7 @@ import path from 'node:path'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import {gitDirs} from '../git/repo-dirs.js'
-import {resolveTargetRepo} from '../git/remote.js'
+import {resolveTargetRepo} from '../git/repo-dirs.js'
 import {hasGitComponent, isInside, realpathOfExisting, userDirectory} from '../paths.js'
 
 /**

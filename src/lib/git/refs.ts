@@ -44,11 +44,10 @@ export async function gitDirAndCommit(repo: string, which: 'git-dir' | 'git-comm
 export async function defaultBranch(repo: string): Promise<string | undefined> {
   const [origin, head] = await Promise.all([
     git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {cwd: repo, allowFailure: true}),
-    git(['symbolic-ref', '--quiet', '--short', 'HEAD'], {cwd: repo, allowFailure: true}),
+    currentBranch(repo),
   ])
   if (origin.exitCode === 0 && origin.stdout.trim()) return origin.stdout.trim().replace(/^origin\//, '')
-  if (head.exitCode === 0 && head.stdout.trim()) return head.stdout.trim()
-  return undefined
+  return head
 }
 
 /** The commit HEAD of `worktree` points at (throws when there is none). */

@@ -1,55 +1,30 @@
-import {existsSync, realpathSync, statSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {expandHome} from '../config/load.js'
 import {MakimaError} from '../errors.js'
 import {classifyGitError, gitMessage, isGitError} from './git-error.js'
 import {git, gitText} from './git-runner.js'
-import {gitDirs} from './repo-dirs.js'
 import {updateRef} from './ref-updates.js'
 import {worktreesOnBranch} from './worktree-list.js'
 
 /**
  * Remotes and delivery of work (shared/cli.md "Completion actions"): where a task's work goes,
- * committing what is left in a worktree, pushing a branch, reading a branch tip of another
- * repository, and moving a branch of a local repository without ever leaving it half-merged.
- * Branch names reaching these functions are validated by the caller (refs.ts); every refspec
- * is fully qualified (`refs/heads/...`) and every destination is a remote name or an absolute
- * path, so nothing here can be read by git as an option.
+ * pushing a branch, reading a branch tip of another repository, and moving a branch of a local
+ * repository without ever leaving it half-merged. Branch names reaching these functions are
+ * validated by the caller (ref-format.ts); every refspec is fully qualified (`refs/heads/...`)
+ * and every destination is a remote name or an absolute path, so nothing here can be read by git
+ * as an option.
  */
 
 /** A push or fetch that has not finished after this long is given up (an unreachable host, a hung ssh). */
 const NETWORK_TIMEOUT_MS = 5 * 60_000
-
-/** A `--target-repo` path: must exist and be a git repository (bare or not). Returns its top level (or the bare git dir). */
-export async function resolveTargetRepo(raw: string): Promise<string> {
-  if (typeof raw !== 'string' || raw.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'target repository path is empty')
-  const abs = path.resolve(expandHome(raw))
-  if (!existsSync(abs)) throw new MakimaError('INVALID_INPUT', `target repository ${abs} does not exist`)
-  if (!statSync(abs).isDirectory()) throw new MakimaError('INVALID_INPUT', `target repository ${abs} is not a directory`)
-  const bare = await git(['rev-parse', '--is-bare-repository'], {cwd: abs, allowFailure: true})
-  if (bare.exitCode !== 0) throw new MakimaError('INVALID_INPUT', `target repository ${abs} is not a git repository`)
-  if (bare.stdout.trim() === 'true') return gitText(['rev-parse', '--absolute-git-dir'], {cwd: abs})
-  const top = await git(['rev-parse', '--show-toplevel'], {cwd: abs, allowFailure: true})
-  if (top.exitCode !== 0 || !top.stdout.trim()) throw new MakimaError('INVALID_INPUT', `target repository ${abs} is not a git repository (only inside one's .git directory)`)
-  return top.stdout.trim()
-}
 
 /** The URL of a remote of `repo`, or undefined when it has no such remote. */
 export async function remoteUrl(repo: string, name: string): Promise<string | undefined> {
   const result = await git(['remote', 'get-url', '--', name], {cwd: repo, allowFailure: true})
   const url = result.stdout.trim()
   return result.exitCode === 0 && url ? url : undefined
-}
-
-/** Do two paths belong to the same repository (same common git directory; worktrees of one repository do)? */
-export async function sameRepository(a: string, b: string): Promise<boolean> {
-  const common = async (dir: string) => {
-    const dirs = await gitDirs(dir)
-    return dirs && realpathSync(dirs.commonDir)
-  }
-  const [x, y] = await Promise.all([common(a), common(b)])
-  return x !== undefined && x === y
 }
 
 /**

@@ -8,10 +8,9 @@ import {git} from './git-runner.js'
 import {inheritGitConfig} from './identity.js'
 import {updateRef} from './ref-updates.js'
 import {isAncestor, refsUnder, slugify} from './refs.js'
-import {gitDirs} from './repo-dirs.js'
+import {gitDirs, resolveLocalRepo} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
 import {checkedOutBranches} from './worktree-list.js'
-import {resolveLocalRepo} from './worktrees.js'
 
 /** Where repository sources are kept: the clone cache (`worktree.reposDir`) and the lock dir. */
 export interface RepoSourceContext {

@@ -8,16 +8,6 @@ import {gitDirAndCommit, resolveCommit} from './refs.js'
 import {gitDirs} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
 
-/** A local path that must exist and be inside a git work tree; returns the work tree's top level. */
-export async function resolveLocalRepo(repoPath: string): Promise<string> {
-  const abs = path.resolve(repoPath)
-  if (!existsSync(abs)) throw new MakimaError('INVALID_INPUT', `repository path ${abs} does not exist`)
-  if (!statSync(abs).isDirectory()) throw new MakimaError('INVALID_INPUT', `repository path ${abs} is not a directory`)
-  const result = await git(['rev-parse', '--show-toplevel'], {cwd: abs, allowFailure: true})
-  if (result.exitCode !== 0 || !result.stdout.trim()) throw new MakimaError('INVALID_INPUT', `${abs} is not a git repository`)
-  return result.stdout.trim()
-}
-
 /** The branch a new worktree has checked out. */
 export interface WorktreeBranch {
   /** validated before git sees it (ref-format.ts) */
@@ -124,6 +114,5 @@ export async function worktreeHealthy(worktreePath: string | null): Promise<bool
 /** The commit HEAD of a healthy worktree points at (worktreeHealthy), else undefined. */
 export async function worktreeHead(worktreePath: string | null): Promise<string | undefined> {
   if (!worktreePath || !existsSync(worktreePath)) return undefined
-  const result = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {cwd: worktreePath, allowFailure: true})
-  return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : undefined
+  return resolveCommit(worktreePath, 'HEAD')
 }

@@ -13,10 +13,9 @@ import {
   localPathOfUrl,
   push,
   remoteUrl,
-  resolveTargetRepo,
-  sameRepository,
   type DeliveryTarget,
 } from '../git/remote.js'
+import {resolveTargetRepo, sameRepository} from '../git/repo-dirs.js'
 import type {TaskRecord} from '../store/task-record.js'
 import {redactCredentials} from '../redact.js'
 
