@@ -30,14 +30,7 @@ export interface Restored {
  * and untracked files. When the patch does not apply the new worktree is removed again.
  */
 export async function restoreFromPatch(options: RestoreTarget & {baseSha: string; patch: Buffer}): Promise<Restored> {
-  const restored = await addWorktree(options, options.baseSha)
-  try {
-    await applyPatch(restored.targetDir, options.patch)
-  } catch (error) {
-    await removeQuietly(options, restored.targetDir)
-    throw error
-  }
-  return restored
+  return addWorktree(options, options.baseSha, async (restored) => applyPatch(restored.targetDir, options.patch))
 }
 
 /**
@@ -46,28 +39,27 @@ export async function restoreFromPatch(options: RestoreTarget & {baseSha: string
  * stay as the commit has them: the snapshot's work shows as uncommitted changes again.
  */
 export async function restoreFromCommit(options: RestoreTarget & {commitSha: string; uncommitOnto?: string}): Promise<Restored> {
-  const restored = await addWorktree(options, options.commitSha)
-  if (options.uncommitOnto) {
-    try {
-      await resetTo(restored.targetDir, options.uncommitOnto, 'mixed')
-      restored.headSha = await headCommit(restored.targetDir)
-    } catch (error) {
-      await removeQuietly(options, restored.targetDir)
-      throw error
-    }
-  }
-  return restored
+  const {uncommitOnto} = options
+  return addWorktree(options, options.commitSha, async (restored) => {
+    if (!uncommitOnto) return
+    await resetTo(restored.targetDir, uncommitOnto, 'mixed')
+    restored.headSha = await headCommit(restored.targetDir)
+  })
 }
 
-async function addWorktree(options: RestoreTarget, rev: string): Promise<Restored> {
+/** A new worktree at `rev`, then `then` in it; when that fails, the new worktree is removed again. */
+async function addWorktree(options: RestoreTarget, rev: string, then: (restored: Restored) => Promise<void>): Promise<Restored> {
   const targetDir = path.resolve(options.targetDir)
   checkWorktreeTarget(targetDir, true) // before any git command: an unusable target fails at once
   const missingStart = () => new MakimaError('NOT_FOUND', `commit ${rev} is not in ${options.repoPath} (was it garbage-collected or the repository replaced?)`)
   const branch = options.branch ? {name: options.branch, mode: 'new' as const} : undefined
   const {headSha} = await ensureWorktree({repoPath: options.repoPath, worktreePath: targetDir, locksDir: options.locksDir, startAt: rev, branch, allowEmptyDir: true, missingStart})
-  return {targetDir, headSha, branch: options.branch ?? null}
-}
-
-async function removeQuietly(options: RestoreTarget, worktree: string): Promise<void> {
-  await removeWorktree(options.repoPath, worktree, options.locksDir, {quiet: true}).catch(() => undefined)
+  const restored: Restored = {targetDir, headSha, branch: options.branch ?? null}
+  try {
+    await then(restored)
+  } catch (error) {
+    await removeWorktree(options.repoPath, targetDir, options.locksDir, {quiet: true}).catch(() => undefined)
+    throw error
+  }
+  return restored
 }
