@@ -1,14 +1,15 @@
 // The git steps of making a task worktree (src/lib/git/ref-format.ts, refs.ts, worktrees.ts,
 // patches.ts) that were merged or moved off git to make `task spawn` faster: each must answer as git would.
 import {execFileSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
 
 import {workingTreePatch} from '../../src/lib/git/patches.js'
 import {validateBranchName} from '../../src/lib/git/ref-format.js'
 import {defaultBranch, taskBranchName} from '../../src/lib/git/refs.js'
-import {createWorktree, worktreeHead, worktreeHealthy} from '../../src/lib/git/worktrees.js'
+import {listWorktrees} from '../../src/lib/git/worktree-list.js'
+import {ensureWorktree, worktreeHead, worktreeHealthy} from '../../src/lib/git/worktrees.js'
 import {makeRepo, tempRoots} from '../support/git-fixtures.js'
 
 const tempRoot = tempRoots('makima-wt-setup-')
@@ -108,7 +109,7 @@ describe('defaultBranch', () => {
   })
 })
 
-describe('createWorktree', () => {
+describe('ensureWorktree', () => {
   test('makes the worktree at the base commit, excludes .makima/ once, and refuses a missing base or an existing path', async () => {
     const root = tempRoot()
     const repo = makeRepo(root)
@@ -117,27 +118,64 @@ describe('createWorktree', () => {
     repo.git('commit', '-q', '-m', 'second')
     repo.git('tag', '-a', '-m', 'an annotated tag', 'v1', 'HEAD~1')
     const locksDir = path.join(root, 'locks')
+    const create = (startAt: string, name: string, worktreePath: string) =>
+      ensureWorktree({repoPath: repo.dir, worktreePath, locksDir, startAt, branch: {name, mode: 'new'}})
 
     const first = path.join(root, 'wt', 'first')
-    const {baseSha} = await createWorktree({repoPath: repo.dir, baseRef: 'main', branch: 'makima/aaaaaaaa-first', worktreePath: first, locksDir})
-    expect(baseSha).toBe(repo.git('rev-parse', 'main'))
-    expect(execFileSync('git', ['rev-parse', 'HEAD'], {cwd: first, encoding: 'utf8'}).trim()).toBe(baseSha)
+    const {headSha} = await create('main', 'makima/aaaaaaaa-first', first)
+    expect(headSha).toBe(repo.git('rev-parse', 'main'))
+    expect(execFileSync('git', ['rev-parse', 'HEAD'], {cwd: first, encoding: 'utf8'}).trim()).toBe(headSha)
 
     // an annotated tag resolves to the commit it points at
     const second = path.join(root, 'wt', 'second')
-    const tagged = await createWorktree({repoPath: repo.dir, baseRef: 'v1', branch: 'makima/bbbbbbbb-second', worktreePath: second, locksDir})
-    expect(tagged.baseSha).toBe(repo.git('rev-parse', 'main~1'))
+    const tagged = await create('v1', 'makima/bbbbbbbb-second', second)
+    expect(tagged.headSha).toBe(repo.git('rev-parse', 'main~1'))
     const exclude = readFileSync(path.join(repo.dir, '.git', 'info', 'exclude'), 'utf8')
     expect(exclude.split('\n').filter((line) => line === '/.makima/')).toHaveLength(1)
 
-    for (const baseRef of ['no-such-branch', '-x']) {
-      await expect(createWorktree({repoPath: repo.dir, baseRef, branch: 'makima/cccccccc-x', worktreePath: path.join(root, 'wt', 'x'), locksDir})).rejects.toMatchObject({
+    for (const startAt of ['no-such-branch', '-x']) {
+      await expect(create(startAt, 'makima/cccccccc-x', path.join(root, 'wt', 'x'))).rejects.toMatchObject({
         code: 'INVALID_INPUT',
-        message: `base branch "${baseRef}" does not exist in ${repo.dir}`,
+        message: `"${startAt}" is not a commit in ${repo.dir}`,
       })
     }
-    await expect(createWorktree({repoPath: repo.dir, baseRef: 'main', branch: 'makima/dddddddd-y', worktreePath: first, locksDir})).rejects.toMatchObject({code: 'INVALID_STATE'})
+    await expect(create('main', 'makima/dddddddd-y', first)).rejects.toMatchObject({code: 'INVALID_STATE'})
+    await expect(create('main', '-b', path.join(root, 'wt', 'y'))).rejects.toMatchObject({code: 'INVALID_INPUT'})
     expect(repo.git('branch', '--list', 'makima/cccccccc-x', 'makima/dddddddd-y')).toBe('')
+  })
+
+  test('made again where one was: the branch as it is (reuse) or moved to the start (reset); detached into an empty directory', async () => {
+    const root = tempRoot()
+    const repo = makeRepo(root)
+    const base = repo.head
+    const locksDir = path.join(root, 'locks')
+    const wt = path.join(root, 'wt', 'task')
+    await ensureWorktree({repoPath: repo.dir, worktreePath: wt, locksDir, startAt: 'main', branch: {name: 'makima/t', mode: 'new'}})
+    writeFileSync(path.join(wt, 'work.txt'), 'work\n')
+    execFileSync('git', ['add', 'work.txt'], {cwd: wt})
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'work'], {cwd: wt})
+    const tip = repo.git('rev-parse', 'makima/t')
+    rmSync(wt, {recursive: true, force: true}) // the worktree is lost; git still has it registered
+
+    const reused = await ensureWorktree({repoPath: repo.dir, worktreePath: wt, locksDir, startAt: base, branch: {name: 'makima/t', mode: 'reuse'}, recreate: true})
+    expect(reused.headSha).toBe(tip)
+    expect(readFileSync(path.join(wt, 'work.txt'), 'utf8')).toBe('work\n')
+
+    rmSync(wt, {recursive: true, force: true})
+    const reset = await ensureWorktree({repoPath: repo.dir, worktreePath: wt, locksDir, startAt: base, branch: {name: 'makima/t', mode: 'reset'}, recreate: true})
+    expect([reset.headSha, repo.git('rev-parse', 'makima/t')]).toEqual([base, base])
+    expect(existsSync(path.join(wt, 'work.txt'))).toBe(false)
+
+    const empty = path.join(root, 'empty')
+    mkdirSync(empty)
+    const detached = await ensureWorktree({repoPath: repo.dir, worktreePath: empty, locksDir, startAt: tip, allowEmptyDir: true})
+    expect(detached.headSha).toBe(tip)
+    expect(execFileSync('git', ['status', '--porcelain', '--branch'], {cwd: empty, encoding: 'utf8'})).toMatch(/^## HEAD \(no branch\)/)
+    expect((await listWorktrees(repo.dir)).map((w) => [w.path, w.branch]).sort()).toEqual([
+      [empty, undefined],
+      [repo.dir, 'main'],
+      [wt, 'makima/t'],
+    ])
   })
 })
 

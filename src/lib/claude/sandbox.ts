@@ -4,7 +4,7 @@ import path from 'node:path'
 import {configFilePath, expandHome, getPath, readConfigFile} from '../config/load.js'
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {gitText} from '../git/git-runner.js'
+import {gitDirs} from '../git/repo-dirs.js'
 import type {TaskRecord} from '../store/task-record.js'
 import {resolveClaudeCommand} from './invocation.js'
 
@@ -101,10 +101,9 @@ export async function sandboxWrapper(task: TaskRecord, config: Config, env: Reco
   const masked = maskedFiles(config, usesMakima)
   if (task.repoPath) {
     readable.push(task.repoPath)
-    const gitDir = await gitText(['rev-parse', '--absolute-git-dir'], {cwd: worktree}).catch(() => null)
-    const common = await gitText(['rev-parse', '--path-format=absolute', '--git-common-dir'], {cwd: worktree}).catch(() => null)
-    if (common) readable.push(common)
-    if (gitDir && gitDir !== common) writable.push(gitDir)
+    const dirs = await gitDirs(worktree).catch(() => undefined)
+    if (dirs) readable.push(dirs.commonDir)
+    if (dirs && dirs.gitDir !== dirs.commonDir) writable.push(dirs.gitDir)
   }
   return (command, args) => {
     const real = safeRealpath(command)

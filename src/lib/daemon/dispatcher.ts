@@ -8,10 +8,9 @@ import type {DispatchContext, Handler, HandlerTable} from './dispatch-context.js
 
 export type {DispatchContext, Handler, HandlerTable} from './dispatch-context.js'
 import {GIT_HANDLERS} from './git-handlers.js'
-import {git} from '../git/git-runner.js'
 import {applyPatch} from '../git/patches.js'
 import {resolveCommit} from '../git/refs.js'
-import {withRepoLock} from '../git/repo-lock.js'
+import {ensureWorktree, resetTo} from '../git/worktrees.js'
 import {worktreePathFor} from '../tasks/task-spec.js'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
@@ -35,7 +34,7 @@ async function restorePatch(ctx: DispatchContext, taskId: string, patchBaseSha: 
   try {
     const base = await resolveCommit(task.worktreePath!, patchBaseSha)
     if (!base) throw new MakimaError('INVALID_INPUT', `patchBaseSha ${patchBaseSha} is not a commit of ${task.repoPath}`)
-    await git(['reset', '--hard', '--quiet', base], {cwd: task.worktreePath!})
+    await resetTo(task.worktreePath!, base, 'hard')
     // the worktree is exactly the base now: a patch that does not apply is bad input
     await applyPatch(task.worktreePath!, patch).catch((error: Error) => {
       throw new MakimaError('INVALID_INPUT', `spawnTask.patchData does not apply on ${base.slice(0, 8)}: ${error.message}`)
@@ -70,13 +69,14 @@ async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd:
   const plan = !resume && cmd.conversationHistory !== undefined ? planWithHistory(cmd.plan, cmd.conversationHistory) : cmd.plan
   ctx.manager.acquire(task.id, ENDED_STATES, {worktreePath: worktree, plan, error: null, exitCode: null, completedAt: null})
   try {
-    await withRepoLock(path.join(ctx.config.home, 'locks'), repo, async () => {
-      await git(['worktree', 'prune'], {cwd: repo, allowFailure: true})
-      const onBranch = task.branch ? await resolveCommit(repo, `refs/heads/${task.branch}`) : undefined
-      const base = patchBase ?? onBranch ?? task.baseSha ?? 'HEAD'
-      if (onBranch) await git(['worktree', 'add', '--quiet', '--', worktree, task.branch!], {cwd: repo})
-      else await git(['worktree', 'add', '--quiet', '-b', task.branch!, '--', worktree, base], {cwd: repo})
-      if (patchBase) await git(['reset', '--hard', '--quiet', patchBase], {cwd: worktree})
+    // on the task's branch as it is, or (a checkpoint patch follows) the branch moved to the patch's base
+    await ensureWorktree({
+      repoPath: repo,
+      worktreePath: worktree,
+      locksDir: path.join(ctx.config.home, 'locks'),
+      startAt: patchBase ?? task.baseSha ?? 'HEAD',
+      branch: {name: task.branch!, mode: patchBase ? 'reset' : 'reuse'},
+      recreate: true,
     })
     if (patchBase && cmd.patchData !== undefined) {
       const patch = Buffer.from(cmd.patchData, 'base64')

@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {git} from '../git/git-runner.js'
+import {configuredIdentity} from '../git/identity.js'
 import {createCheckpoint} from '../tasks/checkpoints.js'
 import {retryCompletionAction} from '../tasks/completion.js'
 import {
@@ -109,11 +109,7 @@ export const GIT_HANDLERS: HandlerTable = {
   },
   async inheritGitConfig(cmd, ctx) {
     const cwd = cmd.sourceDir ? await ctx.paths.sourceDir(cmd.sourceDir) : process.cwd()
-    const read = async (key: string) => {
-      const r = await git(['config', '--get', key], {cwd, allowFailure: true})
-      return r.exitCode === 0 ? r.stdout.trim() || undefined : undefined
-    }
-    const [userName, userEmail] = [await read('user.name'), await read('user.email')]
+    const {userName, userEmail} = await configuredIdentity(cwd)
     if (!userName && !userEmail) return answer('gitConfigInherited', {success: false, error: `no user.name or user.email configured for ${cwd}`})
     return answer('gitConfigInherited', {success: true, userName, userEmail})
   },

@@ -1,7 +1,7 @@
-import {execFile} from 'node:child_process'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
+import {listWorktrees, type ListedWorktree} from '../git/worktree-list.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
@@ -89,39 +89,10 @@ export function findProcessesOfTasks(tasks: readonly {id: string; pid: number | 
   return new Map([...found].map(([id, set]) => [id, [...set]]))
 }
 
-interface ListedWorktree {
-  head: string
-  prunable: boolean
-}
-
-/** `git worktree list --porcelain -z` of a repository: path -> HEAD and whether git calls it prunable. */
-async function listWorktrees(repo: string): Promise<Map<string, ListedWorktree> | undefined> {
-  // node's execFile, not git-runner: loading execa costs ~150 ms, and this is on the start-up path
-  const stdout = await new Promise<string | undefined>((resolve) => {
-    execFile(
-      'git',
-      ['worktree', 'list', '--porcelain', '-z'],
-      {cwd: repo, timeout: 30_000, maxBuffer: 64 * 1024 * 1024, env: {...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0'}},
-      (error, out) => resolve(error ? undefined : out),
-    )
-  })
-  if (stdout === undefined) return undefined
-  const out = new Map<string, ListedWorktree>()
-  let current: {path: string; head: string; prunable: boolean} | undefined
-  const close = () => {
-    if (current) out.set(current.path, {head: current.head, prunable: current.prunable})
-    current = undefined
-  }
-  for (const field of stdout.split('\0')) {
-    if (field.startsWith('worktree ')) {
-      close()
-      current = {path: field.slice('worktree '.length), head: '', prunable: false}
-    } else if (current && field.startsWith('HEAD ')) current.head = field.slice('HEAD '.length)
-    else if (current && field.startsWith('prunable')) current.prunable = true
-    else if (field === '') close()
-  }
-  close()
-  return out
+/** The worktrees of a repository by path (one `git worktree list`), or undefined when git cannot list them. */
+async function worktreesByPath(repo: string): Promise<Map<string, ListedWorktree> | undefined> {
+  const listed = await listWorktrees(repo, {timeoutMs: 30_000}).catch(() => undefined)
+  return listed && new Map(listed.map((w) => [w.path, w]))
 }
 
 /** The worktree's `.git` file names an existing git dir with a HEAD (what `git worktree add` makes). */
@@ -157,7 +128,7 @@ export async function worktreesIntact(tasks: readonly TaskRecord[]): Promise<Map
   }
   await Promise.all(
     [...byRepo].map(async ([repo, repoTasks]) => {
-      const listed = await listWorktrees(repo).catch(() => undefined)
+      const listed = await worktreesByPath(repo)
       if (!listed) return
       for (const task of repoTasks) {
         const entry = listed.get(task.worktreePath!) ?? listed.get(path.resolve(task.worktreePath!))

@@ -3,8 +3,8 @@ import path from 'node:path'
 
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {git} from '../git/git-runner.js'
-import {resolveTargetRepo} from '../git/remote.js'
+import {gitDirs} from '../git/repo-dirs.js'
+import {resolveTargetRepo} from '../git/repo-dirs.js'
 import {hasGitComponent, isInside, realpathOfExisting, userDirectory} from '../paths.js'
 
 /**
@@ -170,8 +170,7 @@ export class ServerPaths {
     const {given, resolved} = this.resolve(field, sourceDir)
     if (!existsSync(resolved) || !statSync(resolved).isDirectory()) throw refuse(field, `${given} does not exist or is not a directory`)
     if (this.isMakimaOwned(resolved)) throw refuse(field, this.ownedMessage(given))
-    const inRepo = await git(['rev-parse', '--git-dir'], {cwd: resolved, allowFailure: true})
-    if (inRepo.exitCode !== 0) throw refuse(field, `${given} is not in a git repository: name the repository whose user.name and user.email to use`)
+    if (!(await gitDirs(resolved))) throw refuse(field, `${given} is not in a git repository: name the repository whose user.name and user.email to use`)
     return given
   }
 }

@@ -25,9 +25,10 @@ export function checkNode(ctx: DoctorContext): CheckResult {
 }
 
 export async function checkGit(ctx: DoctorContext): Promise<CheckResult> {
-  const r = await run('git', ['--version'], ctx.env)
-  return r?.ok
-    ? {check: 'git', status: 'ok', detail: r.out.split('\n')[0]}
+  const {gitVersion} = await import('../git/git-runner.js')
+  const version = await gitVersion(ctx.env)
+  return version
+    ? {check: 'git', status: 'ok', detail: version}
     : {check: 'git', status: 'fail', detail: 'git was not found', fix: 'install git (apt-get install git)'}
 }
 

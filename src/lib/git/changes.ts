@@ -59,3 +59,19 @@ export async function parentOrEmpty(cwd: string, commit: string): Promise<string
   const result = await git(['rev-parse', '--verify', '--quiet', `${commit}^`], {cwd, allowFailure: true})
   return result.exitCode === 0 ? result.stdout.trim() : EMPTY_TREE
 }
+
+/** How many files differ between two commits (shas, never user input; renames count as delete and add). */
+export async function changedPathCount(cwd: string, from: string, to: string): Promise<number> {
+  const names = (await git(['diff-tree', '-r', '-z', '--name-only', '--no-renames', from, to], {cwd})).stdout
+  return names.split('\0').filter(Boolean).length
+}
+
+/**
+ * `git diff` from one commit or tree to another as people read it (and `git apply` takes):
+ * binary files as `--binary` hunks with full object names, or with `stat` a diffstat instead. No
+ * user setting (color, prefixes, external diff) changes it.
+ */
+export async function diffText(cwd: string, from: string, to: string, options: {stat?: boolean} = {}): Promise<string> {
+  const shape = options.stat ? ['--stat'] : ['--binary', '--full-index']
+  return (await git(['diff', ...shape, '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/', from, to], {cwd})).stdout
+}

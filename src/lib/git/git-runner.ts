@@ -1,10 +1,11 @@
 import {MakimaError} from '../errors.js'
+import {GitError} from './git-error.js'
 
 export interface GitOptions {
   cwd: string
   input?: string | Buffer
   env?: Record<string, string>
-  /** Resolve with the result instead of throwing on a non-zero exit. */
+  /** Resolve with the result instead of throwing a GitError (git-error.ts) on a non-zero exit. */
   allowFailure?: boolean
   /** Return stdout as a Buffer (binary patches). */
   binary?: boolean
@@ -17,38 +18,12 @@ export interface GitResult<T = string> {
   exitCode: number
 }
 
-/** A git command that failed: carries the command, the exit code and git's stderr. */
-export class GitError extends MakimaError {
-  constructor(
-    readonly args: string[],
-    readonly exitCode_: number,
-    readonly stderr: string,
-  ) {
-    super(classify(stderr), `git ${args[0]} failed: ${firstLine(stderr) || `exit code ${exitCode_}`}`, {
-      details: {args, exitCode: exitCode_, stderr},
-    })
-  }
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l.startsWith('fatal:') || l.startsWith('error:')) ??
-    text.trim().split('\n')[0] ??
-    ''
-  ).replace(/^(fatal|error): /, '')
-}
-
-function classify(stderr: string): 'INVALID_INPUT' | 'FAILED' {
-  return /not a git repository|is not a valid branch name|invalid reference|bad revision|unknown revision/i.test(stderr) ? 'INVALID_INPUT' : 'FAILED'
-}
-
 /**
- * The one way makima runs git. Callers pass arguments as an array (never a shell string), put
- * `--` before paths where git allows it, and validate ref names first (refs.ts). Prompts are
- * disabled and messages are in English so they can be matched. Run with node:child_process
+ * The one way makima runs git, called only inside src/lib/git: the rest of makima uses its verbs
+ * (refs.ts, worktrees.ts, commits.ts, …), which return parsed results and fail with GitError
+ * (git-error.ts). Arguments are an array (never a shell string), with `--` before paths where git
+ * allows it and ref names validated first (ref-format.ts). Prompts are disabled and messages are
+ * in English so they can be classified. Run with node:child_process
  * directly: execa cost ~150 ms to import and ~8 ms more a call, and a `task spawn` runs ~9 git
  * commands (the bench's repository figures).
  */
@@ -83,11 +58,22 @@ export async function git(args: string[], options: GitOptions): Promise<GitResul
     }
   })
   const exitCode = result.code ?? (result.signal ? 128 : 1)
-  if (exitCode !== 0 && !options.allowFailure) throw new GitError(args, exitCode, result.stderr)
+  if (exitCode !== 0 && !options.allowFailure) throw new GitError(args, exitCode, result.stderr, options.binary ? '' : result.stdout.toString('utf8'))
   return {stdout: options.binary ? result.stdout : result.stdout.toString('utf8'), stderr: result.stderr, exitCode}
 }
 
 /** stdout of a git command, trimmed. */
 export async function gitText(args: string[], options: GitOptions): Promise<string> {
   return (await git(args, options)).stdout.trim()
+}
+
+/**
+ * The installed git's version line (`git version 2.x.y`), or undefined when git is not on PATH
+ * (of `env`, default makima's own) or does not answer within 5 s.
+ */
+export async function gitVersion(env: Record<string, string | undefined> = process.env): Promise<string | undefined> {
+  const {tmpdir} = await import('node:os')
+  const defined = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
+  const r = await git(['--version'], {cwd: tmpdir(), env: defined, allowFailure: true, timeoutMs: 5000}).catch(() => undefined)
+  return r?.exitCode === 0 ? r.stdout.trim().split('\n')[0] : undefined
 }

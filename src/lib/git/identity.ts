@@ -8,8 +8,11 @@ export interface GitIdentity {
 /** What makima commits as when no identity is configured anywhere. */
 export const FALLBACK_IDENTITY: GitIdentity = {userName: 'makima', userEmail: 'makima@localhost'}
 
-/** The effective user.name / user.email in `dir` (local, global and system config), in one git call. */
-async function configuredIdentity(dir: string): Promise<Partial<GitIdentity>> {
+/**
+ * The one reader of who commits: the effective user.name / user.email in `dir` (local, global and
+ * system config), in one git call. A value that is unset or empty is missing.
+ */
+export async function configuredIdentity(dir: string): Promise<Partial<GitIdentity>> {
   const result = await git(['config', '--get-regexp', '^user\\.(name|email)$'], {cwd: dir, allowFailure: true})
   const found: Partial<GitIdentity> = {}
   for (const line of result.exitCode === 0 ? result.stdout.split('\n') : []) {
@@ -44,4 +47,26 @@ export async function inheritGitConfig(targetDir: string, sourceDir?: string): P
     identity[field] = value
   }
   return identity
+}
+
+/**
+ * Environment for a commit makima makes itself (checkpoint, snapshot, the commit of a task's work,
+ * a merge commit) in `dir`: empty when user.name and user.email resolve there; otherwise
+ * GIT_AUTHOR_* / GIT_COMMITTER_* with makima's fallback (`makima` / `makima@localhost`) for what
+ * is missing, unless makima's own environment names it already, so the commit never fails for
+ * lack of an identity. Nothing is written to any config.
+ */
+export async function commitIdentityEnv(dir: string): Promise<Record<string, string>> {
+  const configured = await configuredIdentity(dir)
+  const env: Record<string, string> = {}
+  for (const [field, part] of [
+    ['userName', 'NAME'],
+    ['userEmail', 'EMAIL'],
+  ] as const) {
+    const fromEnv = process.env[`GIT_AUTHOR_${part}`] && process.env[`GIT_COMMITTER_${part}`]
+    if (configured[field] || fromEnv) continue
+    env[`GIT_AUTHOR_${part}`] = FALLBACK_IDENTITY[field]
+    env[`GIT_COMMITTER_${part}`] = FALLBACK_IDENTITY[field]
+  }
+  return env
 }

@@ -1,9 +1,11 @@
 import {existsSync, readFileSync} from 'node:fs'
-import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {classifyGitError, gitMessage} from './git-error.js'
 import {git, gitText} from './git-runner.js'
 import {validateBranchName} from './ref-format.js'
+import {branchTip, currentBranch, headCommit, resolveCommit} from './refs.js'
+import {gitPath} from './repo-dirs.js'
 
 /**
  * Merges inside one worktree, with git as the only state: MERGE_HEAD says a merge is in
@@ -20,13 +22,24 @@ const LITERAL = {GIT_LITERAL_PATHSPECS: '1'}
 
 /** The commit being merged (MERGE_HEAD), or undefined when no merge is in progress. */
 export async function mergeHead(worktree: string): Promise<string | undefined> {
-  const r = await git(['rev-parse', '--quiet', '--verify', 'MERGE_HEAD^{commit}'], {cwd: worktree, allowFailure: true})
-  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined
+  return resolveCommit(worktree, 'MERGE_HEAD')
 }
 
 /** Is a merge in progress in the worktree (MERGE_HEAD exists)? */
 export async function mergeInProgress(worktree: string): Promise<boolean> {
   return (await mergeHead(worktree)) !== undefined
+}
+
+/** A merge, cherry-pick or revert that stopped half-way in the worktree (its pseudo-ref exists), or undefined. */
+export async function operationInProgress(worktree: string): Promise<'merge' | 'cherry-pick' | 'revert' | undefined> {
+  for (const [pseudo, operation] of [
+    ['MERGE_HEAD', 'merge'],
+    ['CHERRY_PICK_HEAD', 'cherry-pick'],
+    ['REVERT_HEAD', 'revert'],
+  ] as const) {
+    if (await resolveCommit(worktree, pseudo)) return operation
+  }
+  return undefined
 }
 
 interface UnmergedEntry {
@@ -62,7 +75,7 @@ export async function conflictedFiles(worktree: string): Promise<string[]> {
 export async function mergeSourceBranch(worktree: string): Promise<string | undefined> {
   const head = await mergeHead(worktree)
   if (!head) return undefined
-  const msgFile = path.resolve(worktree, await gitText(['rev-parse', '--git-path', 'MERGE_MSG'], {cwd: worktree}))
+  const msgFile = await gitPath(worktree, 'MERGE_MSG')
   if (existsSync(msgFile)) {
     const first = readFileSync(msgFile, 'utf8').split('\n')[0] ?? ''
     const m = /^Merge (?:remote-tracking )?branch '(.+?)'/.exec(first)
@@ -71,25 +84,6 @@ export async function mergeSourceBranch(worktree: string): Promise<string | unde
   const refs = await gitText(['for-each-ref', '--points-at', head, '--format=%(refname)', 'refs/heads/'], {cwd: worktree})
   const first = refs.split('\n').find(Boolean)
   return first ? first.replace(/^refs\/heads\//, '') : head
-}
-
-/** The branch checked out in the worktree, or undefined when HEAD is detached. */
-export async function currentBranch(worktree: string): Promise<string | undefined> {
-  const r = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], {cwd: worktree, allowFailure: true})
-  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined
-}
-
-/** The sha of refs/heads/<branch>, or undefined when there is no such branch. */
-export async function branchSha(repo: string, branch: string): Promise<string | undefined> {
-  if (branch.startsWith('-')) return undefined
-  const r = await git(['rev-parse', '--quiet', '--verify', `refs/heads/${branch}^{commit}`], {cwd: repo, allowFailure: true})
-  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined
-}
-
-/** Is `commit` an ancestor of (or equal to) `of`? Both are shas or full refs. */
-export async function isAncestor(repo: string, commit: string, of: string): Promise<boolean> {
-  const r = await git(['merge-base', '--is-ancestor', commit, of], {cwd: repo, allowFailure: true})
-  return r.exitCode === 0
 }
 
 export type MergeOutcome =
@@ -105,7 +99,7 @@ export type MergeOutcome =
  */
 export async function mergeBranch(worktree: string, branch: string, options: {message?: string} = {}): Promise<MergeOutcome> {
   validateBranchName(branch, 'source branch')
-  const sourceSha = await branchSha(worktree, branch)
+  const sourceSha = await branchTip(worktree, branch)
   if (!sourceSha) throw new MakimaError('NOT_FOUND', `source branch "${branch}" does not exist`)
   if (await mergeInProgress(worktree)) {
     const from = await mergeSourceBranch(worktree)
@@ -113,10 +107,10 @@ export async function mergeBranch(worktree: string, branch: string, options: {me
   }
   const into = (await currentBranch(worktree)) ?? 'HEAD'
   const message = options.message ?? `Merge branch '${branch}' into ${into}`
-  const before = await gitText(['rev-parse', 'HEAD'], {cwd: worktree})
+  const before = await headCommit(worktree)
   const r = await git(['merge', '--no-ff', '--no-edit', '-m', message, `refs/heads/${branch}`], {cwd: worktree, allowFailure: true})
   if (r.exitCode === 0) {
-    const after = await gitText(['rev-parse', 'HEAD'], {cwd: worktree})
+    const after = await headCommit(worktree)
     return {kind: 'merged', commitSha: after, upToDate: after === before}
   }
   if (await mergeInProgress(worktree)) {
@@ -128,21 +122,10 @@ export async function mergeBranch(worktree: string, branch: string, options: {me
     return {kind: 'conflicts', conflicts, message}
   }
   const text = gitMessage(`${r.stderr}\n${r.stdout}`)
-  if (/would be overwritten|commit your changes or stash|not concluded your merge|unmerged files|needs merge/i.test(`${r.stderr}${r.stdout}`)) {
+  if (classifyGitError(`${r.stderr}\n${r.stdout}`) === 'local-changes') {
     throw new MakimaError('INVALID_STATE', `git refused to merge ${branch}: ${text}`)
   }
   throw new MakimaError('FAILED', `git merge of ${branch} failed: ${text}`)
-}
-
-/** git's output as one line: error:/fatal: prefixes, "Aborting" and blank lines dropped. */
-function gitMessage(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim().replace(/^(error|fatal|hint): /, ''))
-      .filter((l) => l !== '' && l !== 'Aborting')
-      .join(' ') || 'no message'
-  )
 }
 
 async function requireMerge(worktree: string): Promise<string> {
@@ -185,7 +168,7 @@ export async function commitMerge(worktree: string, message: string): Promise<st
   }
   const r = await git(['commit', '--quiet', '--no-edit', '-m', message], {cwd: worktree, allowFailure: true})
   if (r.exitCode !== 0) throw new MakimaError('FAILED', `git commit of the merge failed: ${gitMessage(`${r.stderr}\n${r.stdout}`)}`)
-  return gitText(['rev-parse', 'HEAD'], {cwd: worktree})
+  return headCommit(worktree)
 }
 
 /** Abort the merge in progress (`git merge --abort`): HEAD, index and files as before the merge. */

@@ -1,10 +1,10 @@
-import {copyFileSync, existsSync, rmSync, statSync, utimesSync} from 'node:fs'
-import path from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import {MakimaError} from '../errors.js'
+import {gitMessage} from './git-error.js'
 import {git} from './git-runner.js'
 import {gitDirAndCommit} from './refs.js'
+import {withTempIndex} from './temp-index.js'
 
 export interface WorkingTreePatchOptions {
   /** gzip the patch (what checkpoint patches store); default false */
@@ -17,36 +17,23 @@ const DIFF_OPTIONS = ['--binary', '--full-index', '--no-color', '--no-ext-diff',
 /**
  * The worktree as it is (tracked changes, staged or not, and untracked files; ignored files
  * excluded) as a binary patch against `base` (a commit, default HEAD): `git diff --binary` of a
- * temporary index that holds the working tree, so the worktree's own index and HEAD never move.
- * Empty Buffer when nothing differs from `base`. Applies with applyPatch on any checkout of `base`.
+ * temporary index that holds the working tree (withTempIndex), so the worktree's own index and
+ * HEAD never move. Empty Buffer when nothing differs from `base`. Applies with applyPatch on
+ * any checkout of `base`.
  */
 export async function workingTreePatch(worktree: string, base = 'HEAD', options: WorkingTreePatchOptions = {}): Promise<Buffer> {
   // The worktree's git directory and the base commit in one command (continue-from waits for it).
   const {dir: gitDir, sha: baseSha} = await gitDirAndCommit(worktree, 'git-dir', base)
   if (!baseSha) throw new MakimaError('INVALID_INPUT', `"${base}" is not a commit in ${worktree}`)
-  const indexFile = path.join(gitDir, `makima-patch-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.index`)
-  const env = {GIT_INDEX_FILE: indexFile}
-  try {
-    // Start from a copy of the worktree's own index: its stat data lets `git add` hash only the
-    // files that changed. A fresh `read-tree` index has none, so `git add` read and hashed every
-    // file (seconds for a 20k-file tree; the continue-from bench figure). The copy keeps the
-    // index's mtime: git re-reads files changed in the same second as the index was written
-    // ("racily clean"), which a newer mtime would hide (a same-size edit would be missed).
-    const ownIndex = path.join(gitDir, 'index')
-    if (existsSync(ownIndex)) {
-      const {atimeMs, mtimeMs} = statSync(ownIndex)
-      copyFileSync(ownIndex, indexFile)
-      utimesSync(indexFile, atimeMs / 1000, Math.floor(mtimeMs) / 1000)
-    } else {
-      await git(['read-tree', 'HEAD'], {cwd: worktree, env})
-    }
-    await git(['add', '--all', '--', '.'], {cwd: worktree, env})
-    const diff = await git(['diff', '--cached', ...DIFF_OPTIONS, baseSha, '--'], {cwd: worktree, env, binary: true})
-    if (diff.stdout.length === 0) return diff.stdout
-    return options.gzip ? gzipSync(diff.stdout) : diff.stdout
-  } finally {
-    rmSync(indexFile, {force: true})
-  }
+  return withTempIndex(
+    worktree,
+    async (env) => {
+      const diff = await git(['diff', '--cached', ...DIFF_OPTIONS, baseSha, '--'], {cwd: worktree, env, binary: true})
+      if (diff.stdout.length === 0) return diff.stdout
+      return options.gzip ? gzipSync(diff.stdout) : diff.stdout
+    },
+    gitDir,
+  )
 }
 
 export interface ApplyPatchOptions {
@@ -67,8 +54,7 @@ export async function applyPatch(worktree: string, patch: Buffer, options: Apply
   const args = ['apply', '--binary', '--whitespace=nowarn', ...(options.index ? ['--index'] : []), '-']
   const result = await git(args, {cwd: worktree, input: data, allowFailure: true})
   if (result.exitCode !== 0) {
-    const message = result.stderr.trim().split('\n').slice(0, 5).join(' | ') || `exit code ${result.exitCode}`
-    throw new MakimaError('FAILED', `the patch does not apply in ${worktree}: ${message}`, {details: {stderr: result.stderr}})
+    throw new MakimaError('FAILED', `the patch does not apply in ${worktree}: ${gitMessage(result.stderr, `exit code ${result.exitCode}`)}`, {details: {stderr: result.stderr}})
   }
 }
 

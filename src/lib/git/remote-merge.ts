@@ -1,6 +1,8 @@
 import {MakimaError} from '../errors.js'
-import {gitText} from './git-runner.js'
-import {advanceLocalBranch, deleteRef, fetchBranchTip, identityOptions, isAncestorOf, localBranchTip, push, type DeliveryTarget} from './remote.js'
+import {commitTree} from './commits.js'
+import {deleteRef} from './ref-updates.js'
+import {branchTip, isAncestor} from './refs.js'
+import {advanceLocalBranch, fetchBranchTip, push, type DeliveryTarget} from './remote.js'
 import {withRepoLock} from './repo-lock.js'
 
 export interface TargetMergeOptions {
@@ -40,21 +42,20 @@ export async function mergeIntoTarget(options: TargetMergeOptions): Promise<Targ
   const {repo, branch, target} = options
   const lockPath = target.localPath ?? repo
   return withRepoLock(options.locksDir, lockPath, async () => {
-    const taskTip = await localBranchTip(repo, branch)
+    const taskTip = await branchTip(repo, branch)
     if (!taskTip) throw new MakimaError('FAILED', `the task branch ${branch} does not exist in ${repo}`)
     const fetched = `${options.scratchRef}/target`
     const incoming = `${options.scratchRef}/incoming`
     try {
       const targetTip = target.sameRepo
-        ? await localBranchTip(repo, target.branch)
+        ? await branchTip(repo, target.branch)
         : await fetchBranchTip(repo, target.destination, target.branch, fetched)
       if (!targetTip) return {status: 'missing-target'}
-      if (await isAncestorOf(repo, taskTip, targetTip)) return {status: 'up-to-date', commitSha: targetTip}
-      if (!(await isAncestorOf(repo, targetTip, taskTip))) return {status: 'diverged', targetSha: targetTip}
+      if (await isAncestor(repo, taskTip, targetTip)) return {status: 'up-to-date', commitSha: targetTip}
+      if (!(await isAncestor(repo, targetTip, taskTip))) return {status: 'diverged', targetSha: targetTip}
 
-      const identity = await identityOptions(repo)
-      const parents = options.squash ? ['-p', targetTip] : ['-p', targetTip, '-p', taskTip]
-      const commitSha = await gitText([...identity, 'commit-tree', '--no-gpg-sign', ...parents, '-m', options.message, `${taskTip}^{tree}`], {cwd: repo})
+      const parents = options.squash ? [targetTip] : [targetTip, taskTip]
+      const commitSha = await commitTree(repo, `${taskTip}^{tree}`, parents, options.message, {unsigned: true})
 
       if (!target.localPath) {
         await push(repo, target.destination, commitSha, `refs/heads/${target.branch}`)

@@ -3,11 +3,14 @@ import {existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync} fr
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from './git-runner.js'
+import {classifyGitError, gitMessage} from './git-error.js'
+import {git} from './git-runner.js'
 import {inheritGitConfig} from './identity.js'
-import {slugify} from './refs.js'
+import {updateRef} from './ref-updates.js'
+import {isAncestor, refsUnder, slugify} from './refs.js'
+import {gitDirs, resolveLocalRepo} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
-import {resolveLocalRepo} from './worktrees.js'
+import {checkedOutBranches} from './worktree-list.js'
 
 /** Where repository sources are kept: the clone cache (`worktree.reposDir`) and the lock dir. */
 export interface RepoSourceContext {
@@ -115,23 +118,12 @@ function partialPathFor(dir: string): string {
   return path.join(path.dirname(dir), `${prefix}${process.pid}-${Date.now()}`)
 }
 
+/** Is `dir` the top of a repository of its own (its git directory is `dir/.git`)? */
 async function isRepository(dir: string): Promise<boolean> {
   if (!existsSync(dir)) return false
-  const result = await git(['rev-parse', '--git-dir'], {cwd: dir, allowFailure: true})
-  return result.exitCode === 0 && realpathSync(path.resolve(dir, result.stdout.trim(), '..')) === realpathSync(dir)
+  const dirs = await gitDirs(dir)
+  return dirs !== undefined && realpathSync(path.dirname(dirs.gitDir)) === realpathSync(dir)
 }
-
-/** git's fatal/error lines (or its whole stderr), for a message a person can act on. */
-function gitMessage(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-  const fatal = lines.filter((l) => /^(fatal|error):/.test(l)).map((l) => l.replace(/^(fatal|error):\s*/, ''))
-  return (fatal.length > 0 ? fatal : lines).join('; ') || 'no message from git'
-}
-
-const NO_SUCH_REPOSITORY = /does not appear to be a git repository|repository .*not found|not found|does not exist|no such file or directory/i
 
 /**
  * The cached clone of `url` (cloned on first use, `git fetch --prune origin` on reuse), under the
@@ -157,7 +149,7 @@ export async function ensureClone(url: string, ctx: RepoSourceContext): Promise<
       try {
         const cloned = await git(['clone', '--quiet', '--', url, partial], {cwd: path.dirname(dir), allowFailure: true})
         if (cloned.exitCode !== 0) {
-          const code = NO_SUCH_REPOSITORY.test(cloned.stderr) ? 'INVALID_INPUT' : 'FAILED'
+          const code = classifyGitError(cloned.stderr) === 'missing-repository' ? 'INVALID_INPUT' : 'FAILED'
           throw new MakimaError(code, `could not clone ${url}: ${gitMessage(cloned.stderr)}`, {details: {stderr: cloned.stderr}})
         }
         // Detach the clone's own HEAD so no branch is checked out here and each can follow origin.
@@ -178,26 +170,16 @@ export async function ensureClone(url: string, ctx: RepoSourceContext): Promise<
  * checked out in a worktree (task branches) are left alone.
  */
 async function followOrigin(dir: string): Promise<void> {
-  const remote = await gitText(['for-each-ref', '--format=%(refname:strip=3)%00%(objectname)', 'refs/remotes/origin/'], {cwd: dir})
-  const local = new Map<string, string>()
-  for (const line of (await gitText(['for-each-ref', '--format=%(refname:strip=2)%00%(objectname)', 'refs/heads/'], {cwd: dir})).split('\n')) {
-    const [name, sha] = line.split('\0')
-    if (name && sha) local.set(name, sha)
-  }
-  const checkedOut = new Set<string>()
-  for (const line of (await gitText(['worktree', 'list', '--porcelain'], {cwd: dir})).split('\n')) {
-    if (line.startsWith('branch refs/heads/')) checkedOut.add(line.slice('branch refs/heads/'.length))
-  }
-  for (const line of remote.split('\n')) {
-    const [name, sha] = line.split('\0')
-    if (!name || !sha || name === 'HEAD' || checkedOut.has(name)) continue
+  const remote = await refsUnder(dir, 'refs/remotes/origin/')
+  const local = new Map((await refsUnder(dir, 'refs/heads/')).map(({ref, sha}) => [ref.slice('refs/heads/'.length), sha]))
+  const checkedOut = await checkedOutBranches(dir)
+  for (const {ref, sha} of remote) {
+    const name = ref.slice('refs/remotes/origin/'.length)
+    if (name === 'HEAD' || checkedOut.has(name)) continue
     const current = local.get(name)
     if (current === sha) continue
-    if (current) {
-      const ff = await git(['merge-base', '--is-ancestor', current, sha], {cwd: dir, allowFailure: true})
-      if (ff.exitCode !== 0) continue
-    }
-    await git(['update-ref', `refs/heads/${name}`, sha, current ?? ''], {cwd: dir, allowFailure: true})
+    if (current && !(await isAncestor(dir, current, sha).catch(() => false))) continue
+    await updateRef(dir, `refs/heads/${name}`, sha, {oldSha: current ?? ''}).catch(() => undefined)
   }
 }
 

@@ -1,12 +1,9 @@
-import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from './git-runner.js'
 import {applyPatch} from './patches.js'
-import {validateBranchName} from './ref-format.js'
-import {resolveCommit} from './refs.js'
-import {withRepoLock} from './repo-lock.js'
+import {headCommit} from './refs.js'
+import {checkWorktreeTarget, ensureWorktree, removeWorktree, resetTo} from './worktrees.js'
 
 export interface RestoreTarget {
   /** the repository the new worktree belongs to (it must have the commit) */
@@ -16,7 +13,7 @@ export interface RestoreTarget {
   /** a new branch for the worktree; default: detached HEAD */
   branch?: string
   /** serialise with other worktree operations on the repository (withRepoLock) */
-  locksDir?: string
+  locksDir: string
 }
 
 export interface Restored {
@@ -33,14 +30,7 @@ export interface Restored {
  * and untracked files. When the patch does not apply the new worktree is removed again.
  */
 export async function restoreFromPatch(options: RestoreTarget & {baseSha: string; patch: Buffer}): Promise<Restored> {
-  const restored = await addWorktree(options, options.baseSha)
-  try {
-    await applyPatch(restored.targetDir, options.patch)
-  } catch (error) {
-    await removeQuietly(options.repoPath, restored.targetDir)
-    throw error
-  }
-  return restored
+  return addWorktree(options, options.baseSha, async (restored) => applyPatch(restored.targetDir, options.patch))
 }
 
 /**
@@ -49,43 +39,27 @@ export async function restoreFromPatch(options: RestoreTarget & {baseSha: string
  * stay as the commit has them: the snapshot's work shows as uncommitted changes again.
  */
 export async function restoreFromCommit(options: RestoreTarget & {commitSha: string; uncommitOnto?: string}): Promise<Restored> {
-  const restored = await addWorktree(options, options.commitSha)
-  if (options.uncommitOnto) {
-    try {
-      await git(['reset', '--quiet', '--mixed', options.uncommitOnto], {cwd: restored.targetDir})
-      restored.headSha = await gitText(['rev-parse', 'HEAD'], {cwd: restored.targetDir})
-    } catch (error) {
-      await removeQuietly(options.repoPath, restored.targetDir)
-      throw error
-    }
+  const {uncommitOnto} = options
+  return addWorktree(options, options.commitSha, async (restored) => {
+    if (!uncommitOnto) return
+    await resetTo(restored.targetDir, uncommitOnto, 'mixed')
+    restored.headSha = await headCommit(restored.targetDir)
+  })
+}
+
+/** A new worktree at `rev`, then `then` in it; when that fails, the new worktree is removed again. */
+async function addWorktree(options: RestoreTarget, rev: string, then: (restored: Restored) => Promise<void>): Promise<Restored> {
+  const targetDir = path.resolve(options.targetDir)
+  checkWorktreeTarget(targetDir, true) // before any git command: an unusable target fails at once
+  const missingStart = () => new MakimaError('NOT_FOUND', `commit ${rev} is not in ${options.repoPath} (was it garbage-collected or the repository replaced?)`)
+  const branch = options.branch ? {name: options.branch, mode: 'new' as const} : undefined
+  const {headSha} = await ensureWorktree({repoPath: options.repoPath, worktreePath: targetDir, locksDir: options.locksDir, startAt: rev, branch, allowEmptyDir: true, missingStart})
+  const restored: Restored = {targetDir, headSha, branch: options.branch ?? null}
+  try {
+    await then(restored)
+  } catch (error) {
+    await removeWorktree(options.repoPath, targetDir, options.locksDir, {quiet: true}).catch(() => undefined)
+    throw error
   }
   return restored
-}
-
-/** Refuse a target that exists and is not an empty directory (INVALID_STATE): nothing is overwritten. */
-export function checkRestoreTarget(targetDir: string): void {
-  if (!existsSync(targetDir)) return
-  if (!statSync(targetDir).isDirectory()) throw new MakimaError('INVALID_STATE', `${targetDir} exists and is not a directory`)
-  if (readdirSync(targetDir).length > 0) throw new MakimaError('INVALID_STATE', `${targetDir} exists and is not empty: give a new or empty directory`)
-}
-
-async function addWorktree(options: RestoreTarget, rev: string): Promise<Restored> {
-  const targetDir = path.resolve(options.targetDir)
-  checkRestoreTarget(targetDir)
-  const sha = await resolveCommit(options.repoPath, rev)
-  if (!sha) throw new MakimaError('NOT_FOUND', `commit ${rev} is not in ${options.repoPath} (was it garbage-collected or the repository replaced?)`)
-  if (options.branch) validateBranchName(options.branch)
-  const add = async () => {
-    checkRestoreTarget(targetDir)
-    mkdirSync(path.dirname(targetDir), {recursive: true})
-    const branchArgs = options.branch ? ['-b', options.branch] : ['--detach']
-    await git(['worktree', 'add', '--quiet', ...branchArgs, '--', targetDir, sha], {cwd: options.repoPath})
-  }
-  await (options.locksDir ? withRepoLock(options.locksDir, options.repoPath, add) : add())
-  return {targetDir, headSha: sha, branch: options.branch ?? null}
-}
-
-async function removeQuietly(repoPath: string, worktree: string): Promise<void> {
-  await git(['worktree', 'remove', '--force', '--force', '--', worktree], {cwd: repoPath, allowFailure: true})
-  await git(['worktree', 'prune'], {cwd: repoPath, allowFailure: true})
 }

@@ -1,9 +1,11 @@
-import {copyFileSync, rmSync} from 'node:fs'
-import path from 'node:path'
 import {gzipSync} from 'node:zlib'
 
-import {commitIdentityEnv} from './commit-identity.js'
+import {changedPathCount} from './changes.js'
+import {commitTree} from './commits.js'
 import {git, gitText} from './git-runner.js'
+import {updateRef} from './ref-updates.js'
+import {resolveTree} from './refs.js'
+import {withTempIndex} from './temp-index.js'
 
 export interface Snapshot {
   commitSha: string
@@ -21,24 +23,11 @@ export function snapshotRef(taskId: string, number: number): string {
 
 /**
  * The tree of the worktree as it is (tracked changes and untracked files, ignored files
- * excluded), written with a temporary index seeded from the worktree's own (so unchanged files
- * are not hashed again): the worktree's index, HEAD and branch never move.
+ * excluded), written from a temporary index (withTempIndex): the worktree's index, HEAD and
+ * branch never move.
  */
 export async function writeWorktreeTree(worktreePath: string): Promise<string> {
-  const realIndex = path.resolve(worktreePath, await gitText(['rev-parse', '--git-path', 'index'], {cwd: worktreePath}))
-  const indexFile = path.join(path.dirname(realIndex), `makima-snapshot-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.index`)
-  const env = {GIT_INDEX_FILE: indexFile}
-  try {
-    try {
-      copyFileSync(realIndex, indexFile)
-    } catch {
-      await git(['read-tree', 'HEAD'], {cwd: worktreePath, env})
-    }
-    await git(['add', '--all', '--', '.'], {cwd: worktreePath, env})
-    return await gitText(['write-tree'], {cwd: worktreePath, env})
-  } finally {
-    rmSync(indexFile, {force: true})
-  }
+  return withTempIndex(worktreePath, (env) => gitText(['write-tree'], {cwd: worktreePath, env}))
 }
 
 /**
@@ -55,15 +44,12 @@ export async function createSnapshot(
   tree?: string,
 ): Promise<Snapshot | undefined> {
   tree ??= await writeWorktreeTree(worktreePath)
-  const headTree = await gitText(['rev-parse', 'HEAD^{tree}'], {cwd: worktreePath})
-  if (tree === headTree) return undefined
-  const identity = await commitIdentityEnv(worktreePath)
-  const commitSha = await gitText(['commit-tree', tree, '-p', 'HEAD', '-m', message], {cwd: worktreePath, env: identity})
+  if (tree === (await resolveTree(worktreePath, 'HEAD'))) return undefined
+  const commitSha = await commitTree(worktreePath, tree, ['HEAD'], message)
   const ref = snapshotRef(taskId, number)
-  await git(['update-ref', ref, commitSha], {cwd: worktreePath})
+  await updateRef(worktreePath, ref, commitSha)
   const patch = await binaryPatch(worktreePath, baseSha, commitSha)
-  const names = await gitText(['diff-tree', '-r', '--name-only', '--no-renames', baseSha, commitSha], {cwd: worktreePath})
-  return {commitSha, ref, tree, patch: gzipSync(patch), filesCount: names ? names.split('\n').length : 0}
+  return {commitSha, ref, tree, patch: gzipSync(patch), filesCount: await changedPathCount(worktreePath, baseSha, commitSha)}
 }
 
 /**

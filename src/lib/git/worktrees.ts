@@ -1,58 +1,101 @@
-import {appendFileSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from './git-runner.js'
-import {gitDirAndCommit} from './refs.js'
+import {git} from './git-runner.js'
+import {validateBranchName} from './ref-format.js'
+import {gitDirAndCommit, resolveCommit} from './refs.js'
+import {gitDirs} from './repo-dirs.js'
 import {withRepoLock} from './repo-lock.js'
 
-/** A local path that must exist and be inside a git work tree; returns the work tree's top level. */
-export async function resolveLocalRepo(repoPath: string): Promise<string> {
-  const abs = path.resolve(repoPath)
-  if (!existsSync(abs)) throw new MakimaError('INVALID_INPUT', `repository path ${abs} does not exist`)
-  if (!statSync(abs).isDirectory()) throw new MakimaError('INVALID_INPUT', `repository path ${abs} is not a directory`)
-  const result = await git(['rev-parse', '--show-toplevel'], {cwd: abs, allowFailure: true})
-  if (result.exitCode !== 0 || !result.stdout.trim()) throw new MakimaError('INVALID_INPUT', `${abs} is not a git repository`)
-  return result.stdout.trim()
+/** The branch a new worktree has checked out. */
+export interface WorktreeBranch {
+  /** validated before git sees it (ref-format.ts) */
+  name: string
+  /**
+   * - `new`: made at the start commit; git refuses a name that exists
+   * - `reset`: made at the start commit, or moved there when it exists (`-B`)
+   * - `reuse`: checked out as it is when it exists, else made at the start commit
+   */
+  mode: 'new' | 'reset' | 'reuse'
 }
 
-export interface CreateWorktreeOptions {
+export interface EnsureWorktreeOptions {
   repoPath: string
-  /** branch, tag or sha the worktree starts from */
-  baseRef: string
-  /** the new task branch (already validated) */
-  branch: string
   worktreePath: string
+  /** the worktree is made under the repository lock (repo-lock.ts) kept in this directory */
   locksDir: string
+  /** where the worktree starts: a revision, resolved to a commit first */
+  startAt: string
+  /** the branch checked out; none: a detached HEAD at the start commit */
+  branch?: WorktreeBranch
+  /** an existing empty directory is taken (a restore target); any other existing path is refused */
+  allowEmptyDir?: boolean
+  /** made again where one was: registrations of worktrees whose directory is gone are pruned first */
+  recreate?: boolean
+  /** the error when `startAt` is not a commit; default INVALID_INPUT naming it */
+  missingStart?: () => MakimaError
 }
 
 /**
- * Create a task worktree on a new branch at the base commit. Runs under the repository lock so
- * concurrent spawns on one repository never race inside .git. Returns the base commit sha.
+ * The one place a worktree is made (a task's, a continue-from, a checkpoint restore, a respawned
+ * task's): under the repository lock, so concurrent spawns on one repository never race inside
+ * .git; at a commit resolved first; on a branch checked before git sees it, after `--`; with
+ * makima's own files (.makima/) excluded in the repository's info/exclude. Refuses a path that
+ * exists (INVALID_STATE). Returns the commit the new worktree's HEAD is at.
  */
-export async function createWorktree(options: CreateWorktreeOptions): Promise<{baseSha: string}> {
-  return withRepoLock(options.locksDir, options.repoPath, async () => {
-    const {dir: commonDir, sha: baseSha} = await gitDirAndCommit(options.repoPath, 'git-common-dir', options.baseRef)
-    if (!baseSha) throw new MakimaError('INVALID_INPUT', `base branch "${options.baseRef}" does not exist in ${options.repoPath}`)
-    if (existsSync(options.worktreePath)) throw new MakimaError('INVALID_STATE', `worktree path ${options.worktreePath} already exists`)
-    mkdirSync(path.dirname(options.worktreePath), {recursive: true})
-    await git(['worktree', 'add', '--quiet', '-b', options.branch, '--', options.worktreePath, baseSha], {cwd: options.repoPath})
+export async function ensureWorktree(options: EnsureWorktreeOptions): Promise<{headSha: string}> {
+  const {repoPath, worktreePath, branch} = options
+  if (branch) validateBranchName(branch.name)
+  return withRepoLock(options.locksDir, repoPath, async () => {
+    checkWorktreeTarget(worktreePath, options.allowEmptyDir === true)
+    if (options.recreate) await git(['worktree', 'prune'], {cwd: repoPath, allowFailure: true})
+    const reused = branch?.mode === 'reuse' ? await resolveCommit(repoPath, `refs/heads/${branch.name}`) : undefined
+    const {dir: commonDir, sha} = await gitDirAndCommit(repoPath, 'git-common-dir', reused ?? options.startAt)
+    if (!sha) throw options.missingStart?.() ?? new MakimaError('INVALID_INPUT', `"${options.startAt}" is not a commit in ${repoPath}`)
+    mkdirSync(path.dirname(worktreePath), {recursive: true})
+    const args = reused
+      ? ['--', worktreePath, branch!.name]
+      : [...(branch ? [branch.mode === 'reset' ? '-B' : '-b', branch.name] : ['--detach']), '--', worktreePath, sha]
+    await git(['worktree', 'add', '--quiet', ...args], {cwd: repoPath})
     excludeMakimaDirIn(commonDir)
-    return {baseSha}
+    return {headSha: sha}
   })
 }
 
-/** Remove a worktree (its branch stays). Missing worktrees are pruned quietly. */
-export async function removeWorktree(repoPath: string, worktreePath: string, locksDir: string): Promise<void> {
+/** Refuse a worktree target that exists (INVALID_STATE), unless it may be an empty directory and is one: nothing is overwritten. */
+export function checkWorktreeTarget(targetDir: string, allowEmptyDir: boolean): void {
+  if (!existsSync(targetDir)) return
+  if (!allowEmptyDir) throw new MakimaError('INVALID_STATE', `worktree path ${targetDir} already exists`)
+  if (!statSync(targetDir).isDirectory()) throw new MakimaError('INVALID_STATE', `${targetDir} exists and is not a directory`)
+  if (readdirSync(targetDir).length > 0) throw new MakimaError('INVALID_STATE', `${targetDir} exists and is not empty: give a new or empty directory`)
+}
+
+/**
+ * Remove a worktree (its branch stays), under the repository lock; registrations of missing
+ * worktrees are pruned. `quiet`: a worktree git cannot remove is left (cleaning up after a failure).
+ */
+export async function removeWorktree(repoPath: string, worktreePath: string, locksDir: string, options: {quiet?: boolean} = {}): Promise<void> {
   await withRepoLock(locksDir, repoPath, async () => {
-    if (existsSync(worktreePath)) await git(['worktree', 'remove', '--force', '--force', '--', worktreePath], {cwd: repoPath})
+    if (existsSync(worktreePath)) await git(['worktree', 'remove', '--force', '--force', '--', worktreePath], {cwd: repoPath, allowFailure: options.quiet})
     await git(['worktree', 'prune'], {cwd: repoPath, allowFailure: true})
   })
 }
 
+/**
+ * Move a worktree's HEAD (and its branch) to `commit`: `hard` makes index and files the commit's
+ * too; `mixed` resets the index only, so the files stay as they are and their difference shows as
+ * uncommitted work.
+ */
+export async function resetTo(worktree: string, commit: string, mode: 'hard' | 'mixed'): Promise<void> {
+  await git(['reset', '--quiet', `--${mode}`, commit], {cwd: worktree})
+}
+
 /** Keep makima's own files (.makima/) out of status, diffs, checkpoints and merges. */
 export async function excludeMakimaDir(worktreePath: string): Promise<void> {
-  excludeMakimaDirIn(path.resolve(worktreePath, await gitText(['rev-parse', '--git-common-dir'], {cwd: worktreePath})))
+  const dirs = await gitDirs(worktreePath)
+  if (!dirs) throw new MakimaError('INVALID_INPUT', `${worktreePath} is not in a git repository`)
+  excludeMakimaDirIn(dirs.commonDir)
 }
 
 /** excludeMakimaDir, given the repository's common git directory. */
@@ -71,6 +114,5 @@ export async function worktreeHealthy(worktreePath: string | null): Promise<bool
 /** The commit HEAD of a healthy worktree points at (worktreeHealthy), else undefined. */
 export async function worktreeHead(worktreePath: string | null): Promise<string | undefined> {
   if (!worktreePath || !existsSync(worktreePath)) return undefined
-  const result = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {cwd: worktreePath, allowFailure: true})
-  return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : undefined
+  return resolveCommit(worktreePath, 'HEAD')
 }

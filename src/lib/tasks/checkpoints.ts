@@ -3,9 +3,11 @@ import {gzipSync} from 'node:zlib'
 
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {changesBetween, parentOrEmpty, type FileChange} from '../git/changes.js'
-import {commitIdentityEnv} from '../git/commit-identity.js'
-import {git, gitText} from '../git/git-runner.js'
+import {changedPathCount, changesBetween, parentOrEmpty, type FileChange} from '../git/changes.js'
+import {commitAll} from '../git/commits.js'
+import {mergeInProgress} from '../git/merge.js'
+import {deleteRefsUnder} from '../git/ref-updates.js'
+import {abbreviate, currentBranch, headCommit} from '../git/refs.js'
 import {binaryPatch, createSnapshot} from '../git/snapshot.js'
 import type {CheckpointRecord} from '../store/checkpoint-store.js'
 import type {Store} from '../store/store.js'
@@ -58,24 +60,18 @@ export async function createCheckpoint(
   options: {message?: string; includePatch?: boolean} = {},
 ): Promise<CheckpointCreated> {
   const wt = requireWorktree(task, 'checkpoint')
-  const branch = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], {cwd: wt, allowFailure: true})
-  if (branch.exitCode !== 0) throw new MakimaError('INVALID_STATE', `HEAD is detached in the worktree of task ${task.shortId} (${wt}): check out a branch to commit on`)
-  const branchName = branch.stdout.trim()
-  const merging = await git(['rev-parse', '--quiet', '--verify', 'MERGE_HEAD'], {cwd: wt, allowFailure: true})
-  if (merging.exitCode === 0) {
+  const branchName = await currentBranch(wt)
+  if (!branchName) throw new MakimaError('INVALID_STATE', `HEAD is detached in the worktree of task ${task.shortId} (${wt}): check out a branch to commit on`)
+  if (await mergeInProgress(wt)) {
     throw new MakimaError('INVALID_STATE', `a merge is in progress in the worktree of task ${task.shortId}: finish it (makima merge commit) or abort it (makima merge abort) first`)
-  }
-  await git(['add', '--all', '--', '.'], {cwd: wt})
-  const staged = await git(['diff', '--cached', '--quiet', '--no-ext-diff'], {cwd: wt, allowFailure: true})
-  if (staged.exitCode === 0) {
-    const head = await gitText(['rev-parse', '--short', 'HEAD'], {cwd: wt})
-    return {taskId: task.id, success: false, message: `nothing to commit: the worktree of task ${task.shortId} has no changes since ${head} on ${branchName}`}
   }
   let number = store.checkpoints.nextNumber(task.id, 'commit')
   const message = options.message?.trim() || `makima checkpoint ${number} of task ${task.shortId}`
-  const identity = await commitIdentityEnv(wt)
-  await git(['commit', '--quiet', '--no-verify', '-m', message], {cwd: wt, env: identity})
-  const commitSha = await gitText(['rev-parse', 'HEAD'], {cwd: wt})
+  const commitSha = await commitAll(wt, message)
+  if (!commitSha) {
+    const head = await abbreviate(wt, 'HEAD')
+    return {taskId: task.id, success: false, message: `nothing to commit: the worktree of task ${task.shortId} has no changes since ${head} on ${branchName}`}
+  }
   const changes = await changesBetween(wt, await parentOrEmpty(wt, commitSha), commitSha)
   const record: CheckpointRecord = {
     taskId: task.id,
@@ -117,8 +113,8 @@ export async function createCheckpoint(
   if (options.includePatch && task.baseSha && config.checkpointPatches.enabled) {
     const patch = gzipSync(await binaryPatch(wt, task.baseSha, commitSha))
     if (patch.length <= config.checkpointPatches.maxPatchSizeBytes) {
-      const names = await gitText(['diff-tree', '-r', '--name-only', '--no-renames', task.baseSha, commitSha], {cwd: wt})
-      Object.assign(payload, {patchData: patch.toString('base64'), patchBaseSha: task.baseSha, patchFilesCount: names ? names.split('\n').length : 0})
+      const patchFilesCount = await changedPathCount(wt, task.baseSha, commitSha)
+      Object.assign(payload, {patchData: patch.toString('base64'), patchBaseSha: task.baseSha, patchFilesCount})
     }
   }
   return payload
@@ -144,7 +140,7 @@ export async function takeSnapshot(
   options: {message: string; label: string; tree?: string},
 ): Promise<SnapshotTaken | undefined> {
   const wt = requireWorktree(task, 'snapshot')
-  const baseSha = task.baseSha ?? (await gitText(['rev-parse', 'HEAD'], {cwd: wt}))
+  const baseSha = task.baseSha ?? (await headCommit(wt))
   const number = store.checkpoints.nextNumber(task.id, 'snapshot')
   const snap = await createSnapshot(wt, task.id, number, baseSha, options.message, options.tree)
   if (!snap) return undefined
@@ -231,10 +227,5 @@ export function listCheckpoints(store: Store, task: TaskRecord): CheckpointListE
  */
 export async function deleteCheckpointRefs(repoPath: string, taskId: string): Promise<number> {
   if (!/^[0-9a-f-]{36}$/.test(taskId) || !existsSync(repoPath)) return 0
-  const listed = await git(['for-each-ref', '--format=%(refname)', `refs/makima/checkpoints/${taskId}`], {cwd: repoPath, allowFailure: true, timeoutMs: 15_000})
-  const refs = listed.exitCode === 0 ? listed.stdout.split('\n').filter((r) => r.startsWith(`refs/makima/checkpoints/${taskId}/`)) : []
-  if (refs.length === 0) return 0
-  const input = refs.map((ref) => `delete ${ref}\n`).join('')
-  const result = await git(['update-ref', '--stdin'], {cwd: repoPath, input, allowFailure: true, timeoutMs: 15_000})
-  return result.exitCode === 0 ? refs.length : 0
+  return deleteRefsUnder(repoPath, `refs/makima/checkpoints/${taskId}/`, {timeoutMs: 15_000})
 }

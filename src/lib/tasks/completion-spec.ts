@@ -1,5 +1,5 @@
 import {MakimaError} from '../errors.js'
-import {resolveTargetRepo} from '../git/remote.js'
+import {resolveTargetRepo} from '../git/repo-dirs.js'
 import type {CompletionActionKind} from '../store/task-record.js'
 
 // Apart from completion.ts (which runs the actions) so that creating a task does not load the

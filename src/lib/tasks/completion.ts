@@ -1,7 +1,7 @@
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
 import {validateBranchName} from '../git/ref-format.js'
-import {resolveTargetRepo} from '../git/remote.js'
+import {resolveTargetRepo} from '../git/repo-dirs.js'
 import type {Store} from '../store/store.js'
 import type {CompletionActionKind, CompletionActionResult, TaskRecord} from '../store/task-record.js'
 import {COMPLETION_ACTIONS} from './completion-spec.js'

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 
 import type {Config} from '../config/types.js'
-import {git} from '../git/git-runner.js'
+import {resolveTree} from '../git/refs.js'
 import {writeWorktreeTree} from '../git/snapshot.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'
@@ -45,8 +45,7 @@ export function startHeartbeat(task: TaskRecord, ctx: HeartbeatContext): Heartbe
   const previousTree = async (): Promise<string | null> => {
     const latest = ctx.store.checkpoints.latest(task.id, 'snapshot')
     if (!latest?.commitSha) return null
-    const r = await git(['rev-parse', '--verify', '--quiet', `${latest.commitSha}^{tree}`], {cwd: worktree, allowFailure: true})
-    return r.exitCode === 0 ? r.stdout.trim() : null
+    return (await resolveTree(worktree, latest.commitSha)) ?? null
   }
 
   const tick = async (): Promise<void> => {

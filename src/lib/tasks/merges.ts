@@ -2,14 +2,10 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {gitText} from '../git/git-runner.js'
 import {
   abortMerge,
-  branchSha,
   commitMerge,
   conflictedFiles,
-  currentBranch,
-  isAncestor,
   listBranchTips,
   mergeBranch,
   mergeSourceBranch,
@@ -17,6 +13,7 @@ import {
   resolveConflictedFile,
   type MergeStrategy,
 } from '../git/merge.js'
+import {branchTip, currentBranch, headCommit, isAncestor} from '../git/refs.js'
 import {withRepoLock} from '../git/repo-lock.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
@@ -98,7 +95,7 @@ function locked<T>(ctx: MergeContext, worktree: string, fn: () => Promise<T>): P
 /** listBranches: the task branches (makima/*) of the task's repository other than its own. */
 export async function listTaskBranches(store: Store, idOrPrefix: string): Promise<BranchListPayload> {
   const {task, worktree} = await taskWithWorktree(store, idOrPrefix)
-  const head = await gitText(['rev-parse', 'HEAD'], {cwd: worktree})
+  const head = await headCommit(worktree)
   const own = (await currentBranch(worktree)) ?? task.branch
   const tips = (await listBranchTips(worktree, TASK_BRANCH_PREFIX, head)).filter((b) => b.name !== own)
   const owners = new MergeStore(store.db).taskIdsByBranch(
@@ -211,7 +208,7 @@ export async function skipSubtaskMerge(store: Store, idOrPrefix: string, subtask
  */
 export async function checkMergeComplete(store: Store, idOrPrefix: string): Promise<MergeCompleteCheckPayload> {
   const {task, worktree} = await taskWithWorktree(store, idOrPrefix)
-  const head = await gitText(['rev-parse', 'HEAD'], {cwd: worktree})
+  const head = await headCommit(worktree)
   const skips = new MergeStore(store.db).skips(task.id)
   const subtasks = store.tasks.list({all: true, parentTaskId: task.id}).filter((t) => t.branch)
   let mergedCount = 0
@@ -219,7 +216,7 @@ export async function checkMergeComplete(store: Store, idOrPrefix: string): Prom
   const unmergedBranches: string[] = []
   for (const sub of subtasks) {
     const branch = sub.branch!
-    const sha = await branchSha(worktree, branch)
+    const sha = await branchTip(worktree, branch)
     if (sha && !isActive(sub.state) && (await isAncestor(worktree, sha, head))) mergedCount++
     else if (skips.has(sub.id)) skippedCount++
     else unmergedBranches.push(branch)

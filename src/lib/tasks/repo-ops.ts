@@ -2,10 +2,11 @@ import {closeSync, constants, existsSync, fstatSync, openSync, readdirSync, read
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from '../git/git-runner.js'
+import {gitMessage, isGitError} from '../git/git-error.js'
 import {validateBranchName, validateRevision} from '../git/ref-format.js'
-import {resolveCommit} from '../git/refs.js'
-import {checkedOutBranch, localBranchTip} from '../git/remote.js'
+import {createBranchAt} from '../git/ref-updates.js'
+import {branchTip, currentBranch, resolveCommit} from '../git/refs.js'
+import {cloneWorktreeTo} from '../git/worktree-clone.js'
 import {confinedPath, hasGitComponent, realpathOfExisting, userDirectory} from '../paths.js'
 import {isActive, type TaskRecord} from '../store/task-record.js'
 import {commitTaskWork, mergeTaskBranch, openPullRequest, pullRequestBody, requireRepository, resolveDeliveryTarget, type DeliveryContext} from './task-delivery.js'
@@ -95,18 +96,10 @@ export async function cloneWorktree(task: TaskRecord, targetDir: string): Promis
     throw new MakimaError('INVALID_INPUT', `target directory ${dest} already exists and is not empty`)
   }
   try {
-    const head = (await checkedOutBranch(worktree)) ?? branch
+    const head = (await currentBranch(worktree)) ?? branch
     validateBranchName(head, 'worktree branch')
-    await git(['clone', '--quiet', '--no-checkout', '--', repo, dest], {cwd: repo})
-    await git(['push', '--quiet', '--end-of-options', dest, `+HEAD:refs/heads/${head}`], {cwd: worktree})
-    await git(['checkout', '--quiet', head, '--'], {cwd: dest})
-    const patch = await uncommittedPatch(worktree)
-    if (patch.length > 0) {
-      const applied = await git(['apply', '--binary', '--whitespace=nowarn', '-'], {cwd: dest, input: patch, allowFailure: true})
-      if (applied.exitCode !== 0) throw new MakimaError('FAILED', `the uncommitted changes do not apply: ${applied.stderr.trim().split('\n')[0]}`)
-    }
-    const sha = await gitText(['rev-parse', '--short=8', 'HEAD'], {cwd: dest})
-    const message = `Cloned the worktree of task ${task.shortId} to ${dest} (branch ${head} at ${sha}${patch.length > 0 ? ', with its uncommitted changes' : ''})`
+    const {shortSha, withChanges} = await cloneWorktreeTo(worktree, {repo, branch: head, dest})
+    const message = `Cloned the worktree of task ${task.shortId} to ${dest} (branch ${head} at ${shortSha}${withChanges ? ', with its uncommitted changes' : ''})`
     return {taskId: task.id, success: true, message, targetDir: dest}
   } catch (error) {
     if (existed) {
@@ -115,21 +108,6 @@ export async function cloneWorktree(task: TaskRecord, targetDir: string): Promis
       rmSync(dest, {recursive: true, force: true})
     }
     return {taskId: task.id, success: false, message: `cloning the worktree of task ${task.shortId} failed: ${messageOf(error)}`}
-  }
-}
-
-/** A binary patch of everything uncommitted in a worktree (untracked files included), built with a temporary index. */
-async function uncommittedPatch(worktree: string): Promise<Buffer> {
-  const gitDir = await gitText(['rev-parse', '--path-format=absolute', '--git-dir'], {cwd: worktree})
-  const indexFile = path.join(gitDir, `makima-clone-${process.pid}-${Date.now()}.index`)
-  const env = {GIT_INDEX_FILE: indexFile}
-  try {
-    await git(['read-tree', 'HEAD'], {cwd: worktree, env})
-    await git(['add', '--all', '--', '.'], {cwd: worktree, env})
-    const options = ['--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/']
-    return (await git(['diff', '--cached', ...options, 'HEAD', '--'], {cwd: worktree, env, binary: true})).stdout
-  } finally {
-    rmSync(indexFile, {force: true})
   }
 }
 
@@ -152,11 +130,15 @@ export async function createBranch(task: TaskRecord, branchName: string, fromRef
   const from = fromRef ?? 'HEAD'
   const sha = await resolveCommit(cwd, from)
   if (!sha) throw new MakimaError('INVALID_INPUT', `from ref "${from}" is not a commit in ${repo}`)
-  if (await localBranchTip(repo, branchName)) {
+  if (await branchTip(repo, branchName)) {
     return {taskId: task.id, success: false, branchName, message: `branch ${branchName} already exists in ${repo}`}
   }
-  const r = await git(['update-ref', '--create-reflog', '-m', `makima: branch created for task ${task.shortId}`, `refs/heads/${branchName}`, sha, ''], {cwd: repo, allowFailure: true})
-  if (r.exitCode !== 0) return {taskId: task.id, success: false, branchName, message: `could not create branch ${branchName}: ${r.stderr.trim().split('\n')[0]}`}
+  try {
+    await createBranchAt(repo, branchName, sha, `makima: branch created for task ${task.shortId}`)
+  } catch (error) {
+    if (!isGitError(error)) throw error
+    return {taskId: task.id, success: false, branchName, message: `could not create branch ${branchName}: ${gitMessage(error.stderr)}`}
+  }
   return {taskId: task.id, success: true, branchName, message: `Branch ${branchName} created at ${sha.slice(0, 8)} (from ${from})`}
 }
 

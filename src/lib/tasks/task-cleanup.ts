@@ -2,7 +2,8 @@ import {existsSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {git} from '../git/git-runner.js'
+import {deleteBranch} from '../git/ref-updates.js'
+import {branchTip, isAncestor} from '../git/refs.js'
 import {validateBranchName} from '../git/ref-format.js'
 import {isDirty} from '../git/snapshot.js'
 import {removeWorktree} from '../git/worktrees.js'
@@ -64,7 +65,7 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
     validateBranchName(task.branch)
     const merged = task.baseBranch ? await isMerged(task.repoPath, task.branch, task.baseBranch) : false
     if (merged || options.force) {
-      await git(['branch', '-D', '--', task.branch], {cwd: task.repoPath})
+      await deleteBranch(task.repoPath, task.branch)
       result.branchDeleted = true
     } else {
       result.message = `kept branch ${task.branch}: it is not merged into ${task.baseBranch ?? 'its base'} (use --force to delete it anyway). `
@@ -76,6 +77,6 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
 }
 
 async function isMerged(repo: string, branch: string, base: string): Promise<boolean> {
-  const r = await git(['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${base}`], {cwd: repo, allowFailure: true})
-  return r.exitCode === 0
+  const [tip, baseTip] = await Promise.all([branchTip(repo, branch), branchTip(repo, base)])
+  return tip !== undefined && baseTip !== undefined && (await isAncestor(repo, tip, baseTip))
 }

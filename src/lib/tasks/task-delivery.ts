@@ -3,21 +3,19 @@ import path from 'node:path'
 
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {git} from '../git/git-runner.js'
 import {validateBranchName} from '../git/ref-format.js'
-import {defaultBranch} from '../git/refs.js'
+import {commitAll} from '../git/commits.js'
+import {operationInProgress} from '../git/merge.js'
+import {currentBranch, defaultBranch} from '../git/refs.js'
 import {mergeIntoTarget} from '../git/remote-merge.js'
 import {createPullRequest, type PullRequest} from '../git/remote-pr.js'
 import {
-  checkedOutBranch,
-  commitAll,
   localPathOfUrl,
   push,
   remoteUrl,
-  resolveTargetRepo,
-  sameRepository,
   type DeliveryTarget,
 } from '../git/remote.js'
+import {resolveTargetRepo, sameRepository} from '../git/repo-dirs.js'
 import type {TaskRecord} from '../store/task-record.js'
 import {redactCredentials} from '../redact.js'
 
@@ -91,17 +89,13 @@ export async function commitTaskWork(task: TaskRecord, ctx: Pick<DeliveryContext
     ctx.progress(`The worktree of task ${task.shortId} is gone: delivering what is committed on ${branch}`)
     return undefined
   }
-  const current = await checkedOutBranch(worktree)
+  const current = await currentBranch(worktree)
   if (current !== branch) {
     throw new MakimaError('FAILED', `the worktree ${worktree} is ${current ? `on branch ${current}` : 'on a detached HEAD'}, not on the task branch ${branch}: check ${branch} out there again, then retry`)
   }
-  for (const pseudo of ['MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD']) {
-    const r = await git(['rev-parse', '--verify', '--quiet', pseudo], {cwd: worktree, allowFailure: true})
-    if (r.exitCode === 0) {
-      throw new MakimaError('FAILED', `a ${pseudo === 'MERGE_HEAD' ? 'merge' : pseudo === 'REVERT_HEAD' ? 'revert' : 'cherry-pick'} is in progress in ${worktree}: finish or abort it first`)
-    }
-  }
-  const sha = await commitAll(worktree, `makima: work of task ${task.shortId}`)
+  const operation = await operationInProgress(worktree)
+  if (operation) throw new MakimaError('FAILED', `a ${operation} is in progress in ${worktree}: finish or abort it first`)
+  const sha = await commitAll(worktree, `makima: work of task ${task.shortId}`, {unsigned: true})
   if (sha) ctx.progress(`Committed the uncommitted work of task ${task.shortId} on ${branch} (${sha.slice(0, 8)})`)
   return sha
 }

@@ -1,8 +1,8 @@
 import {existsSync} from 'node:fs'
 
 import {MakimaError} from '../errors.js'
-import {git, gitText} from '../git/git-runner.js'
-import {resolveCommit} from '../git/refs.js'
+import {diffText} from '../git/changes.js'
+import {headCommit, mergeBase, resolveCommit} from '../git/refs.js'
 import {writeWorktreeTree} from '../git/snapshot.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'
@@ -24,8 +24,6 @@ export interface TaskDiff {
   /** a note for people when the source is not the worktree */
   note?: string
 }
-
-const DIFF_OPTIONS = ['--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/']
 
 /**
  * The task's work as a diff against the merge-base of the task branch with its base branch
@@ -65,8 +63,7 @@ export async function computeTaskDiff(store: Store, task: TaskRecord, options: {
     }
   }
   const mergeBase = await diffBase(cwd, task, source === 'worktree' ? 'HEAD' : target)
-  const args = options.stat ? ['diff', '--stat', ...DIFF_OPTIONS, mergeBase, target] : ['diff', '--binary', '--full-index', ...DIFF_OPTIONS, mergeBase, target]
-  const diff = (await git(args, {cwd})).stdout
+  const diff = await diffText(cwd, mergeBase, target, options)
   return {diff, mergeBase, source, note}
 }
 
@@ -86,9 +83,9 @@ async function diffBase(cwd: string, task: TaskRecord, head: string): Promise<st
   for (const candidate of candidates) {
     const sha = await resolveCommit(cwd, candidate)
     if (!sha) continue
-    const result = await git(['merge-base', head, sha], {cwd, allowFailure: true})
-    if (result.exitCode === 0 && result.stdout.trim()) return result.stdout.trim()
+    const base = await mergeBase(cwd, head, sha)
+    if (base) return base
   }
   if (task.baseSha && (await resolveCommit(cwd, task.baseSha))) return task.baseSha
-  return gitText(['rev-parse', 'HEAD'], {cwd})
+  return headCommit(cwd)
 }

@@ -8,7 +8,7 @@ import {applyPatch, workingTreePatch} from '../git/patches.js'
 import {binaryPatch} from '../git/snapshot.js'
 import {validateBranchName} from '../git/ref-format.js'
 import {resolveCommit} from '../git/refs.js'
-import {createWorktree, worktreeHead} from '../git/worktrees.js'
+import {ensureWorktree, worktreeHead} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import type {Store} from '../store/store.js'
 import type {TaskPatch, TaskRecord} from '../store/task-record.js'
@@ -48,12 +48,19 @@ async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<
     baseSha = await continueFrom(task, worktreePath, locksDir, ctx)
   } else {
     ctx.progress(`Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
-    ;({baseSha} = await createWorktree({repoPath: task.repoPath, baseRef: task.baseBranch ?? 'HEAD', branch: task.branch!, worktreePath, locksDir}))
+    baseSha = await createTaskWorktree(task, task.baseBranch ?? 'HEAD', worktreePath, locksDir)
     await inheritGitConfig(worktreePath, task.repoPath)
   }
   copyParentFiles(task, worktreePath, ctx)
   ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
   return {worktreePath, baseSha}
+}
+
+/** The task's worktree on its new branch at `baseRef`; returns the base commit. */
+async function createTaskWorktree(task: TaskRecord, baseRef: string, worktreePath: string, locksDir: string): Promise<string> {
+  const missingStart = () => new MakimaError('INVALID_INPUT', `base branch "${baseRef}" does not exist in ${task.repoPath}`)
+  const {headSha} = await ensureWorktree({repoPath: task.repoPath!, worktreePath, locksDir, startAt: baseRef, branch: {name: task.branch!, mode: 'new'}, missingStart})
+  return headSha
 }
 
 /**
@@ -90,12 +97,12 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
   ctx.progress(`Creating worktree for ${task.repoPath} at task ${source.shortId}'s HEAD ${head.slice(0, 8)}`)
   const [patchResult, worktreeResult] = await Promise.allSettled([
     live ? workingTreePatch(source.worktreePath!, head) : finalSnapshotPatch(source, head, task.repoPath!, ctx),
-    createWorktree({repoPath: task.repoPath!, baseRef: head, branch: task.branch!, worktreePath, locksDir}),
+    createTaskWorktree(task, head, worktreePath, locksDir),
   ])
   if (worktreeResult.status === 'rejected') throw worktreeResult.reason
   if (patchResult.status === 'rejected') throw patchResult.reason
   const patch = patchResult.value
-  const {baseSha} = worktreeResult.value
+  const baseSha = worktreeResult.value
   // The identity (config) and the patch (files) are independent: both at once, both waited for.
   const settled = await Promise.allSettled([applyPatch(worktreePath, patch), inheritGitConfig(worktreePath, task.repoPath!)])
   for (const result of settled) if (result.status === 'rejected') throw result.reason
