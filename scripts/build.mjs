@@ -59,7 +59,7 @@ function commandsModule() {
 
 /**
  * Bundled modules are not where tsc puts them (dist/bundle/chunks/ instead of dist/lib/...), so
- * a path computed from a module's own URL points elsewhere: src/package-root.ts is the one place
+ * a path computed from a module's own URL points elsewhere: src/lib/package-root.ts is the one place
  * that may do that. createRequire(import.meta.url) is fine (it only resolves packages).
  */
 function checkModuleRelativePaths() {
@@ -68,7 +68,7 @@ function checkModuleRelativePaths() {
     for (const entry of readdirSync(dir, {withFileTypes: true})) {
       const file = path.join(dir, entry.name)
       if (entry.isDirectory()) walk(file)
-      else if (entry.name.endsWith('.ts') && file !== path.join(SRC, 'package-root.ts')) {
+      else if (entry.name.endsWith('.ts') && file !== path.join(SRC, 'lib', 'package-root.ts')) {
         readFileSync(file, 'utf8')
           .split('\n')
           .forEach((line, i) => {
@@ -82,7 +82,7 @@ function checkModuleRelativePaths() {
   walk(SRC)
   if (problems.length > 0) {
     fail(
-      `paths relative to a module's own file break in the bundle (dist/bundle/); use packageRoot() or cliEntry() from src/package-root.ts:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      `paths relative to a module's own file break in the bundle (dist/bundle/); use packageRoot() or cliEntry() from src/lib/package-root.ts:\n${problems.map((p) => `  ${p}`).join('\n')}`,
     )
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {MakimaCommand} from '../base-command.js'
+import {MakimaCommand} from '../cli/base-command.js'
 
 export default class Doctor extends MakimaCommand {
   static override summary = 'Check that makima can work here: Node, git, Claude Code, gh, MAKIMA_HOME, the database, the server'

@@ -1,7 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 
-import {TaskCommand} from '../task-command.js'
-import {cliEntry} from '../package-root.js'
+import {TaskCommand} from '../cli/task-command.js'
+import {cliEntry} from '../lib/package-root.js'
 
 export default class Top extends TaskCommand {
   static override summary = 'A live view of tasks: state, age, CPU and memory, last output line; keys to pause, resume, interrupt and read logs'
@@ -34,8 +34,8 @@ When stdout is not a terminal (a pipe, a file, CI) one plain table is printed in
     const {flags} = await this.parse(Top)
     const config = this.makimaConfig()
     const store = await this.openStore(config)
-    const {reapStaleTasks} = await import('../lib/tasks/stale-runners.js')
-    const {ProcessUsageSampler} = await import('../lib/tasks/process-usage.js')
+    const {reapStaleTasks} = await import('../lib/tasks/run/stale-runners.js')
+    const {ProcessUsageSampler} = await import('../lib/os/process-usage.js')
     const {collectTopRows} = await import('../lib/ui/top-rows.js')
     const sampler = new ProcessUsageSampler()
     const rows = () => {

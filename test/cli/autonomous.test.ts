@@ -13,7 +13,7 @@ import {taskWorld} from '../support/task-helpers.js'
 
 useCleanup()
 
-/** How makima marks its continuation prompts (src/lib/tasks/autonomous.ts CONTINUATION_MARKER). */
+/** How makima marks its continuation prompts (src/lib/tasks/autonomous/session.ts CONTINUATION_MARKER). */
 const MARKER = '[makima autonomous loop]'
 const gate = (ready: boolean, reason: string, blockers: string[] = []) =>
   `<COMPLETION_GATE>\n${JSON.stringify({ready, reason, blockers})}\n</COMPLETION_GATE>`

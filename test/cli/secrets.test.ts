@@ -77,8 +77,9 @@ describe('the server API key', () => {
 })
 
 describe('a daemon task', () => {
-  test("dumps every process environment it can read (the daemon's holds the key): taskOutput and the store carry none of it", async () => {
-    const api = await startScriptedApi(steps({bash: dump("cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep '^MAKIMA_DAEMON_SERVER_APIKEY=' | head -1")}, {text: 'environments dumped'}))
+  // The tool shell's parent is claude, whose parent is the daemon: its environment still holds the key.
+  test("dumps the daemon's process environment (it holds the key): taskOutput and the store carry none of it", async () => {
+    const api = await startScriptedApi(steps({bash: dump("cat /proc/$(awk '{print $4}' /proc/$PPID/stat)/environ | tr '\\0' '\\n' | grep '^MAKIMA_DAEMON_SERVER_APIKEY='")}, {text: 'environments dumped'}))
     const w = await daemonWorld(api)
     await w.startDaemon()
     const id = w.spawnTask('dump environments')

@@ -1,4 +1,4 @@
-// The autonomous loop's decisions (src/lib/tasks/autonomous.ts, AutonomousLoop): complete on a
+// The autonomous loop's decisions (src/lib/tasks/autonomous/session.ts, AutonomousLoop): complete on a
 // ready gate, continue with a prompt quoting the gate otherwise, and the circuit breaker's three
 // limits. Plus the worktree fingerprint of a task without a repository.
 import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
 
-import {AutonomousLoop, CONTINUATION_MARKER, assistantText, hashDirectory} from '../../src/lib/tasks/autonomous.js'
+import {AutonomousLoop, CONTINUATION_MARKER, assistantText, hashDirectory} from '../../src/lib/tasks/autonomous/session.js'
 import {parseStreamLine} from '../../src/lib/claude/stream-event.js'
 
 const LIMITS = {maxRuns: 10, maxRunsWithoutProgress: 3, maxSameBlocker: 3}

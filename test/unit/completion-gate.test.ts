@@ -1,8 +1,8 @@
-// The completion gate parser (src/lib/tasks/completion-gate.ts): the last block decides, and a
+// The completion gate parser (src/lib/tasks/autonomous/readiness-gate.ts): the last block decides, and a
 // block that cannot be read is reported with what is wrong, never taken as "no gate".
 import {describe, expect, test} from 'vitest'
 
-import {blockerKey, parseLastGate} from '../../src/lib/tasks/completion-gate.js'
+import {blockerKey, parseLastGate} from '../../src/lib/tasks/autonomous/readiness-gate.js'
 
 const block = (json: string) => `<COMPLETION_GATE>\n${json}\n</COMPLETION_GATE>`
 

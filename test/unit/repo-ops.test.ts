@@ -1,4 +1,4 @@
-// The repository operations of the daemon's commands (src/lib/tasks/repo-ops.ts) on real git
+// The repository operations of the daemon's commands (src/lib/tasks/workspace/repo-ops.ts) on real git
 // repositories: a task record pointing at a real worktree of a real repository (with a bare
 // origin where it matters).
 import {mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, existsSync} from 'node:fs'
@@ -15,8 +15,8 @@ import {
   mergeTaskToTarget,
   MAX_REPO_FILE_BYTES,
   readRepoFile,
-} from '../../src/lib/tasks/repo-ops.js'
-import type {DeliveryContext} from '../../src/lib/tasks/task-delivery.js'
+} from '../../src/lib/tasks/workspace/repo-ops.js'
+import type {DeliveryContext} from '../../src/lib/tasks/delivery/delivery.js'
 import {git, isolatedGitEnv, makeRepo, tempRoots, type Repo} from '../support/git-fixtures.js'
 
 // The library runs git with this process's environment: make it the isolated test identity.

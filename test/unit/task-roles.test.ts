@@ -11,10 +11,10 @@ import {afterAll, describe, expect, test} from 'vitest'
 import {CONTRACT_PROMPT, ORCHESTRATOR_PROMPT, SUBTASK_PROMPT, SUPERVISOR_PROMPT, systemPromptFor} from '../../src/lib/claude/prompts.js'
 import {loadConfig} from '../../src/lib/config/load.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
-import {orchestrateScript, writeOrchestrateScript} from '../../src/lib/tasks/orchestrate-script.js'
-import {setUpRole} from '../../src/lib/tasks/task-role.js'
+import {orchestrateScript, writeOrchestrateScript} from '../../src/lib/tasks/roles/orchestrate-script.js'
+import {setUpRole} from '../../src/lib/tasks/roles/role.js'
 import {SecretRedactor} from '../../src/lib/secrets/redactor.js'
-import {ToolKeys} from '../../src/lib/tasks/tool-keys.js'
+import {ToolKeys} from '../../src/lib/tasks/roles/tool-keys.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'makima-roles-'))
 afterAll(() => rmSync(root, {recursive: true, force: true}))

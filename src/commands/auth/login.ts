@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {MakimaCommand} from '../../base-command.js'
+import {MakimaCommand} from '../../cli/base-command.js'
 import {MakimaError} from '../../lib/errors.js'
 
 export default class AuthLogin extends MakimaCommand {

@@ -1,4 +1,4 @@
-import {MakimaCommand} from '../../base-command.js'
+import {MakimaCommand} from '../../cli/base-command.js'
 
 export default class AuthStatus extends MakimaCommand {
   static override summary = "Show whether Claude Code is logged in, as makima's tasks will see it"

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class Checkpoint extends TaskCommand {
   static override summary = "Commit a task's worktree as a checkpoint (a real commit on the task branch)"
@@ -14,9 +14,9 @@ export default class Checkpoint extends TaskCommand {
     const {args, flags} = await this.parse(Checkpoint)
     const config = this.makimaConfig()
     const store = await this.openStore(config)
-    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     reapStaleTasks(store)
-    const {createCheckpoint} = await import('../../lib/tasks/checkpoints.js')
+    const {createCheckpoint} = await import('../../lib/tasks/checkpoints/checkpoints.js')
     const {taskId: _taskId, ...result} = await createCheckpoint(store, config, store.tasks.resolve(args.task), {message: flags.message})
     if (this.jsonEnabled()) this.logJson(result)
     if (!result.success) {

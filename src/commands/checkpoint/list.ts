@@ -1,5 +1,5 @@
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class CheckpointList extends TaskCommand {
   static override summary = "List a task's checkpoints: commits (makima checkpoint) and snapshots (heartbeat, cleanup)"
@@ -10,7 +10,7 @@ export default class CheckpointList extends TaskCommand {
   async run(): Promise<unknown> {
     const {args} = await this.parse(CheckpointList)
     const store = await this.openStore()
-    const {listCheckpoints} = await import('../../lib/tasks/checkpoints.js')
+    const {listCheckpoints} = await import('../../lib/tasks/checkpoints/checkpoints.js')
     const task = store.tasks.resolve(args.task)
     const list = listCheckpoints(store, task)
     if (this.jsonEnabled()) return list

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class CheckpointRestore extends TaskCommand {
   static override summary = 'Restore a checkpoint of a task into a new worktree'
@@ -22,7 +22,7 @@ export default class CheckpointRestore extends TaskCommand {
     const config = this.makimaConfig()
     const store = await this.openStore(config)
     const {userDirectory} = await import('../../lib/paths.js')
-    const {restoreCheckpoint} = await import('../../lib/tasks/checkpoint-restore.js')
+    const {restoreCheckpoint} = await import('../../lib/tasks/checkpoints/restore.js')
     const task = store.tasks.resolve(args.task)
     const result = await restoreCheckpoint(store, config, task, args.number, userDirectory(args.dir), {
       kind: flags.commit ? 'commit' : 'snapshot',

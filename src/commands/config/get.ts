@@ -1,5 +1,5 @@
-import {MakimaCommand} from '../../base-command.js'
-import {configKeyArg} from '../../config-args.js'
+import {MakimaCommand} from '../../cli/base-command.js'
+import {configKeyArg} from '../../cli/config-args.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {formatConfigValue, getConfigEntry} from '../../lib/config/store-file.js'
 

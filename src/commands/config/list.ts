@@ -1,4 +1,4 @@
-import {MakimaCommand} from '../../base-command.js'
+import {MakimaCommand} from '../../cli/base-command.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {type ConfigEntry, formatConfigValue, listConfigEntries} from '../../lib/config/store-file.js'
 

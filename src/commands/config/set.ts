@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
-import {MakimaCommand} from '../../base-command.js'
-import {configKeyArg} from '../../config-args.js'
+import {MakimaCommand} from '../../cli/base-command.js'
+import {configKeyArg} from '../../cli/config-args.js'
 import {keySpec} from '../../lib/config/keys.js'
 import {resolveHome} from '../../lib/config/load.js'
 import {formatConfigValue, setConfigValue} from '../../lib/config/store-file.js'

@@ -2,9 +2,9 @@ import {hostname} from 'node:os'
 
 import {Flags} from '@oclif/core'
 
-import {MakimaCommand} from '../../base-command.js'
+import {MakimaCommand} from '../../cli/base-command.js'
 import {MakimaError} from '../../lib/errors.js'
-import {cliEntry} from '../../package-root.js'
+import {cliEntry} from '../../lib/package-root.js'
 
 export default class DaemonRun extends MakimaCommand {
   static override summary = 'Connect to the makima server and run the tasks it sends'

@@ -1,4 +1,4 @@
-import {MakimaCommand} from '../../base-command.js'
+import {MakimaCommand} from '../../cli/base-command.js'
 
 export default class DaemonStatus extends MakimaCommand {
   static override summary = "Show the daemon's state: connection, daemon id, active tasks, outbox depth"
@@ -7,7 +7,7 @@ export default class DaemonStatus extends MakimaCommand {
   async run(): Promise<unknown> {
     const config = this.makimaConfig()
     const {Store} = await import('../../lib/store/store.js')
-    const {isPidAlive, isSameProcessAlive} = await import('../../lib/tasks/process-table.js')
+    const {isPidAlive, isSameProcessAlive} = await import('../../lib/os/process-table.js')
     const {ACTIVE_STATES} = await import('../../lib/store/task-record.js')
     const {daemonNumbers} = await import('../../lib/daemon/daemon-numbers.js')
     const store = Store.open(config.localDb.path)

@@ -1,5 +1,5 @@
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeAbort extends MergeCommand {
   static override summary = "Abort the merge in progress in a task's worktree"

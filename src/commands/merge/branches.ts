@@ -1,5 +1,5 @@
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeBranches extends MergeCommand {
   static override summary = "List the task branches of a task's repository, merged or not"

@@ -1,5 +1,5 @@
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeCheck extends MergeCommand {
   static override summary = 'Check that every subtask branch is merged into the task or skipped'

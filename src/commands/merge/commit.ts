@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeCommit extends MergeCommand {
   static override summary = "Commit the merge in progress in a task's worktree"

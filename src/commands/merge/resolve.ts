@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeResolve extends MergeCommand {
   static override summary = 'Resolve a conflicted file by taking our or their version'

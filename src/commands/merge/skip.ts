@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeSkip extends MergeCommand {
   static override summary = "Record that a subtask's branch is deliberately not merged"

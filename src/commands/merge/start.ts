@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
-import {MergeCommand} from '../../merge-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {MergeCommand} from '../../cli/merge-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class MergeStart extends MergeCommand {
   static override summary = "Merge a branch into a task's worktree (no fast-forward)"

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskCleanup extends TaskCommand {
   static override summary = "Remove a finished task's worktree (uncommitted work is kept as a snapshot first)"
@@ -16,7 +16,7 @@ export default class TaskCleanup extends TaskCommand {
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(TaskCleanup)
     const manager = await this.taskManager()
-    const {cleanupTask} = await import('../../lib/tasks/task-cleanup.js')
+    const {cleanupTask} = await import('../../lib/tasks/workspace/cleanup.js')
     const result = await cleanupTask(manager, args.task, {deleteBranch: flags['delete-branch'], force: flags.force})
     if (this.jsonEnabled()) return result
     this.say(result.message)

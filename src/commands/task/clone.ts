@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskClone extends TaskCommand {
   static override summary = "Copy a task's worktree to a new directory as an independent git repository"
@@ -16,7 +16,7 @@ export default class TaskClone extends TaskCommand {
     const task = store.tasks.resolve(args.task)
     const path = await import('node:path')
     const {expandHome} = await import('../../lib/config/load.js')
-    const {cloneWorktree} = await import('../../lib/tasks/repo-ops.js')
+    const {cloneWorktree} = await import('../../lib/tasks/workspace/repo-ops.js')
     const result = await cloneWorktree(task, path.resolve(expandHome(args.dir)))
     if (this.jsonEnabled()) this.logJson(result)
     else if (result.success) this.say(result.message)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskCompleteAction extends TaskCommand {
   static override summary = "Run a completed task's completion action again (push its branch, merge it, or open a pull request)"
@@ -31,7 +31,7 @@ export default class TaskCompleteAction extends TaskCommand {
       store.output.flush()
       this.note(message)
     }
-    const {retryCompletionAction} = await import('../../lib/tasks/completion.js')
+    const {retryCompletionAction} = await import('../../lib/tasks/delivery/actions.js')
     const payload = await retryCompletionAction(
       task.id,
       {action: flags.action, targetRepo: flags['target-repo'], targetBranch: flags['target-branch']},

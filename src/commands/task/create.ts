@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {readPlan} from '../../plan-input.js'
-import {TaskCommand} from '../../task-command.js'
-import {specFlags, specFromFlags} from '../../task-flags.js'
+import {readPlan} from '../../cli/plan-input.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {specFlags, specFromFlags} from '../../cli/task-flags.js'
 
 export default class TaskCreate extends TaskCommand {
   static override summary = 'Record a pending task without running it'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskDiff extends TaskCommand {
   static override summary = "Show a task's work as a diff against the merge-base with its base branch"
@@ -13,7 +13,7 @@ export default class TaskDiff extends TaskCommand {
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(TaskDiff)
     const store = await this.openStore()
-    const {computeTaskDiff} = await import('../../lib/tasks/task-diff.js')
+    const {computeTaskDiff} = await import('../../lib/tasks/workspace/diff.js')
     const task = store.tasks.resolve(args.task)
     const result = await computeTaskDiff(store, task, {stat: flags.stat})
     if (result.note) this.note(result.note)

@@ -1,5 +1,5 @@
-import {TaskControlCommand} from '../../task-control-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskControlCommand} from '../../cli/task-control-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskInterrupt extends TaskControlCommand {
   static override summary = 'End a task and every process it started; the worktree stays'

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
+import {TaskCommand} from '../../cli/task-command.js'
 import {formatAge} from '../../lib/ui/format.js'
 
 export default class TaskList extends TaskCommand {
@@ -15,7 +15,7 @@ export default class TaskList extends TaskCommand {
     const {flags} = await this.parse(TaskList)
     const config = this.makimaConfig()
     const store = await this.openStore(config)
-    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     reapStaleTasks(store)
     const parentTaskId = flags.parent ? store.tasks.resolve(flags.parent).id : undefined
     const tasks = store.tasks.list({all: flags.all || Boolean(parentTaskId), parentTaskId})

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskLogs extends TaskCommand {
   static override summary = "Print a task's output (a readable transcript; --raw for stream-json)"
@@ -16,7 +16,7 @@ export default class TaskLogs extends TaskCommand {
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(TaskLogs)
     const store = await this.openStore()
-    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     const {isEnded} = await import('../../lib/store/task-record.js')
     const {TaskView, useColor} = await import('../../lib/ui/task-view.js')
     const task = store.tasks.resolve(args.task)

@@ -1,5 +1,5 @@
-import {TaskControlCommand} from '../../task-control-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskControlCommand} from '../../cli/task-control-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskResume extends TaskControlCommand {
   static override summary = 'Resume a paused task (SIGCONT to every process it started)'

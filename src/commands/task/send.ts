@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {readPlan} from '../../plan-input.js'
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {readPlan} from '../../cli/plan-input.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskSend extends TaskCommand {
   static override summary = 'Send a follow-up message to a task'

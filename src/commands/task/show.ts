@@ -1,5 +1,5 @@
-import {TaskCommand} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskShow extends TaskCommand {
   static override summary = 'Show one task'
@@ -9,7 +9,7 @@ export default class TaskShow extends TaskCommand {
   async run(): Promise<unknown> {
     const {args} = await this.parse(TaskShow)
     const store = await this.openStore()
-    const {reapStaleTasks} = await import('../../lib/tasks/stale-runners.js')
+    const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     reapStaleTasks(store)
     const {toTaskJson} = await import('../../lib/store/task-record.js')
     const task = toTaskJson(store.tasks.resolve(args.task))

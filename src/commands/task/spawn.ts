@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {readPlan} from '../../plan-input.js'
-import {TaskCommand} from '../../task-command.js'
-import {specFlags, specFromFlags} from '../../task-flags.js'
+import {readPlan} from '../../cli/plan-input.js'
+import {TaskCommand} from '../../cli/task-command.js'
+import {specFlags, specFromFlags} from '../../cli/task-flags.js'
 
 export default class TaskSpawn extends TaskCommand {
   static override summary = 'Create a task and run Claude Code on it in its own worktree'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {TaskCommand, taskExitCode} from '../../task-command.js'
-import {taskIdArg} from '../../task-flags.js'
+import {TaskCommand, taskExitCode} from '../../cli/task-command.js'
+import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskWait extends TaskCommand {
   static override summary = 'Wait until a task ends; exit code as an attached spawn'

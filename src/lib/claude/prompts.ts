@@ -18,7 +18,7 @@ export const SUBTASK_PROMPT = `You are a makima worker. You run inside a git wor
 End with a short report: what you changed (files), what you ran to check it and the result, and anything left undone or uncertain.
 `
 
-/** The helper every orchestrator and supervisor gets in its worktree (src/lib/tasks/orchestrate-script.ts). */
+/** The helper every orchestrator and supervisor gets in its worktree (src/lib/tasks/roles/orchestrate-script.ts). */
 export const ORCHESTRATE_SCRIPT = './.makima/orchestrate.sh'
 
 const VERBS = `\`\`\`bash

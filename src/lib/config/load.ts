@@ -3,6 +3,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {expandHome} from '../os/home-path.js'
 import {CONFIG_KEYS, type KeySpec} from './keys.js'
 import {coerceValue} from './values.js'
 import type {Config} from './types.js'
@@ -19,11 +20,7 @@ export function resolveHome(env: Record<string, string | undefined>): string {
   return path.resolve(raw && raw.length > 0 ? expandHome(raw) : path.join(homedir(), '.makima'))
 }
 
-export function expandHome(p: string): string {
-  if (p === '~') return homedir()
-  if (p.startsWith('~/')) return path.join(homedir(), p.slice(2))
-  return p
-}
+export {expandHome}
 
 export function configFilePath(home: string): string {
   return path.join(home, 'config.json')

@@ -1,7 +1,7 @@
 import type {Config} from '../config/types.js'
 import type {Store} from '../store/store.js'
 import type {TaskRecord} from '../store/task-record.js'
-import type {TaskManager} from '../tasks/task-manager.js'
+import type {TaskManager} from '../tasks/manager.js'
 import type {AuthFlows} from './auth-flow.js'
 import type {Logger} from './logger.js'
 import type {OutgoingMessage} from './messages.js'

@@ -1,8 +1,8 @@
 import path from 'node:path'
 
 import {configuredIdentity} from '../git/identity.js'
-import {createCheckpoint} from '../tasks/checkpoints.js'
-import {retryCompletionAction} from '../tasks/completion.js'
+import {createCheckpoint} from '../tasks/checkpoints/checkpoints.js'
+import {retryCompletionAction} from '../tasks/delivery/actions.js'
 import {
   abortTaskMerge,
   checkMergeComplete,
@@ -13,9 +13,9 @@ import {
   skipSubtaskMerge,
   startMerge,
 } from '../tasks/merges.js'
-import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, readRepoFile} from '../tasks/repo-ops.js'
-import {cleanupTask} from '../tasks/task-cleanup.js'
-import {taskDiff} from '../tasks/task-diff.js'
+import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, readRepoFile} from '../tasks/workspace/repo-ops.js'
+import {cleanupTask} from '../tasks/workspace/cleanup.js'
+import {taskDiff} from '../tasks/workspace/diff.js'
 import type {DispatchContext, HandlerTable} from './dispatch-context.js'
 import {outgoing} from './messages.js'
 

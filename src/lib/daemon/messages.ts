@@ -4,7 +4,7 @@
  * schemas of protocol.ts, this makes a misspelt or missing field a compile error wherever a
  * message is built. Optional fields may be left out; they are then absent on the wire.
  */
-import type {CheckpointCreated} from '../tasks/checkpoints.js'
+import type {CheckpointCreated} from '../tasks/checkpoints/checkpoints.js'
 
 type Maybe<T> = T | undefined
 

@@ -5,8 +5,8 @@ import {listWorktrees, type ListedWorktree} from '../git/worktree-list.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
-import {environValue, isSameProcessAlive, listProcesses} from '../tasks/process-table.js'
-import {findTaskProcesses, signalAll, TASK_MARKER} from '../tasks/task-processes.js'
+import {environValue, isSameProcessAlive, listProcesses} from '../os/process-table.js'
+import {findTaskProcesses, signalAll, TASK_MARKER} from '../os/task-processes.js'
 import type {OutgoingMessage} from './event-sink.js'
 
 /**

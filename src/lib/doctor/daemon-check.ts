@@ -8,7 +8,7 @@ import type {CheckResult, DoctorContext} from './check-result.js'
 export async function checkDaemon(ctx: DoctorContext): Promise<CheckResult | undefined> {
   const {Store} = await import('../store/store.js')
   const {daemonNumbers} = await import('../daemon/daemon-numbers.js')
-  const {isSameProcessAlive} = await import('../tasks/process-table.js')
+  const {isSameProcessAlive} = await import('../os/process-table.js')
   let store
   try {
     store = Store.open(ctx.config.localDb.path)

@@ -3,7 +3,7 @@ import {commitTree} from './commits.js'
 import {deleteRef} from './ref-updates.js'
 import {branchTip, isAncestor} from './refs.js'
 import {advanceLocalBranch, fetchBranchTip, push, type DeliveryTarget} from './remote.js'
-import {withRepoLock} from './repo-lock.js'
+import {withRepoLock} from '../os/repo-lock.js'
 
 export interface TargetMergeOptions {
   /** the task's repository (where its branch lives) */

@@ -1,7 +1,6 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {cleanEnvironment} from '../claude/task-env.js'
 import {MakimaError} from '../errors.js'
 
 export interface PullRequestOptions {
@@ -11,7 +10,7 @@ export interface PullRequestOptions {
   base: string
   title: string
   body: string
-  /** environment gh gets (cleaned of makima's secrets); its PATH is where gh is looked up */
+  /** environment gh gets, already cleaned of makima's secrets by the caller (tasks/delivery); its PATH is where gh is looked up */
   env: Record<string, string | undefined>
   timeoutMs?: number
 }
@@ -71,7 +70,7 @@ export async function createPullRequest(options: PullRequestOptions): Promise<Pu
     stdin: 'ignore',
     timeout: options.timeoutMs ?? 120_000,
     extendEnv: false,
-    env: {...cleanEnvironment(options.env), GH_PROMPT_DISABLED: '1', NO_COLOR: '1', GIT_TERMINAL_PROMPT: '0'},
+    env: {...options.env, GH_PROMPT_DISABLED: '1', NO_COLOR: '1', GIT_TERMINAL_PROMPT: '0'},
   })
   const stdout = String(result.stdout ?? '')
   const stderr = String(result.stderr ?? '')

@@ -1,7 +1,7 @@
 import {existsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {expandHome} from '../config/load.js'
+import {expandHome} from '../os/home-path.js'
 import {MakimaError} from '../errors.js'
 import {classifyGitError, gitMessage, isGitError} from './git-error.js'
 import {git, gitText} from './git-runner.js'

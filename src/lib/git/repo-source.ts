@@ -9,7 +9,7 @@ import {inheritGitConfig} from './identity.js'
 import {updateRef} from './ref-updates.js'
 import {isAncestor, refsUnder, slugify} from './refs.js'
 import {gitDirs, resolveLocalRepo} from './repo-dirs.js'
-import {withRepoLock} from './repo-lock.js'
+import {withRepoLock} from '../os/repo-lock.js'
 import {checkedOutBranches} from './worktree-list.js'
 
 /** Where repository sources are kept: the clone cache (`worktree.reposDir`) and the lock dir. */

@@ -6,7 +6,7 @@ import {git} from './git-runner.js'
 import {validateBranchName} from './ref-format.js'
 import {gitDirAndCommit, resolveCommit} from './refs.js'
 import {gitDirs} from './repo-dirs.js'
-import {withRepoLock} from './repo-lock.js'
+import {withRepoLock} from '../os/repo-lock.js'
 
 /** The branch a new worktree has checked out. */
 export interface WorktreeBranch {
@@ -23,7 +23,7 @@ export interface WorktreeBranch {
 export interface EnsureWorktreeOptions {
   repoPath: string
   worktreePath: string
-  /** the worktree is made under the repository lock (repo-lock.ts) kept in this directory */
+  /** the worktree is made under the repository lock (os/repo-lock.ts) kept in this directory */
   locksDir: string
   /** where the worktree starts: a revision, resolved to a commit first */
   startAt: string

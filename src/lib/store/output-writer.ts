@@ -3,7 +3,7 @@ import {createRequire} from 'node:module'
 import path from 'node:path'
 import type {MessagePort, Worker} from 'node:worker_threads'
 
-import {packageRoot} from '../../package-root.js'
+import {packageRoot} from '../package-root.js'
 import {MakimaError} from '../errors.js'
 import {BusySpell} from './busy.js'
 import type {OutputBatch} from './output-batch.js'

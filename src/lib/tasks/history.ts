@@ -9,7 +9,7 @@ import type {Store} from '../store/store.js'
 export async function purgeExpiredTasks(store: Store, config: Config): Promise<string[]> {
   const purged = store.tasks.purgeEnded(config.history.retentionDays)
   if (purged.length === 0) return []
-  const {deleteCheckpointRefs} = await import('./checkpoints.js')
+  const {deleteCheckpointRefs} = await import('./checkpoints/checkpoints.js')
   for (const {id, repoPath} of purged) if (repoPath) await deleteCheckpointRefs(repoPath, id).catch(() => 0)
   return purged.map((t) => t.id)
 }

@@ -14,7 +14,7 @@ import {
   type MergeStrategy,
 } from '../git/merge.js'
 import {branchTip, currentBranch, headCommit, isAncestor} from '../git/refs.js'
-import {withRepoLock} from '../git/repo-lock.js'
+import {withRepoLock} from '../os/repo-lock.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
 import {MergeStore} from '../store/merge-store.js'

@@ -1,4 +1,4 @@
-import type {TaskManager} from '../tasks/task-manager.js'
+import type {TaskManager} from '../tasks/manager.js'
 
 /**
  * The set-up steps of an attached task (worktree, copies, patches) as a listr2 task list on a

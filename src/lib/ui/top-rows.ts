@@ -1,7 +1,7 @@
 import {parseStreamLine} from '../claude/stream-event.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskRecord, type TaskState} from '../store/task-record.js'
-import type {ProcessUsageSampler} from '../tasks/process-usage.js'
+import type {ProcessUsageSampler} from '../os/process-usage.js'
 import {TranscriptRenderer} from './transcript.js'
 
 /** One task as `makima top` shows it (also its `--json` row). */

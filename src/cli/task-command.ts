@@ -1,0 +1,76 @@
+import {MakimaCommand} from './base-command.js'
+import {cliEntry} from '../lib/package-root.js'
+import type {Config} from '../lib/config/types.js'
+import {databaseError, databaseProblem} from '../lib/store/database-errors.js'
+import type {Store} from '../lib/store/store.js'
+import type {TaskRecord} from '../lib/store/task-record.js'
+import type {TaskManager} from '../lib/tasks/manager.js'
+
+/** Base of the task commands: opens the store and a TaskManager for this process, closes them after. */
+export abstract class TaskCommand extends MakimaCommand {
+  private openedStore?: Store
+
+  protected async openStore(config: Config = this.makimaConfig()): Promise<Store> {
+    if (!this.openedStore) {
+      const {Store} = await import('../lib/store/store.js')
+      this.openedStore = Store.open(config.localDb.path)
+    }
+    return this.openedStore
+  }
+
+  protected async taskManager(overrides?: Record<string, unknown>): Promise<TaskManager> {
+    const config = this.makimaConfig(overrides)
+    // The modules load while the database opens (each import reads files between compiles).
+    const modules = Promise.all([import('../lib/tasks/manager.js'), import('../lib/claude/stored-token.js')])
+    modules.catch(() => {}) // awaited below; not unhandled when opening the store throws first
+    const store = await this.openStore(config)
+    const [{TaskManager}, {withStoredToken}] = await modules
+    return new TaskManager({
+      store,
+      config,
+      env: withStoredToken(process.env, config.home),
+      runnerEntry: {execPath: process.execPath, script: cliEntry()},
+    })
+  }
+
+  /**
+   * Run a task that holds a slot: detached (worktree made here, a background runner started, the
+   * id printed) or attached (transcript, Ctrl-C interrupts; exit code of the task, 130 on Ctrl-C).
+   */
+  protected async runAdmitted(manager: TaskManager, task: TaskRecord, detach: boolean): Promise<unknown> {
+    if (detach) {
+      await manager.prepareWorkspace(task.id)
+      manager.startDetachedRunner(task.id)
+      if (this.jsonEnabled()) return {taskId: task.id}
+      this.say(task.id)
+      return undefined
+    }
+    const {attachTask} = await import('./attached-run.js')
+    const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
+    if (this.jsonEnabled()) this.logJson((await import('../lib/store/task-record.js')).toTaskJson(final))
+    const code = interrupted ? 130 : taskExitCode(final)
+    if (code !== 0) this.exit(code)
+    return undefined
+  }
+
+  /** Damage found after the database opened (a malformed page) names the file and the fix too. */
+  protected override async catch(error: Error): Promise<unknown> {
+    const file = this.openedStore?.db.name
+    return super.catch(file && databaseProblem(error) === 'damaged' ? databaseError(file, error) : error)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    try {
+      this.openedStore?.close()
+    } catch {
+      // closing is best effort
+    }
+    return super.finally(error)
+  }
+}
+
+/** Exit code of a task that has ended (shared/cli.md): 0 completed (and its completion action ok), else 1. */
+export function taskExitCode(task: TaskRecord): number {
+  if (task.state !== 'completed') return 1
+  return task.completionAction?.ok === false ? 1 : 0
+}

@@ -1,0 +1,63 @@
+import {Args, Flags} from '@oclif/core'
+
+import type {TaskSpec} from '../lib/tasks/spec.js'
+
+/** Flags and args shared by several task commands. */
+export const taskIdArg = Args.string({name: 'task', required: true, description: 'task id (full UUID or a unique prefix of at least 4 hex characters)'})
+
+export const specFlags = {
+  name: Flags.string({description: 'a short name for the task (default: the first line of the plan)'}),
+  repo: Flags.string({
+    description: 'the repository to work in: a local path, a URL (https://, ssh://, git@, file://; cloned once into $MAKIMA_HOME/repos) or new://<name> (a fresh repository). Without it the task gets an empty temp directory',
+  }),
+  'base-branch': Flags.string({description: 'branch the worktree starts from (default: the repository default branch)'}),
+  'target-branch': Flags.string({description: 'branch the completion action pushes to or merges into (default: the base branch)'}),
+  'target-repo': Flags.string({description: 'repository the completion action targets (default: the source repository, its origin when it has one)'}),
+  'completion-action': Flags.string({
+    options: ['none', 'branch', 'merge', 'pr'],
+    default: 'none',
+    description: 'what to do when the task completes: push its branch, merge it into the target branch, or open a pull request',
+  }),
+  'continue-from': Flags.string({description: "start from another task's branch and uncommitted changes"}),
+  files: Flags.string({description: "comma-separated paths to copy from the --parent task's worktree"}),
+  parent: Flags.string({description: 'parent task id (the new task is its subtask)'}),
+  autonomous: Flags.boolean({
+    description:
+      'run in a loop until Claude Code declares the task done: each run ends with a completion gate; when it is not ready Claude Code is started again with --continue (limits: autonomous.maxRuns, autonomous.maxRunsWithoutProgress, autonomous.maxSameBlocker)',
+  }),
+  orchestrator: Flags.boolean({
+    description: 'run the task as an orchestrator: it splits the work into subtasks it creates, starts and waits for with ./.makima/orchestrate.sh, and integrates their work',
+  }),
+}
+
+type SpecFlagValues = {
+  name?: string
+  repo?: string
+  'base-branch'?: string
+  'target-branch'?: string
+  'target-repo'?: string
+  'completion-action'?: string
+  'continue-from'?: string
+  files?: string
+  parent?: string
+  orchestrator?: boolean
+  autonomous?: boolean
+}
+
+/** The TaskSpec the spec flags describe. */
+export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
+  return {
+    plan,
+    name: flags.name,
+    repo: flags.repo,
+    baseBranch: flags['base-branch'],
+    targetBranch: flags['target-branch'],
+    targetRepo: flags['target-repo'],
+    completionAction: (flags['completion-action'] ?? 'none') as TaskSpec['completionAction'],
+    continueFromTaskId: flags['continue-from'],
+    copyFiles: flags.files ? flags.files.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
+    parentTaskId: flags.parent,
+    isOrchestrator: flags.orchestrator ?? false,
+    autonomous: flags.autonomous ?? false,
+  }
+}

@@ -1,0 +1,268 @@
+import {existsSync} from 'node:fs'
+
+import {resolveClaudeCommand} from '../claude/invocation.js'
+import {cleanEnvironment} from '../claude/task-env.js'
+import type {Config} from '../config/types.js'
+import {SecretRedactor} from '../secrets/redactor.js'
+import {knownSecrets} from '../secrets/server-key.js'
+import {MakimaError} from '../errors.js'
+import type {Store} from '../store/store.js'
+import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import type {StateChange} from '../store/task-store.js'
+import type {CheckpointCreated} from './checkpoints/checkpoints.js'
+import {spawnDetachedRunner} from './run/detached-runner.js'
+import type {TaskEvent, TaskEventSink} from './events.js'
+import {purgeExpiredTasks} from './history.js'
+import type {MakimaEntry} from './roles/orchestrate-script.js'
+import {processStartToken} from '../os/process-table.js'
+import {reapStaleTasks} from './run/stale-runners.js'
+import type {TaskHost} from './host.js'
+import type {RoleContext} from './roles/role.js'
+import type {TaskRun} from './run/claude-run.js'
+import {resolveTaskSpec, type TaskSpec} from './spec.js'
+import {ToolKeys} from './roles/tool-keys.js'
+import {setUpWorkspaceOrFail} from './workspace/setup.js'
+
+export interface TaskManagerOptions {
+  store: Store
+  config: Config
+  /** environment tasks and runners inherit (cleaned); commands pass process.env */
+  env: Record<string, string | undefined>
+  /** each heartbeat snapshot as the protocol's checkpointCreated payload (the daemon sends it) */
+  onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
+  /** how to start a detached runner: `<execPath> <script> task run <id>` (also written into .makima/orchestrate.sh) */
+  runnerEntry?: MakimaEntry
+  /** each tool key made for a task this process runs (the daemon registers it: registerToolKey) */
+  onToolKey?: (taskId: string, toolKey: string) => void
+  /** the process's known secrets, taken out of every output line (the daemon shares its logger's);
+   * the server API key and Claude Code's credentials of config and env are added here */
+  redactor?: SecretRedactor
+}
+
+/**
+ * The lifecycle of tasks: create, take a slot, set up the worktree, run Claude Code (here or in a
+ * detached runner), and control tasks owned by any process through the store. Every state change
+ * is persisted, then emitted to the sinks. The run loop and the controls (tasks/run/loop.ts,
+ * tasks/controls.ts) are imported when first used: `task spawn --detach` needs neither.
+ */
+export class TaskManager implements TaskHost {
+  private readonly sinks = new Set<TaskEventSink>()
+  /** the runs of this process by task id (the run loop adds and removes its own) */
+  readonly runs = new Map<string, TaskRun>()
+  /** set by interruptLocal: runs that have not spawned claude yet end as interrupted */
+  stopping = false
+  /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
+  abandoning = false
+  /** tool keys of the tasks this process runs: in memory only (tasks/roles/tool-keys.ts) */
+  private readonly toolKeys: ToolKeys
+
+  constructor(private readonly options: TaskManagerOptions) {
+    const redactor = options.redactor ?? new SecretRedactor()
+    redactor.add(...knownSecrets(options.config, options.env))
+    this.toolKeys = new ToolKeys(options.onToolKey, redactor)
+  }
+
+  get store(): Store {
+    return this.options.store
+  }
+
+  get config(): Config {
+    return this.options.config
+  }
+
+  get env(): Record<string, string | undefined> {
+    return this.options.env
+  }
+
+  get onCheckpoint(): TaskManagerOptions['onCheckpoint'] {
+    return this.options.onCheckpoint
+  }
+
+  onEvent(sink: TaskEventSink): () => void {
+    this.sinks.add(sink)
+    return () => this.sinks.delete(sink)
+  }
+
+  readonly emit = (event: TaskEvent): void => {
+    for (const sink of this.sinks) sink(event)
+  }
+
+  progress(taskId: string, message: string): void {
+    this.store.output.push(taskId, 'makima', message)
+    this.store.output.flush()
+    this.emit({type: 'progress', taskId, message})
+  }
+
+  changed(change: StateChange): TaskRecord {
+    if (change.oldState !== change.newState) {
+      this.emit({type: 'status', taskId: change.task.id, oldState: change.oldState, newState: change.newState, task: change.task})
+    }
+    return change.task
+  }
+
+  /** A progress line for a task (recorded and emitted): for callers outside the lifecycle, e.g. daemon commands. */
+  note(taskId: string, message: string): void {
+    this.progress(taskId, message)
+  }
+
+  /** The environment helper processes (gh, git hooks) run with: the parent's, minus makima's secrets. */
+  taskEnvironmentBase(): Record<string, string> {
+    return cleanEnvironment(this.options.env)
+  }
+
+  /** What a run needs for the task's role: this process's tool keys and how to run makima (tasks/roles/role.ts). */
+  get role(): RoleContext {
+    return {toolKeys: this.toolKeys, makimaEntry: this.options.runnerEntry}
+  }
+
+  /** The claude executable, checked before anything is recorded. */
+  claudePath(): string {
+    return resolveClaudeCommand(this.config.process.claudeCommand, this.options.env.PATH)
+  }
+
+  /** Validate and record a pending task (holds no slot). */
+  async create(spec: TaskSpec): Promise<TaskRecord> {
+    await purgeExpiredTasks(this.store, this.config)
+    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
+    this.store.tasks.insert(task)
+    return task
+  }
+
+  /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
+  async admit(spec: TaskSpec): Promise<TaskRecord> {
+    this.claudePath()
+    await purgeExpiredTasks(this.store, this.config)
+    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
+    return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
+  }
+
+  /** Take a slot for an existing task (pending, or ended for a resumed session). */
+  acquire(taskId: string, from: readonly TaskState[] = ['pending'], patch: TaskPatch = {}): TaskRecord {
+    this.claudePath()
+    return this.changed(this.store.tasks.acquireSlot(taskId, this.caps(), from, {...this.runnerPatch(), ...patch}))
+  }
+
+  private caps() {
+    return {maxConcurrentTasks: this.config.process.maxConcurrentTasks, maxTasksPerContract: this.config.process.maxTasksPerContract}
+  }
+
+  runnerPatch(pid = process.pid): TaskPatch {
+    return {runnerPid: pid, runnerStart: processStartToken(pid)}
+  }
+
+  /** Create the task's worktree (or temp dir) for a task in `initializing`. Fails the task on error. */
+  async prepareWorkspace(taskId: string): Promise<TaskRecord> {
+    const task = this.store.tasks.require(taskId)
+    if (task.worktreePath && existsSync(task.worktreePath)) return task
+    const ctx = {config: this.config, store: this.store, progress: (m: string) => this.progress(task.id, m)}
+    const patch = await setUpWorkspaceOrFail(task, ctx, (failed) => this.finish(task.id, 'failed', failed))
+    return this.store.tasks.update(task.id, patch)
+  }
+
+  /**
+   * Start a detached runner (`task run <id>`) that outlives this process; its output goes to
+   * $MAKIMA_HOME/logs/<id>.log. The task's runner pid is recorded before this returns.
+   */
+  startDetachedRunner(taskId: string): TaskRecord {
+    const entry = this.options.runnerEntry
+    if (!entry) throw new MakimaError('INTERNAL', 'no runner entry point configured')
+    const pid = spawnDetachedRunner(entry, taskId, this.config.home, cleanEnvironment(this.options.env))
+    return this.store.tasks.update(taskId, this.runnerPatch(pid))
+  }
+
+  /**
+   * Run a task in this process until it ends: initializing -> starting -> running -> ended.
+   * Messages that arrive after claude closed are delivered by resuming the session (tasks/run/loop.ts).
+   */
+  async run(taskId: string): Promise<TaskRecord> {
+    const {runTaskHere} = await import('./run/loop.js')
+    return runTaskHere(this, taskId)
+  }
+
+  /** Move an active task to its end state and tell the sinks. */
+  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch: TaskPatch = {}): TaskRecord {
+    try {
+      this.store.output.flush()
+    } catch {
+      // Lines that cannot be stored are lost; the task's end must still be recorded.
+    }
+    const change = this.store.tasks.transition(taskId, [...ACTIVE_STATES, 'pending'], state, {
+      ...patch,
+      pid: null,
+      completedAt: new Date().toISOString(),
+    })
+    const task = this.changed(change)
+    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task})
+    return task
+  }
+
+  /** pids of every recorded runner (never signalled as part of another task). */
+  runnerPids(): Set<number> {
+    const pids = new Set<number>([process.pid])
+    for (const task of this.store.tasks.list({states: ACTIVE_STATES})) if (task.runnerPid) pids.add(task.runnerPid)
+    return pids
+  }
+
+  /** Mark tasks whose runner died as interrupted (see tasks/run/stale-runners.ts). */
+  reap(): TaskRecord[] {
+    return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task}))
+  }
+
+  // ---- controls that work from any process (tasks/controls.ts) ----
+
+  async pause(idOrPrefix: string): Promise<TaskRecord> {
+    const {pauseTask} = await import('./controls.js')
+    return pauseTask(this, idOrPrefix)
+  }
+
+  async resume(idOrPrefix: string): Promise<TaskRecord> {
+    const {resumeTask} = await import('./controls.js')
+    return resumeTask(this, idOrPrefix)
+  }
+
+  /**
+   * End a task and every process it started. The owning process does the work when alive (so it
+   * records the outcome); otherwise this process does. Returns once the task has ended.
+   */
+  async interrupt(idOrPrefix: string, reason?: string): Promise<TaskRecord> {
+    const {interruptTask} = await import('./controls.js')
+    return interruptTask(this, idOrPrefix, reason)
+  }
+
+  /** ids of the tasks this process is running now */
+  localTaskIds(): string[] {
+    return [...this.runs.keys()]
+  }
+
+  /**
+   * End every process of the tasks this process runs without recording an outcome: the tasks stay
+   * active in the store, flagged for recovery (daemon shutdown; the next start reports them).
+   */
+  async abandonLocal(): Promise<void> {
+    this.abandoning = true
+    this.stopping = true
+    await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
+  }
+
+  /** Interrupt every task this process runs (Ctrl-C, shutdown). */
+  async interruptLocal(): Promise<void> {
+    this.stopping = true
+    await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
+  }
+
+  /**
+   * A follow-up message. Active task: delivered to claude's stdin by its owner (a paused task is
+   * resumed first). Ended task with a session and a worktree: a slot is taken and the session is
+   * resumed with the message in a detached runner (or here when `inProcess`).
+   */
+  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+    const {sendMessage} = await import('./controls.js')
+    return sendMessage(this, idOrPrefix, message, options)
+  }
+
+  /** Poll the store until the task has ended (reaping dead runners on the way). */
+  async waitForEnd(taskId: string, timeoutMs?: number): Promise<TaskRecord> {
+    const {waitForTaskEnd} = await import('./controls.js')
+    return waitForTaskEnd(this, taskId, timeoutMs)
+  }
+}
