@@ -102,9 +102,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   let connections = 0
   let ackedSeq = 0
 
-  const notify = () => {
-    for (const w of [...waiters]) w()
-  }
+  const notify = () => [...waiters].forEach((w) => w())
 
   const sendAck = (ws: WebSocket, seq: number) => {
     if (seq > ackedSeq) ackedSeq = seq
