@@ -184,12 +184,21 @@ export class Daemon {
 
   /** One server frame; nothing thrown here may escape (an unhandled rejection would end the daemon). */
   private async onFrame(text: string): Promise<void> {
+    const handling = this.handleFrame(text)
+    this.handling.add(handling) // a drain waits for it (drain.ts)
     try {
-      await this.handleFrame(text)
+      await handling
     } catch (error) {
       this.options.log('error', `handling a server frame failed: ${(error as Error).message}`, {stack: (error as Error).stack})
+    } finally {
+      this.handling.delete(handling)
     }
   }
+
+  /** frames being handled now (a spawnTask cloning its repository, ...) */
+  private readonly handling = new Set<Promise<void>>()
+  /** tasks a command would have started during a drain: drain.ts hands them over instead */
+  private readonly heldBack: string[] = []
 
   private async handleFrame(text: string): Promise<void> {
     const parsed = parseCommand(text)
@@ -240,6 +249,10 @@ export class Daemon {
   private readonly running = new Set<Promise<unknown>>()
 
   runInBackground(taskId: string): void {
+    if (this.draining) {
+      this.heldBack.push(taskId)
+      return
+    }
     const run = this.manager
       .run(taskId)
       .catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
@@ -288,6 +301,8 @@ export class Daemon {
       writer: this.writer,
       log: this.options.log,
       taskIds: () => this.manager.localTaskIds().filter((id) => this.taskRecord(id)?.origin === 'daemon'),
+      inFlight: () => [...this.handling],
+      heldBack: () => this.heldBack.splice(0),
       hurry,
     })
     return this.shutdown(0, {waitForAcks: false})
