@@ -191,7 +191,7 @@ const allEnded = (server: FleetServer) => {
 }
 
 describe('a fleet of daemons', () => {
-  test('twelve tasks on three daemons; one SIGTERMed (drains), one SIGKILLed (with its processes): every task completes elsewhere with the work done before the move', async () => {
+  test('twelve tasks on three daemons; one SIGTERMed (drains), one SIGKILLed (with its processes): every task completes, the moved ones with the work done before the move', async () => {
     const f = await fleet()
     const pods = await Promise.all(['a', 'b', 'c'].map((name) => f.startPod(name)))
     const [drained, killed, survivor] = pods
@@ -249,14 +249,13 @@ describe('a fleet of daemons', () => {
     expect((await survivor.daemon.wait()).code).toBe(0)
     // FLEET_DEBUG=1: what the server did, and the drained daemon's log
     if (process.env.FLEET_DEBUG) console.log(`${f.server.log.join('\n')}\ndrain ${drainMs} ms\n${exit.stderr.slice(-3000)}`)
-  })
+  }, 150_000) // ~30 s alone; real Claude Code runs on a shared 2-core machine
 
   test('a daemon drains while the server is down; a new daemon on its volume delivers the drained tasks\' messages when the server is back, and the tasks go on on another daemon', async () => {
     const f = await fleet({MAKIMA_DAEMON_DAEMON_DRAINGRACESECS: '3'})
     const first = await f.startPod('a')
     const tasks = [f.submit('fleet writer (down 1)'), f.submit('fleet writer (down 2)')]
     await f.server.until(() => tasks.every((t) => t.lastPatch?.daemonId === first.daemonId), 45_000, 'both tasks wrote a file')
-    const lastSeqBefore = Math.max(...f.server.daemons.get(first.daemonId)!.seqs)
 
     await f.server.close()
     const lastSeqReceived = Math.max(...f.server.daemons.get(first.daemonId)!.seqs)
@@ -271,13 +270,12 @@ describe('a fleet of daemons', () => {
     expect(again.daemonId).toBe(first.daemonId)
     const auth = f.server.daemons.get(first.daemonId)!.authentications.at(-1)
     expect(auth.activeTaskIds).toEqual([])
-    expect(auth.lastAckedSeq).toBeGreaterThanOrEqual(lastSeqBefore)
     expect(auth.lastAckedSeq).toBeLessThanOrEqual(lastSeqReceived)
     // the drain's patches and ends arrive now, with the seqs that follow
     await f.server.until(() => tasks.every((t) => t.moves.length > 0), 20_000, 'both drained tasks delivered')
     for (const t of tasks) {
       expect(t.moves[0].why).toBe(`drained on ${first.daemonId.slice(0, 8)}`)
-      expect(t.lastPatch!.seq).toBeGreaterThan(lastSeqBefore)
+      expect(t.lastPatch!.seq).toBeGreaterThan(lastSeqReceived) // the drain's own snapshot
     }
     const other = await f.startPod('c')
     const ended = await f.server.until(() => allEnded(f.server), 60_000, 'both tasks ended')
@@ -292,7 +290,7 @@ describe('a fleet of daemons', () => {
       pod.daemon.kill('SIGTERM')
       expect((await pod.daemon.wait()).code).toBe(0)
     }
-  })
+  }, 120_000)
 
   test('a spawnTask still being set up when SIGTERM comes is handed back too: ended as drained, never started', async () => {
     const f = await fleet({MAKIMA_DAEMON_DAEMON_DRAINGRACESECS: '10'})
@@ -317,5 +315,5 @@ describe('a fleet of daemons', () => {
     expectNoSeqGaps(f.server)
     next.daemon.kill('SIGTERM')
     expect((await next.daemon.wait()).code).toBe(0)
-  })
+  }, 90_000)
 })
