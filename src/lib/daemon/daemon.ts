@@ -184,20 +184,16 @@ export class Daemon {
 
   /** One server frame; nothing thrown here may escape (an unhandled rejection would end the daemon). */
   private async onFrame(text: string): Promise<void> {
-    const handling = this.handleFrame(text)
-    this.handling.add(handling) // a drain waits for it (drain.ts)
     try {
-      await handling
+      await this.handleFrame(text)
     } catch (error) {
       this.options.log('error', `handling a server frame failed: ${(error as Error).message}`, {stack: (error as Error).stack})
-    } finally {
-      this.handling.delete(handling)
     }
   }
 
-  /** frames being handled now (a spawnTask cloning its repository, ...) */
-  private readonly handling = new Set<Promise<void>>()
-  /** tasks a command would have started during a drain: drain.ts hands them over instead */
+  /** commands being handled now that may start a task (a spawnTask cloning its repository, a sendMessage) */
+  private readonly taskStarters = new Set<Promise<unknown>>()
+  /** tasks such a command would have started during a drain: drain.ts hands them over instead */
   private readonly heldBack: string[] = []
 
   private async handleFrame(text: string): Promise<void> {
@@ -218,7 +214,13 @@ export class Daemon {
       return
     }
     try {
-      const answer = await dispatch(command, this.dispatchContext())
+      const dispatched = dispatch(command, this.dispatchContext())
+      if (command.type === 'spawnTask' || command.type === 'sendMessage') {
+        // a drain waits for it (drain.ts)
+        this.taskStarters.add(dispatched)
+        void dispatched.catch(() => undefined).finally(() => this.taskStarters.delete(dispatched))
+      }
+      const answer = await dispatched
       if (answer) this.writer.sendNow(answer)
     } catch (error) {
       const err = toMakimaError(error)
@@ -301,7 +303,7 @@ export class Daemon {
       writer: this.writer,
       log: this.options.log,
       taskIds: () => this.manager.localTaskIds().filter((id) => this.taskRecord(id)?.origin === 'daemon'),
-      inFlight: () => [...this.handling],
+      inFlight: () => [...this.taskStarters],
       heldBack: () => this.heldBack.splice(0),
       hurry,
     })

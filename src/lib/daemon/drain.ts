@@ -15,7 +15,7 @@ export interface DrainContext {
   log: Logger
   /** the daemon's own tasks (origin daemon) this process runs */
   taskIds: () => string[]
-  /** commands being handled when the drain began (a spawnTask still cloning its repository) */
+  /** commands being handled when the drain began that may start a task (a spawnTask still cloning its repository, a sendMessage) */
   inFlight?: () => Promise<unknown>[]
   /** tasks those commands set up but did not start (the daemon holds a run back while it drains) */
   heldBack?: () => string[]
