@@ -38,7 +38,7 @@ function makeBigRepo(dir, files, env) {
 }
 
 /** The `files`-file repository, made on first use and shared by both figures. */
-async function bigRepo(ctx) {
+export async function bigRepo(ctx) {
   if (!ctx.shared.bigRepo) {
     const files = ctx.quick ? 2_000 : 20_000
     const world = benchWorld(ctx.fastScratch, 'bigrepo')

@@ -11,7 +11,8 @@
 // To add a start-up figure, append to FIGURES below: {id, title, target, setup?, makima, yardstick}.
 // The other figures run whole tasks and come from their own files, each {id, title, measure(ctx)}
 // returning rows: daemon-figures.js (outbox, recovery), repo-figures.js (20k-file repository),
-// claude-figures.js (150 tool calls, ingestion), live-figures.js (100 live tasks). Every row goes
+// claude-figures.js (150 tool calls, ingestion), live-figures.js (100 live tasks), fleet-figures.js
+// (failover and drain of daemons in a fleet). Every row goes
 // in the one table (and --json): figure, makima, yardstick, ratio, target, ok (README.md).
 //
 //   npm run bench -- --only spawn-detach-20k,ingestion    # just these figures (ids as in --json)
@@ -23,6 +24,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {CLAUDE_FIGURES} from './claude-figures.js'
 import {DAEMON_FIGURES} from './daemon-figures.js'
+import {FLEET_FIGURES} from './fleet-figures.js'
 import {LIVE_FIGURES} from './live-figures.js'
 import {REPO_FIGURES} from './repo-figures.js'
 import {seedTasks} from './seed.js'
@@ -229,7 +231,7 @@ async function main() {
       rows.push(valueRow({id: figure.id, figure: figure.title, value, unit: figure.unit, op: figure.target.op, target: figure.target.value, detail}))
     }
     const ctx = {scratch, fastScratch, quick: QUICK, shared: {}}
-    for (const figure of [...REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES].filter((f) => wanted(f.id))) {
+    for (const figure of [...REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES, ...FLEET_FIGURES].filter((f) => wanted(f.id))) {
       progress(figure.title)
       try {
         rows.push(...(await figure.measure(ctx)))

@@ -211,7 +211,8 @@ describe('recovery', () => {
     expect(w.taskMessages(id).some((m) => m.type === 'taskOutput' && /^Applied the checkpoint patch/.test(m.output))).toBe(true)
 
     const broken = randomUUID()
-    const refused = await w.request({type: 'spawnTask', taskId: broken, taskName: 'broken', plan: 'check the restored file', repoUrl: w.repo.dir, patchData: gzipSync('not a patch\n').toString('base64'), patchBaseSha: base})
+    const conflicting = 'diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-not what the file says\n+x\n'
+    const refused = await w.request({type: 'spawnTask', taskId: broken, taskName: 'broken', plan: 'check the restored file', repoUrl: w.repo.dir, patchData: gzipSync(conflicting).toString('base64'), patchBaseSha: base})
     expect(refused).toMatchObject({type: 'commandError', code: 'INVALID_FIELD'})
     expect(refused.message).toMatch(/patch/)
     expect(await w.json(['task', 'show', broken])).toMatchObject({state: 'failed'})

@@ -1,19 +1,17 @@
 import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import {immediate} from '../store/database.js'
 import {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskRecord} from '../store/task-record.js'
-import {isSameProcessAlive, processStartToken} from '../os/process-table.js'
 import {TaskManager} from '../tasks/manager.js'
-import {AuthFlows} from './auth-flow.js'
+import type {AuthFlows} from './auth-flow.js'
+import {loginFlows} from './login-flows.js'
 import {DaemonConnection} from './connection.js'
 import type {DispatchContext} from './dispatch-context.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
 import type {Logger} from './logger.js'
-import {saveStoredToken} from '../claude/stored-token.js'
 import type {SecretRedactor} from '../secrets/redactor.js'
 import {handleServerFrame, sendCommandError, type FrameHost} from './frames.js'
-import {recoverOrphanedTasks} from './recovery.js'
+import {claimDaemonHome, recoverOrphanedTasks} from './recovery.js'
 import {ServerPaths} from './server-paths.js'
 
 export interface DaemonOptions {
@@ -94,26 +92,16 @@ export class Daemon {
     this.manager.onEvent((event) => {
       if (event.type === 'status' || event.type === 'complete') this.origins.set(event.taskId, event.task)
     })
-    this.authFlows = new AuthFlows({
-      claudeCommand: () => this.manager.claudePath(),
-      env: () => this.manager.taskEnvironmentBase(),
-      cwd: config.home,
-      hostname: options.hostname,
+    this.authFlows = loginFlows({
+      manager: this.manager,
+      writer: this.writer,
+      config,
       log: options.log,
-      send: (message) => this.writer.sendNow(message),
-      note: (taskId, message) => {
-        if (this.taskRecord(taskId)?.origin === 'daemon') this.manager.note(taskId, message)
-      },
-      // setup-token prints a long-lived token: redacted from the log, given to the tasks started from now on
-      onToken: (token) => {
-        options.redactor.add(token)
-        saveStoredToken(config.home, token, options.originalOauthToken)
-        options.env.CLAUDE_CODE_OAUTH_TOKEN = token
-      },
-    })
-    // A daemon task failed because Claude Code is not logged in: start the login flow (auth-flow.ts).
-    this.manager.onEvent((event) => {
-      if (event.type === 'complete' && !event.success && event.task.origin === 'daemon' && event.failureKind === 'auth') void this.authFlows.start(event.taskId)
+      hostname: options.hostname,
+      isDaemonTask: (taskId) => this.taskRecord(taskId)?.origin === 'daemon',
+      redactor: options.redactor,
+      env: options.env,
+      originalOauthToken: options.originalOauthToken,
     })
     this.connection.on('frame', (text: string) => void this.onFrame(text))
     this.connection.on('invalidFrame', (message: string) => sendCommandError(this.frameHost(), 'unknown', {}, 'INVALID_JSON', message))
@@ -159,14 +147,7 @@ export class Daemon {
   private starting?: Promise<void>
 
   private async startUp(): Promise<void> {
-    immediate(this.store.db, () => {
-      const previous = JSON.parse(this.store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
-      if (previous && previous.pid !== process.pid && isSameProcessAlive(previous.pid, previous.start)) {
-        throw new MakimaError('INVALID_STATE', `another makima daemon (pid ${previous.pid}) is running on ${this.options.config.localDb.path}; stop it first`)
-      }
-      this.store.setMeta('daemon.process', JSON.stringify({pid: process.pid, start: processStartToken(process.pid)}))
-      this.store.setMeta('daemon.pid', String(process.pid))
-    })
+    claimDaemonHome(this.store, this.options.config.localDb.path)
     await this.recover()
     if (this.accepting) this.connection.start() // not when a signal came during recovery
   }
@@ -181,7 +162,6 @@ export class Daemon {
     return reports.length
   }
 
-  /** One server frame; nothing thrown here may escape (an unhandled rejection would end the daemon). */
   /** One server frame (frames.ts). */
   private onFrame(text: string): Promise<void> {
     return handleServerFrame(text, this.frameHost())
@@ -196,8 +176,19 @@ export class Daemon {
         return this.accepting ? undefined : 'the daemon is shutting down'
       },
       dispatchContext: () => this.dispatchContext(),
+      // a spawnTask or sendMessage may start a task: a drain waits for it (drain.ts)
+      dispatched: (type, done) => {
+        if (type !== 'spawnTask' && type !== 'sendMessage') return
+        this.taskStarters.add(done)
+        void done.catch(() => undefined).finally(() => this.taskStarters.delete(done))
+      },
     }
   }
+
+  /** commands being handled now that may start a task (a spawnTask cloning its repository, a sendMessage) */
+  private readonly taskStarters = new Set<Promise<unknown>>()
+  /** tasks such a command would have started during a drain: drain.ts hands them over instead */
+  private readonly heldBack: string[] = []
 
   private dispatchContext(): DispatchContext {
     return {
@@ -221,6 +212,10 @@ export class Daemon {
   private readonly running = new Set<Promise<unknown>>()
 
   runInBackground(taskId: string): void {
+    if (this.draining) {
+      this.heldBack.push(taskId)
+      return
+    }
     const run = this.manager
       .run(taskId)
       .catch((error) => this.options.log('error', `task ${taskId} ended with an error: ${(error as Error).message}`))
@@ -266,6 +261,8 @@ export class Daemon {
       writer: this.writer,
       log: this.options.log,
       taskIds: () => this.manager.localTaskIds().filter((id) => this.taskRecord(id)?.origin === 'daemon'),
+      inFlight: () => [...this.taskStarters],
+      heldBack: () => this.heldBack.splice(0),
       hurry,
     })
     this.lastDrainSeconds = summary.seconds

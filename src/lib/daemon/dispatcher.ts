@@ -15,12 +15,15 @@ import {worktreePathFor} from '../tasks/spec.js'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {AUTH_CODE_PREFIX} from './auth-flow.js'
+import {answerRefusedMove, checkpointPatchOf, firstMessageOf, requirePatchBase} from './migration.js'
 
 
 /** Run one validated command; returns its answer message (if it has one). Throws MakimaError on failure. */
 export async function dispatch(command: Command, ctx: DispatchContext): Promise<OutgoingMessage | void> {
   const handler = (TASK_HANDLERS[command.type] ?? GIT_HANDLERS[command.type]) as Handler<CommandType> | undefined
   if (!handler) throw new MakimaError('INTERNAL', `command ${command.type} is not handled by this daemon yet`)
+  // a task moving here from another daemon: a refusal ends it for the server too (migration.ts)
+  if (command.type === 'spawnTask') return answerRefusedMove(command, ctx, () => handler(command as never, ctx))
   return handler(command as never, ctx)
 }
 
@@ -98,7 +101,7 @@ async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd:
 
 const TASK_HANDLERS: HandlerTable = {
   async spawnTask(cmd, ctx) {
-    if (cmd.patchData !== undefined && cmd.patchBaseSha === undefined) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs patchBaseSha (the commit the patch was taken against)')
+    const patch = checkpointPatchOf(cmd) // a task moving here from another daemon (migration.ts)
     const existing = ctx.store.tasks.get(cmd.taskId)
     if (existing) {
       if (existing.origin !== 'daemon') throw new MakimaError('TASK_EXISTS', `task ${cmd.taskId} exists on this machine and was not started by the server`)
@@ -121,8 +124,8 @@ const TASK_HANDLERS: HandlerTable = {
     const spec: TaskSpec = {
       id: cmd.taskId,
       name: cmd.taskName,
-      // a session this machine never had: the server's copy of the conversation as context
-      plan: cmd.conversationHistory !== undefined ? planWithHistory(cmd.plan, cmd.conversationHistory) : cmd.plan,
+      // a session this machine never had: the server's copy of the conversation, or a note (migration.ts)
+      plan: firstMessageOf(cmd),
       repo: cmd.repoUrl,
       baseBranch: cmd.baseBranch,
       targetBranch: cmd.targetBranch,
@@ -140,7 +143,7 @@ const TASK_HANDLERS: HandlerTable = {
     if (cmd.patchData !== undefined && !cmd.repoUrl) throw new MakimaError('INVALID_INPUT', 'spawnTask.patchData needs repoUrl (the repository the patch applies to)')
     const task = await ctx.manager.admit(spec)
     if (cmd.parentTaskId && !knownParent) ctx.store.tasks.update(task.id, {parentTaskId: cmd.parentTaskId})
-    if (cmd.patchData !== undefined) await restorePatch(ctx, task.id, cmd.patchBaseSha!, Buffer.from(cmd.patchData, 'base64'))
+    if (patch) await restorePatch(ctx, task.id, await requirePatchBase(ctx, task, cmd.patchBaseSha!), patch)
     ctx.runInBackground(task.id)
   },
 

@@ -15,6 +15,10 @@ export interface DrainContext {
   log: Logger
   /** the daemon's own tasks (origin daemon) this process runs */
   taskIds: () => string[]
+  /** commands being handled when the drain began that may start a task (a spawnTask still cloning its repository, a sendMessage) */
+  inFlight?: () => Promise<unknown>[]
+  /** tasks those commands set up but did not start (the daemon holds a run back while it drains) */
+  heldBack?: () => string[]
   /** resolves when a second signal asks to stop at once */
   hurry: Promise<void>
 }
@@ -58,12 +62,29 @@ export async function drainTasks(ctx: DrainContext): Promise<DrainSummary> {
     const ended = await ctx.manager.interrupt(id, `drained: the daemon was shut down (SIGTERM) and ended this task; ${note}`)
     ctx.log('info', `drained task ${id.slice(0, 8)}: ${note}`, {taskId: id, state: ended.state})
   }
-  await Promise.race([Promise.all(ids.map((id) => drainOne(id).catch((error) => ctx.log('error', `draining task ${id} failed: ${(error as Error).message}`)))), ctx.hurry])
+  const handOver = (id: string) => drainOne(id).catch((error) => ctx.log('error', `draining task ${id} failed: ${(error as Error).message}`))
+  // a task whose spawnTask was still being set up (cloning, applying a patch) when the drain
+  // began is never started: once set up it is handed over like the others
+  let late: string[] = []
+  const held = settleInFlight(ctx, deadline).then((heldIds) => Promise.all((late = heldIds).map(handOver)))
+  await Promise.race([Promise.all([...ids.map(handOver), held]), ctx.hurry])
+  ids.push(...late)
   ctx.writer.flush()
   const acked = await waitForAcks(ctx, deadline)
   const seconds = (Date.now() - started) / 1000
   ctx.log('info', `drain done in ${seconds.toFixed(1)}s: ${ids.length} task(s) ended, ${handedOver} handed over with a patch; ${acked ? 'the server acked every message' : `${ctx.store.outbox.depth.messages} message(s) left unacked in the outbox for the next start`}`)
   return {tasks: ids.length, handedOver, acked, seconds}
+}
+
+/** Waits (until the deadline at most) for the commands in flight; returns the tasks they held back. */
+async function settleInFlight(ctx: DrainContext, deadline: number): Promise<string[]> {
+  const inFlight = ctx.inFlight?.() ?? []
+  if (inFlight.length > 0) {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.allSettled(inFlight), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))])
+    clearTimeout(timer)
+  }
+  return ctx.heldBack?.() ?? []
 }
 
 async function waitForAcks(ctx: DrainContext, deadline: number): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface FrameHost {
   /** why a command of this type is refused now (shutting down, draining), or undefined */
   refusal(type: CommandType): string | undefined
   dispatchContext(): DispatchContext
+  /** each command's dispatch as it starts (the daemon tracks the ones a drain must wait for) */
+  dispatched?(type: CommandType, done: Promise<unknown>): void
 }
 
 /**
@@ -30,7 +32,9 @@ export async function handleServerFrame(text: string, host: FrameHost): Promise<
     const refusal = host.refusal(command.type)
     if (refusal) return sendCommandError(host, command.type, command as Record<string, unknown>, 'INVALID_STATE', refusal)
     try {
-      const answer = await dispatch(command, host.dispatchContext())
+      const done = dispatch(command, host.dispatchContext())
+      host.dispatched?.(command.type, done)
+      const answer = await done
       if (answer) host.writer.sendNow(answer)
     } catch (error) {
       const err = toMakimaError(error)

@@ -5,7 +5,9 @@ import {listWorktrees, type ListedWorktree} from '../git/worktree-list.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, isActive, type TaskRecord} from '../store/task-record.js'
-import {environValue, isSameProcessAlive, listProcesses} from '../os/process-table.js'
+import {MakimaError} from '../errors.js'
+import {environValue, isSameProcessAlive, listProcesses, processStartToken} from '../os/process-table.js'
+import {immediate} from '../store/database.js'
 import {findTaskProcesses, signalAll, TASK_MARKER} from '../os/task-processes.js'
 import type {OutgoingMessage} from './event-sink.js'
 
@@ -142,4 +144,19 @@ export async function worktreesIntact(tasks: readonly TaskRecord[]): Promise<Map
     tasks.filter((t) => !result.has(t.id)).map(async (t) => result.set(t.id, await worktreeHealthy(t.worktreePath).catch(() => false))),
   )
   return result
+}
+
+/**
+ * Claim this MAKIMA_HOME for this daemon process: one daemon per database (two would share one
+ * outbox and one daemon id). A claim by a process that is gone (or a reused pid) is taken over.
+ */
+export function claimDaemonHome(store: Store, dbPath: string): void {
+  immediate(store.db, () => {
+    const previous = JSON.parse(store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
+    if (previous && previous.pid !== process.pid && isSameProcessAlive(previous.pid, previous.start)) {
+      throw new MakimaError('INVALID_STATE', `another makima daemon (pid ${previous.pid}) is running on ${dbPath}; stop it first`)
+    }
+    store.setMeta('daemon.process', JSON.stringify({pid: process.pid, start: processStartToken(process.pid)}))
+    store.setMeta('daemon.pid', String(process.pid))
+  })
 }
