@@ -71,6 +71,7 @@ describe('makima auth login (fake setup-token)', () => {
     // The fake wraps the URL at the terminal width: one whole line means the pty was wide.
     const line = r.stdout.split('\n').find((l) => l.includes('https://'))
     expect(line?.trim()).toMatch(new RegExp(`^${URL_RE.source}$`))
+    // eslint-disable-next-line no-control-regex
     expect(r.stdout).not.toMatch(/\x1b/) // ANSI stripped
     expect(r.stdout).toContain('Long-lived authentication token created successfully!')
     // The token is saved for the tasks (0600), not printed.

@@ -152,6 +152,7 @@ export class SetupTokenSession {
   async submitCode(code: string, timeoutMs = 60_000): Promise<LoginResult> {
     const trimmed = code.trim()
     if (trimmed === '') throw new MakimaError('INVALID_INPUT', 'the code is empty')
+    // eslint-disable-next-line no-control-regex
     if (/[\r\n\x00-\x1f]/.test(trimmed)) throw new MakimaError('INVALID_INPUT', 'the code must be one line of printable text')
     if (this.submitted) throw new MakimaError('INVALID_STATE', 'a code was already given to this login; start a new one')
     if (this.ended) throw new MakimaError('INVALID_STATE', '`claude setup-token` has already ended; start a new login')
