@@ -1,4 +1,4 @@
-// The daemon's Claude Code login flow (shared/protocol.md "OAuth codes") through the built
+// The daemon's Claude Code login flow (docs/protocol.md "OAuth codes") through the built
 // `makima daemon` and a minimal WebSocket server in this file: a daemon task whose REAL claude meets
 // a 401 fails with "run `makima auth login`", the daemon runs setup-token in a pseudo-terminal and
 // sends authenticationRequired; a newer failure replaces the flow (the old setup-token is ended);

@@ -1,4 +1,4 @@
-// Bad input from the server (shared/protocol.md "Bad input"): each frame gets a commandError with
+// Bad input from the server (docs/protocol.md "Bad input"): each frame gets a commandError with
 // the right code and a message a person can act on, plus the command's own answer with
 // success: false where it has one; the daemon never crashes or disconnects, and keeps serving.
 import {randomUUID} from 'node:crypto'

@@ -1,4 +1,4 @@
-// Every server -> daemon command of shared/protocol.md at least once, against one daemon, real
+// Every server -> daemon command of docs/protocol.md at least once, against one daemon, real
 // claude tasks and real git: task control (pause/resume/interrupt/sendMessage/injectSiblingContext),
 // the merge family, completion actions, repository commands, checkpoints, cleanup, git config and
 // restartDaemon, each answered with its answer message.

@@ -1,4 +1,4 @@
-// Concurrency caps (shared/protocol.md CONCURRENCY_LIMIT / CONTRACT_CONCURRENCY_LIMIT, shared/design.md
+// Concurrency caps (docs/protocol.md CONCURRENCY_LIMIT / CONTRACT_CONCURRENCY_LIMIT, docs/design.md
 // "Processes": slots are counted in the store, so CLI tasks count against the daemon's cap), and
 // CLI tasks in the same MAKIMA_HOME are never reported to the server.
 import {randomUUID} from 'node:crypto'

@@ -1,4 +1,4 @@
-// The daemon's session with a fake server (shared/protocol.md "Handshake", "Liveness"): the
+// The daemon's session with a fake server (docs/protocol.md "Handshake", "Liveness"): the
 // authenticate fields, the daemonId persisted across restarts, AUTH_FAILED (logged, not retried
 // quickly), reconnect after the server went away, and `makima daemon status --json`.
 import {hostname} from 'node:os'

@@ -1,4 +1,4 @@
-// A server task end to end (shared/protocol.md "Delivery", "Daemon -> server messages"): spawnTask
+// A server task end to end (docs/protocol.md "Delivery", "Daemon -> server messages"): spawnTask
 // runs the real claude, and the server gets every status change, every stream-json line and
 // progress line, and the completion, with strictly increasing seqs; the server going away
 // mid-task loses nothing (resent after reconnect, no gap); no secret reaches the task.

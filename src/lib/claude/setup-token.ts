@@ -1,7 +1,7 @@
 import {MakimaError} from '../errors.js'
 import {TOKEN_ONE, TOKEN_RE, cleanTerminalText, findLoginUrl, meaningfulLines, redactTokens} from './terminal-text.js'
 
-// `claude setup-token` driven through a pseudo-terminal (shared/protocol.md "OAuth codes",
+// `claude setup-token` driven through a pseudo-terminal (docs/protocol.md "OAuth codes",
 // cli.md `makima auth login`). Claude Code's login UI is an Ink app that needs a real terminal:
 // it prints a sign-in URL, then waits at "Paste code here if prompted >" for the code the browser
 // shows. Checked against the real 2.1.197 offline: the URL is on one line when the terminal is

@@ -6,7 +6,7 @@ import {MakimaError} from '../errors.js'
 import {git, gitText} from './git-runner.js'
 
 /**
- * Remotes and delivery of work (shared/cli.md "Completion actions"): where a task's work goes,
+ * Remotes and delivery of work (docs/cli.md "Completion actions"): where a task's work goes,
  * committing what is left in a worktree, pushing a branch, reading a branch tip of another
  * repository, and moving a branch of a local repository without ever leaving it half-merged.
  * Branch names reaching these functions are validated by the caller (refs.ts); every refspec
