@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Daemon figures of issue 5 (shared/protocol.md "Delivery", design.md "Processes"), measured on the
+// Daemon figures of issue 5 (docs/protocol.md "Delivery", design.md "Processes"), measured on the
 // built code (`npm run build` first):
 //
 //   outbox-throughput  messages/s stored in the durable outbox, sent over loopback WebSocket and

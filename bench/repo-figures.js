@@ -20,7 +20,7 @@ import {FIXTURES, benchWorld, git, makima, ratioRow, timed, waitEnded, writeScri
 const STUB = `#!/bin/sh
 # STUB claude (bench/repo-figures.js): these figures time makima's worktree set-up, not Claude
 # Code, so the "claude" a task runs only prints a recorded stream-json file
-# (shared/fixtures/claude-stream-json/print-twofiles.jsonl) and exits.
+# (test/fixtures/claude-stream-json/print-twofiles.jsonl) and exits.
 exec cat ${JSON.stringify(path.join(FIXTURES, 'print-twofiles.jsonl'))}
 `
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Start-up bench (shared/design.md, "Start-up cost"): each figure spawns a makima command and a
+// Start-up bench (docs/design.md, "Start-up cost"): each figure spawns a makima command and a
 // yardstick command N times, alternating, after a warm-up, and compares the median wall times.
 //
 //   npm run bench [-- --quick] [-- --json]

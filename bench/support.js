@@ -9,7 +9,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const BIN = path.join(ROOT, 'bin', 'run.js')
 export const NODE = process.execPath
-export const FIXTURES = process.env.MAKIMA_FIXTURES ?? '/work/shared/fixtures/claude-stream-json'
+export const FIXTURES = process.env.MAKIMA_FIXTURES ?? path.join(ROOT, 'test', 'fixtures', 'claude-stream-json')
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI for start-up speed (shared/design.md, "Start-up cost"). Part of
+// Bundles the compiled CLI for start-up speed (docs/design.md, "Start-up cost"). Part of
 // `npm run build`, after tsc (which type-checks and writes dist/) and before `oclif manifest`.
 //
 // esbuild writes dist/bundle/ from the TypeScript sources:

@@ -7,7 +7,7 @@ import {MakimaError, toMakimaError} from '../lib/errors.js'
 
 /**
  * Base of every makima command: `--json` (oclif's json flag: the value `run()` returns is printed
- * as JSON), config loading with flag overrides, and error output as shared/cli.md says: one line
+ * as JSON), config loading with flag overrides, and error output as docs/cli.md says: one line
  * `Error: ...` on stderr, `{"error": {code, message}}` on stdout with --json, and the exit code
  * of the error's code.
  */

@@ -69,7 +69,7 @@ export abstract class TaskCommand extends MakimaCommand {
   }
 }
 
-/** Exit code of a task that has ended (shared/cli.md): 0 completed (and its completion action ok), else 1. */
+/** Exit code of a task that has ended (docs/cli.md): 0 completed (and its completion action ok), else 1. */
 export function taskExitCode(task: TaskRecord): number {
   if (task.state !== 'completed') return 1
   return task.completionAction?.ok === false ? 1 : 0

@@ -1,7 +1,7 @@
 /**
  * One error type for the whole library. Every failure a person can act on is a MakimaError
- * with a code; the code decides the CLI exit code (shared/cli.md) and the protocol error code
- * (shared/protocol.md). Anything else that escapes is a bug and maps to INTERNAL.
+ * with a code; the code decides the CLI exit code (docs/cli.md) and the protocol error code
+ * (docs/protocol.md). Anything else that escapes is a bug and maps to INTERNAL.
  */
 
 import {redactCredentials} from './redact.js'

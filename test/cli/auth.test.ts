@@ -11,7 +11,7 @@ import {describe, expect, test} from 'vitest'
 import {recordClaudeArgv} from '../support/claude-recorder.js'
 import {runCli, useCleanup} from '../support/cli.js'
 import {projectRoot, testEnv} from '../support/env.js'
-import {isAlive} from '../support/processes.js'
+import {isAlive, waitFor} from '../support/processes.js'
 import {taskWorld} from '../support/task-helpers.js'
 
 useCleanup()
@@ -71,6 +71,7 @@ describe('makima auth login (fake setup-token)', () => {
     // The fake wraps the URL at the terminal width: one whole line means the pty was wide.
     const line = r.stdout.split('\n').find((l) => l.includes('https://'))
     expect(line?.trim()).toMatch(new RegExp(`^${URL_RE.source}$`))
+    // eslint-disable-next-line no-control-regex
     expect(r.stdout).not.toMatch(/\x1b/) // ANSI stripped
     expect(r.stdout).toContain('Long-lived authentication token created successfully!')
     // The token is saved for the tasks (0600), not printed.
@@ -146,8 +147,7 @@ describe('makima auth login (fake setup-token)', () => {
     const log = entries()
     expect(log.map((e) => e.slice(1).join(' '))).toEqual(['start', 'code not-the-code'])
     // The fake waits at "Press Enter to retry" like the real one: makima must have ended it.
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    expect(isAlive(Number(log[0][0]))).toBe(false)
+    await waitFor(() => !isAlive(Number(log[0][0])), {timeoutMs: 10_000, description: `setup-token (pid ${log[0][0]}) ended`})
   })
 
   test('no code on stdin: exit 2 saying so; --timeout ends a login nobody answers', async () => {

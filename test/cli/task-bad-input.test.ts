@@ -1,4 +1,4 @@
-// Bad input and state conflicts, as a user or a script sees them: the exit code of shared/cli.md,
+// Bad input and state conflicts, as a user or a script sees them: the exit code of docs/cli.md,
 // exactly one `Error:` line that names the bad value, and nothing recorded in the store.
 import {mkdirSync, readdirSync, existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'

@@ -71,6 +71,8 @@ describe('task pause / resume', () => {
     })
     const frozen = lineCount(ticks)
     const orphanFrozen = lineCount(orphanTicks)
+    // a duration is the point: every process is stopped (above); 2 s is 8 tick periods in which a
+    // running loop would have written, and no event marks "still paused"
     await sleep(2000)
     expect(lineCount(ticks)).toBe(frozen)
     expect(lineCount(orphanTicks)).toBe(orphanFrozen)

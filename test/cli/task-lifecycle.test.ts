@@ -79,13 +79,14 @@ describe('task spawn --detach, wait, logs', () => {
     // the task has ended, with the final text.
     const follow = w.spawn(['task', 'logs', '-f', id])
     await follow.waitForOutput(/echo detached-tool-output/, 30_000, 'stdout')
-    await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(follow.exit, 'logs -f must not return while the task runs').toBeUndefined()
     expect(follow.stdout).not.toContain('detached final words')
     release.open()
+    // the final words exist only from 3 s after the gate opened: printing them shows logs -f was
+    // still following the running task then
+    await follow.waitForOutput(/detached final words/, 30_000, 'stdout')
     const followed = await follow.wait()
     expect(followed.code, followed.stderr).toBe(0)
-    expect(followed.stdout).toContain('detached final words')
     expect((await w.json(['task', 'show', id])).state).toBe('completed')
 
     const wait = await w.makima(['task', 'wait', '--timeout', '30', id])

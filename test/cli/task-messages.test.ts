@@ -32,13 +32,18 @@ describe('task send', () => {
 
     const send = await w.makima(['task', 'send', id, 'second question'])
     expect(send.code, send.stderr).toBe(0)
-    await new Promise((resolve) => setTimeout(resolve, 1000)) // > the runner's inbox poll
-    expect(w.api.calls).toHaveLength(1) // still inside the tool call
+    expect(w.api.calls).toHaveLength(1) // still inside the tool call (it waits for release-gate)
     writeFileSync(join(running.worktreePath, 'release-gate'), '')
 
     const wait = await w.makima(['task', 'wait', '--timeout', '30', id])
     expect(wait.code, wait.stdout + wait.stderr).toBe(0)
-    expect(w.api.calls.some((c) => c.lastUserText === 'second question')).toBe(true)
+    // the message waited for the turn: the request with the tool's result came first, without
+    // it, and the question came in a request of its own after that
+    const toolResultCall = w.api.calls.findIndex((c) => c.toolResults.length > 0)
+    const questionCall = w.api.calls.findIndex((c) => c.lastUserText === 'second question')
+    expect(toolResultCall).toBeGreaterThan(0)
+    expect(w.api.calls[toolResultCall].lastUserText).not.toContain('second question')
+    expect(questionCall).toBeGreaterThan(toolResultCall)
     const logs = await w.makima(['task', 'logs', id])
     expect(logs.stdout).toContain('first answer after the tool')
     expect(logs.stdout).toContain('answer to the second question')

@@ -1,4 +1,4 @@
-// The daemon's Claude Code login flow (shared/protocol.md "OAuth codes") through the built
+// The daemon's Claude Code login flow (docs/protocol.md "OAuth codes") through the built
 // `makima daemon` and a minimal WebSocket server in this file: a daemon task whose REAL claude meets
 // a 401 fails with "run `makima auth login`", the daemon runs setup-token in a pseudo-terminal and
 // sends authenticationRequired; a newer failure replaces the flow (the old setup-token is ended);
@@ -19,7 +19,7 @@ import {WebSocketServer, type WebSocket} from 'ws'
 import {killAllSpawned, spawnCli} from '../support/cli.js'
 import {cleanupAllTestEnvs, projectRoot, testEnv} from '../support/env.js'
 import {makeRepo} from '../support/git-fixtures.js'
-import {isAlive} from '../support/processes.js'
+import {isAlive, waitFor} from '../support/processes.js'
 import {closeAllScriptedApis, startScriptedApi} from '../support/scripted-api.js'
 
 const FAKE_CLAUDE = join(projectRoot, 'test', 'support', 'fake-claude', 'claude')
@@ -113,7 +113,8 @@ describe('daemon: Claude Code login flow', () => {
     const fakeRuns = () => (existsSync(fakeLog) ? readFileSync(fakeLog, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')) : [])
     const daemon = spawnCli(['daemon', '--server-url', server.url, '--log-json'], {env: t.env, cwd: repo.dir})
     await server.waitFor((m) => m.type === 'authenticate', 'authenticate')
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // frames before the daemon has taken the server's `authenticated` are dropped: wait for it
+    await daemon.waitForOutput(/connected and authenticated/, 10_000, 'stderr')
 
     // No flow yet: an AUTH_CODE is refused, not taken as a message for a task.
     const stray = randomUUID()
@@ -145,8 +146,7 @@ describe('daemon: Claude Code login flow', () => {
     const auth2 = await server.waitFor((m) => m.type === 'authenticationRequired' && m.taskId === task2, 'authenticationRequired for task 2')
     expect(auth2.loginUrl).toMatch(URL_RE)
     expect(auth2.loginUrl).not.toBe(auth1.loginUrl)
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    expect(isAlive(firstPid)).toBe(false)
+    await waitFor(() => !isAlive(firstPid), {timeoutMs: 10_000, description: `the first setup-token (pid ${firstPid}) ended`})
     const secondPid = Number(fakeRuns()[1][0])
     expect(isAlive(secondPid)).toBe(true)
 

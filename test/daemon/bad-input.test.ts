@@ -1,4 +1,4 @@
-// Bad input from the server (shared/protocol.md "Bad input"): each frame gets a commandError with
+// Bad input from the server (docs/protocol.md "Bad input"): each frame gets a commandError with
 // the right code and a message a person can act on, plus the command's own answer with
 // success: false where it has one; the daemon never crashes or disconnects, and keeps serving.
 import {randomUUID} from 'node:crypto'
@@ -6,7 +6,7 @@ import {symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, test} from 'vitest'
 
-import {daemonWorld, sleep, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
+import {daemonWorld, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
 import {refused as refuse, type Expectation} from '../support/refusals.js'
 import {byPrompt, startScriptedApi, steps} from '../support/scripted-api.js'
 
@@ -54,8 +54,10 @@ describe('frames that are not commands', () => {
     const before = w.server.messages.length
     w.server.send(Buffer.from([1, 2, 3]))
     await w.daemon!.waitForOutput(/binary frame/, 5000, 'stderr')
-    await sleep(200)
-    expect(w.server.messages.slice(before).filter((m) => m.msg.type === 'commandError')).toEqual([])
+    // a later frame's commandError: frames of a connection are handled in order, so an answer to
+    // the binary frame would have come before it
+    const probe = await refused({type: 'launchMissiles'}, {code: 'UNKNOWN_COMMAND'})
+    expect(w.server.messages.slice(before).filter((m) => m.msg.type === 'commandError').map((m) => m.msg)).toEqual([probe.error])
   })
 })
 
@@ -159,11 +161,11 @@ describe('big frames', () => {
     // to a task that exists: accepted (the completed task's session is resumed with it) or refused, never a crash
     const from = w.server.messages.length
     w.server.send({type: 'sendMessage', taskId: done, message: `quick task ${huge}`})
-    await sleep(500)
-    expect(w.daemon!.exit).toBeUndefined()
-    expect(w.server.messages.slice(from).filter((m) => m.raw.length > 1024 * 1024)).toEqual([])
     const resumed = await w.server.waitForMessage((m) => m.taskId === done && (m.type === 'taskComplete' || m.type === 'commandError'), 60_000, 'the big message handled', from)
     expect(resumed.type).toBe('taskComplete')
+    // the resumed run has ended and reported: whatever it sent about the message is here
+    expect(w.daemon!.exit).toBeUndefined()
+    expect(w.server.messages.slice(from).filter((m) => m.raw.length > 1024 * 1024)).toEqual([])
 
     const authBefore = w.server.messagesOfType('authenticate').length
     const closed = new Promise<number>((resolve) => {

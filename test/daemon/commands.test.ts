@@ -1,4 +1,4 @@
-// Every server -> daemon command of shared/protocol.md at least once, against one daemon, real
+// Every server -> daemon command of docs/protocol.md at least once, against one daemon, real
 // claude tasks and real git: task control (pause/resume/interrupt/sendMessage/injectSiblingContext),
 // the merge family, completion actions, repository commands, checkpoints, cleanup, git config and
 // restartDaemon, each answered with its answer message.
@@ -58,6 +58,8 @@ describe('every command of the protocol table', () => {
     expect(await w.waitForStatus(control, 'paused')).toMatchObject({oldStatus: 'running'})
     await waitFor(() => describeTaskProcesses(control).every((p) => p.state === 'T'), {timeoutMs: 3000, description: 'every process stopped'})
     const frozen = lineCount(ticks)
+    // a duration is the point: every process is stopped (above); 500 ms is 5 tick periods in which
+    // a running loop would have written, and no event marks "still paused"
     await sleep(500)
     expect(lineCount(ticks)).toBe(frozen)
     const mark = w.server.messages.length

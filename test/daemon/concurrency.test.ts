@@ -1,10 +1,10 @@
-// Concurrency caps (shared/protocol.md CONCURRENCY_LIMIT / CONTRACT_CONCURRENCY_LIMIT, shared/design.md
+// Concurrency caps (docs/protocol.md CONCURRENCY_LIMIT / CONTRACT_CONCURRENCY_LIMIT, docs/design.md
 // "Processes": slots are counted in the store, so CLI tasks count against the daemon's cap), and
 // CLI tasks in the same MAKIMA_HOME are never reported to the server.
 import {randomUUID} from 'node:crypto'
 import {describe, expect, test} from 'vitest'
 
-import {daemonWorld, sleep, useDaemonCleanup} from '../support/daemon-world.js'
+import {daemonWorld, useDaemonCleanup} from '../support/daemon-world.js'
 import {waitFor} from '../support/processes.js'
 import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/scripted-api.js'
 import {describeTaskProcesses} from '../support/task-helpers.js'
@@ -69,7 +69,9 @@ describe('concurrency caps', () => {
     await w.startDaemon(['--max-concurrent-tasks', '2'])
     const auth = w.server.messagesOfType('authenticate').at(-1)
     expect(auth.activeTaskIds).toEqual([])
-    await sleep(300)
+    // recovery queues one report per orphan, all at once and in creation order (the CLI task is
+    // older than B2): once B2's is here, a report of the CLI task would be too
+    await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === b2, 10_000, "B2's taskRecoveryDetected")
     const recovered = w.server.messagesOfType('taskRecoveryDetected').map((m) => m.taskId)
     expect(recovered).not.toContain(cli.taskId)
     expect(w.server.messages.filter((m) => m.raw.includes(cli.taskId))).toEqual([])

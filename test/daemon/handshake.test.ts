@@ -1,4 +1,4 @@
-// The daemon's session with a fake server (shared/protocol.md "Handshake", "Liveness"): the
+// The daemon's session with a fake server (docs/protocol.md "Handshake", "Liveness"): the
 // authenticate fields, the daemonId persisted across restarts, AUTH_FAILED (logged, not retried
 // quickly), reconnect after the server went away, and `makima daemon status --json`.
 import {hostname} from 'node:os'
@@ -58,7 +58,8 @@ describe('handshake', () => {
     const refusedAt = Date.now()
     const line = daemon.stderr.split('\n').find((l) => l.includes('invalid API key'))!
     expect(JSON.parse(line)).toMatchObject({level: 'error'})
-    // with reconnectIntervalSecs 0.2 a normal disconnect is retried within 0.25 s
+    // with reconnectIntervalSecs 0.2 a normal disconnect is retried within 0.25 s: a duration is
+    // the point here ("not quickly"), 12 times that without a second authenticate
     await sleep(3000)
     expect(w.server.messagesOfType('authenticate')).toHaveLength(1)
     expect(w.server.connections).toBe(1)

@@ -1,4 +1,4 @@
-// The daemon process going away (shared/design.md "Processes", shared/protocol.md
+// The daemon process going away (docs/design.md "Processes", docs/protocol.md
 // taskRecoveryDetected): SIGKILLed mid-task, the next start reports the task, ends what is left of
 // it and marks it interrupted; the outbox survives (unacked messages resent, seqs never reused).
 // SIGTERM drains (docs/protocol.md "Drain"): each task's work goes to the server as a checkpoint

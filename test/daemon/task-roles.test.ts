@@ -1,4 +1,4 @@
-// Server task roles through the built daemon, the REAL claude and a scripted API (shared/protocol.md
+// Server task roles through the built daemon, the REAL claude and a scripted API (docs/protocol.md
 // spawnTask isSupervisor/contractId, registerToolKey, "Paths and secrets"): a supervisor and a
 // contract task each get a tool key that the daemon registers before Claude Code runs, in their
 // claude environment with MAKIMA_API_URL/MAKIMA_CONTRACT_ID, and nowhere else (no other message,

@@ -1,4 +1,4 @@
-// A server task end to end (shared/protocol.md "Delivery", "Daemon -> server messages"): spawnTask
+// A server task end to end (docs/protocol.md "Delivery", "Daemon -> server messages"): spawnTask
 // runs the real claude, and the server gets every status change, every stream-json line and
 // progress line, and the completion, with strictly increasing seqs; the server going away
 // mid-task loses nothing (resent after reconnect, no gap); no secret reaches the task.
@@ -7,6 +7,7 @@ import {describe, expect, test} from 'vitest'
 
 import {daemonWorld, sleep, useDaemonCleanup, type DaemonWorld} from '../support/daemon-world.js'
 import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/scripted-api.js'
+import {waitFor} from '../support/processes.js'
 import {gate} from '../support/task-helpers.js'
 import {outputChunks} from '../../src/lib/daemon/event-sink.js'
 
@@ -115,14 +116,20 @@ describe('spawnTask', () => {
     expect(receivedAtClose).toBeGreaterThan(ackedAtClose)
     await w.server.close()
     const closedAt = Date.now()
-    await sleep(1500) // the task keeps running and its output piles up in the outbox
+    const retries = () => [...daemon.stderr.matchAll(/reconnecting in /g)].length
+    // the daemon has noticed (it retries) and the running task's output piles up in the outbox
+    await waitFor(() => retries() >= 1 && w.query('SELECT max(seq) AS seq FROM outbox')[0].seq > receivedAtClose, {
+      timeoutMs: 15_000,
+      description: 'a retry logged and output past what the server received stored',
+    })
     const away = await w.json(['daemon', 'status'])
     expect(away).toMatchObject({running: true, connection: expect.stringMatching(/^(waiting|connecting)$/), daemonId: w.server.daemonId})
     expect(away.activeTasks).toEqual([expect.objectContaining({id, state: 'running'})])
     expect(away.outbox.messages).toBeGreaterThan(0)
     expect(away.outbox.lastAckedSeq).toBe(ackedAtClose)
     expect(away.outbox.lastSeq).toBeGreaterThan(receivedAtClose)
-    await sleep(500)
+    // the server stays away until the backoff has grown twice (three delays, checked below)
+    await waitFor(() => retries() >= 3, {timeoutMs: 15_000, description: 'three reconnect delays logged'})
     w.server.ack = 'on'
     await w.server.restart()
     await w.server.waitForMessage(() => w.server.authenticated, 15_000)

@@ -12,7 +12,7 @@ export interface FakeGh {
 }
 
 /**
- * Writes <root>/fake-bin/gh: the one fake allowed in this suite (shared/design.md "Testing: real
+ * Writes <root>/fake-bin/gh: the one fake allowed in this suite (docs/design.md "Testing: real
  * parts"), because the real GitHub CLI needs github.com. It records its argv (NUL-separated) in
  * <root>/gh-argv and prints a PR URL after a line of chatter, as `gh pr create` does.
  */

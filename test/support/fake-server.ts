@@ -1,5 +1,5 @@
 // A fake makima server for daemon tests: a real `ws` WebSocketServer on 127.0.0.1 (port 0 at
-// first, the same port after restart()), path /ws/daemon, speaking shared/protocol.md. The test
+// first, the same port after restart()), path /ws/daemon, speaking docs/protocol.md. The test
 // scripts it: authentication succeeds (`authenticated {daemonId}`) or fails (`error AUTH_FAILED`),
 // every frame received is recorded, seqs are acked automatically, never, or by hand, and commands
 // go to the authenticated daemon with send().

@@ -1,6 +1,6 @@
 // A makima server for a fleet of daemons (issue 11, docs/fleet.md): a real `ws` WebSocketServer on
 // 127.0.0.1 (port 0 at first, the same port after restart()), path /ws/daemon, speaking
-// shared/protocol.md to any number of daemons at once. It plays what the fleet server does:
+// docs/protocol.md to any number of daemons at once. It plays what the fleet server does:
 //
 // - each task submitted goes to the least-busy connected daemon with a free slot (its own count of
 //   the tasks it gave that daemon, against the maxConcurrentTasks the daemon announced), never back

@@ -1,4 +1,4 @@
-// The daemon's answer to bad input (shared/protocol.md "Bad input"): a commandError with a code and
+// The daemon's answer to bad input (docs/protocol.md "Bad input"): a commandError with a code and
 // a message a person can act on, then the command's own answer with success: false where it has one.
 import {expect} from 'vitest'
 

@@ -27,7 +27,7 @@ export function record(id: string, patch: Partial<TaskRecord> = {}): TaskRecord 
     repoSource: null, repoPath: null, baseBranch: null, targetBranch: null, targetRepo: null, branch: null,
     worktreePath: null, baseSha: null, parentTaskId: null, isOrchestrator: false, isSupervisor: false,
     autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none',
-    completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null,
+    completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null, failureKind: null,
     sessionId: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
     ...patch,
   }

@@ -56,7 +56,7 @@ export function toolResultsText(api: ScriptedApi): string {
 
 // ---- task processes and runners (task-control / task-bad-input tests) ----
 
-/** The marker makima puts in every process of a task (shared/design.md "Processes"). */
+/** The marker makima puts in every process of a task (docs/design.md "Processes"). */
 export const TASK_MARKER = 'MAKIMA_TASK_ID'
 
 /** Live (non-zombie) pids whose environment carries MAKIMA_TASK_ID=<taskId>. */

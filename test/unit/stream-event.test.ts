@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import {projectRoot} from '../support/env.js'
 import {
   parseStreamLine,
   userMessageLine,
@@ -9,7 +10,7 @@ import {
 import {authFailureOf} from '../../src/lib/claude/auth-failure.js'
 import { isRoutineLine } from '../../src/lib/claude/routine-line.js'
 
-const FIXTURES = '/work/shared/fixtures/claude-stream-json'
+const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 
 function load(file: string): ClaudeEvent[] {
   return readFileSync(join(FIXTURES, file), 'utf8')

@@ -26,7 +26,7 @@ function task(patch: Partial<TaskRecord> = {}): TaskRecord {
     id, shortId: id.slice(0, 8), name: 'orch', state: 'running', plan: 'p', origin: 'cli', repoSource: null, repoPath: null,
     baseBranch: null, targetBranch: null, targetRepo: null, branch: null, worktreePath: null, baseSha: null, parentTaskId: null,
     isOrchestrator: false, isSupervisor: false, autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null,
-    completionActionKind: 'none', completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null,
+    completionActionKind: 'none', completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null, failureKind: null,
     sessionId: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
     ...patch,
   }

@@ -50,6 +50,7 @@ describe('renderTable', () => {
     const {header, lines} = renderTable([long], {width: 80, now: NOW})
     for (const line of [header, ...lines]) expect(Array.from(line).length).toBeLessThanOrEqual(80)
     expect(lines[0]).toMatch(/…$/)
+    // eslint-disable-next-line no-control-regex
     expect(lines[0]).not.toMatch(/[\u0000-\u001f]/)
     expect(lines[0]).toContain('a very long task name t…')
   })
@@ -59,6 +60,7 @@ describe('renderFrame', () => {
   test('one screen: title, header, the selected row marked, status and keys on the last lines', () => {
     const rows = [row({}), row({id: 'other', shortId: 'ffff0000', name: 'second'})]
     const frame = renderFrame(rows, {width: 100, height: 10, selectedId: 'other', status: 'Task ffff0000 is paused.', all: false, intervalSecs: 2, now: NOW})
+    // eslint-disable-next-line no-control-regex
     const lines = frame.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').split('\r\n')
     expect(lines).toHaveLength(10)
     expect(lines[0]).toMatch(/^makima top · 2 active · \d\d:\d\d:\d\d · every 2s$/)
@@ -71,6 +73,7 @@ describe('renderFrame', () => {
   test('more tasks than lines: the selected one stays on screen', () => {
     const rows = Array.from({length: 30}, (_, i) => row({id: `t${i}`, shortId: `t${String(i).padStart(7, '0')}`}))
     const frame = renderFrame(rows, {width: 100, height: 10, selectedId: 't25', status: '', all: false, intervalSecs: 2, now: NOW})
+    // eslint-disable-next-line no-control-regex
     const lines = frame.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').split('\r\n')
     expect(lines).toHaveLength(10)
     expect(lines.some((l) => l.startsWith('> t0000025'))).toBe(true)

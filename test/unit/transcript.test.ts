@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import {projectRoot} from '../support/env.js'
 import { parseStreamLine } from '../../src/lib/claude/stream-event.js'
 import { TranscriptRenderer } from '../../src/lib/ui/transcript.js'
 
-const FIXTURES = '/work/shared/fixtures/claude-stream-json'
+const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 
 function renderFile(file: string, renderer = new TranscriptRenderer({ color: false, width: 100 })): string[] {
   return readFileSync(join(FIXTURES, file), 'utf8')

@@ -1,7 +1,7 @@
 import type {ClaudeEvent} from './stream-event.js'
 
 // Claude Code's authentication failure, recognised on the first event that shows it
-// (shared/design.md weakness 9), so makima can stop the process instead of waiting out minutes
+// (docs/design.md weakness 9), so makima can stop the process instead of waiting out minutes
 // of retries.
 
 /** The task's error when Claude Code's authentication failed (its failureKind is 'auth'). */

@@ -1,7 +1,7 @@
 import {MakimaError} from '../errors.js'
 import {TOKEN_ONE, TOKEN_RE, cleanTerminalText, findLoginUrl, meaningfulLines, redactTokens} from './terminal-text.js'
 
-// `claude setup-token` driven through a pseudo-terminal (shared/protocol.md "OAuth codes",
+// `claude setup-token` driven through a pseudo-terminal (docs/protocol.md "OAuth codes",
 // cli.md `makima auth login`). Claude Code's login UI is an Ink app that needs a real terminal:
 // it prints a sign-in URL, then waits at "Paste code here if prompted >" for the code the browser
 // shows. Checked against the real 2.1.197 offline: the URL is on one line when the terminal is
@@ -152,6 +152,7 @@ export class SetupTokenSession {
   async submitCode(code: string, timeoutMs = 60_000): Promise<LoginResult> {
     const trimmed = code.trim()
     if (trimmed === '') throw new MakimaError('INVALID_INPUT', 'the code is empty')
+    // eslint-disable-next-line no-control-regex
     if (/[\r\n\x00-\x1f]/.test(trimmed)) throw new MakimaError('INVALID_INPUT', 'the code must be one line of printable text')
     if (this.submitted) throw new MakimaError('INVALID_STATE', 'a code was already given to this login; start a new one')
     if (this.ended) throw new MakimaError('INVALID_STATE', '`claude setup-token` has already ended; start a new login')

@@ -8,7 +8,7 @@
  * object of a type we do not model becomes `unknown`, and missing or mistyped fields become
  * null / empty defaults.
  *
- * Verified against Claude Code 2.1.197 output (shared/fixtures/claude-stream-json/).
+ * Verified against Claude Code 2.1.197 output (test/fixtures/claude-stream-json/).
  */
 
 export type JsonObject = Record<string, unknown>

@@ -1,5 +1,5 @@
 /**
- * The environment of a task's `claude` (shared/design.md "Processes"): the parent's environment
+ * The environment of a task's `claude` (docs/design.md "Processes"): the parent's environment
  * minus makima's secrets, minus the task-scoped variables makima sets itself, minus the markers
  * Claude Code sets in its own tool shells (a claude started with them believes it is nested),
  * plus the task's own variables. Runners (`task run`) get the same cleaning without task vars.

@@ -8,6 +8,7 @@ export function redactTokens(text: string): string {
   return text.replace(TOKEN_RE, 'sk-ant-[redacted]')
 }
 
+/* eslint-disable no-control-regex -- escape sequences and control characters are what this strips */
 /**
  * Terminal output as plain text: OSC sequences (titles, hyperlinks) dropped, cursor moves to the
  * right (Ink uses them instead of spaces) become a space, other escape sequences dropped,
@@ -23,6 +24,7 @@ export function cleanTerminalText(raw: string): string {
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
     .replace(/[ \t]+\n/g, '\n')
 }
+/* eslint-enable no-control-regex */
 
 /** The sign-in URL in setup-token's output: the first http(s) URL that looks like an OAuth one, else the first URL. */
 export function findLoginUrl(text: string): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * The configuration keys of shared/cli.md: one row per key with its environment variable,
+ * The configuration keys of docs/cli.md: one row per key with its environment variable,
  * its type and its default. Everything else in the config layer is driven by this table.
  */
 export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'stringArray' | 'secret'

@@ -6,7 +6,7 @@ import {configFilePath, readConfigFile, resolveKey, type ValueSource} from './lo
 import {coerceValue, displayValue} from './values.js'
 
 /**
- * Writes `$MAKIMA_HOME/config.json` (shared/cli.md "Configuration") through `conf`, which
+ * Writes `$MAKIMA_HOME/config.json` (docs/cli.md "Configuration") through `conf`, which
  * writes atomically. Reading stays in load.ts (plain JSON, no `conf`): `conf` costs ~130 ms to
  * import, so it is only imported here, lazily, by the commands that write.
  */

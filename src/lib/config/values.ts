@@ -5,7 +5,7 @@ import type {KeySpec} from './keys.js'
  * Turn a raw value (a string from the environment or `config set`, or a JSON value from
  * config.json) into the key's type, or throw INVALID_INPUT naming the key, the value and where
  * it came from. Hand-written rather than zod: this runs on every command, including the
- * start-up-critical `task list`, and zod's import alone costs ~100 ms (shared/design.md).
+ * start-up-critical `task list`, and zod's import alone costs ~100 ms (docs/design.md).
  */
 export function coerceValue(spec: KeySpec, raw: unknown, source: string): unknown {
   const bad = (why: string) =>

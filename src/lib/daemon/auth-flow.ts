@@ -30,7 +30,7 @@ interface Flow {
 export const AUTH_CODE_PREFIX = 'AUTH_CODE:'
 
 /**
- * The daemon's Claude Code login (shared/protocol.md "OAuth codes"): when a task fails because
+ * The daemon's Claude Code login (docs/protocol.md "OAuth codes"): when a task fails because
  * Claude Code is not logged in, `claude setup-token` runs in a pseudo-terminal, its login URL goes
  * to the server as `authenticationRequired`, and the code that comes back (`sendMessage` with
  * `AUTH_CODE:<code>`) is typed into it. One flow at a time: a newer one ends the older one's

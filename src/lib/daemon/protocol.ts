@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {branch, dir, line, MAX_ARG_TEXT_BYTES, MAX_LINE_BYTES, opt, relPath, revision, shallowJson, source, text, uuid} from './protocol-fields.js'
 
 /**
- * The server -> daemon commands of shared/protocol.md, validated at the edge: every field typed
+ * The server -> daemon commands of docs/protocol.md, validated at the edge: every field typed
  * and bounded (protocol-fields.ts). Optional fields may be absent or null (both mean "absent");
  * ids are lowercase UUIDs.
  */

@@ -9,7 +9,7 @@ import {updateRef} from './ref-updates.js'
 import {worktreesOnBranch} from './worktree-list.js'
 
 /**
- * Remotes and delivery of work (shared/cli.md "Completion actions"): where a task's work goes,
+ * Remotes and delivery of work (docs/cli.md "Completion actions"): where a task's work goes,
  * pushing a branch, reading a branch tip of another repository, and moving a branch of a local
  * repository without ever leaving it half-merged. Branch names reaching these functions are
  * validated by the caller (ref-format.ts); every refspec is fully qualified (`refs/heads/...`)

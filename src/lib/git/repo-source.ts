@@ -50,6 +50,7 @@ export function repoSourceKind(source: string): RepoSourceKind {
 export function validateRepoUrl(url: string): string {
   const bad = (why: string) => new MakimaError('INVALID_INPUT', `invalid repository URL ${JSON.stringify(url)}: ${why}`)
   if (url.startsWith('-')) throw bad('it may not start with "-"')
+  // eslint-disable-next-line no-control-regex
   if (/[\s\0-\x1f\x7f]/.test(url)) throw bad('whitespace or control characters')
   const scp = SCP_FORM.exec(url)
   if (scp) {

@@ -3,7 +3,7 @@ import {environHas, isPidAlive, listProcesses} from './process-table.js'
 export const TASK_MARKER = 'MAKIMA_TASK_ID'
 
 /**
- * Every process of a task (shared/design.md "Processes"): claude's descendants by ppid plus every
+ * Every process of a task (docs/design.md "Processes"): claude's descendants by ppid plus every
  * process whose environment carries MAKIMA_TASK_ID=<taskId> — Claude Code runs each Bash tool
  * command in a session of its own, and those outlive claude. `exclude` holds the pids of runners
  * (whose subtrees belong to other tasks) and the caller itself. claude comes first in the list.

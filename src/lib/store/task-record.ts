@@ -1,5 +1,5 @@
 import {redactCredentials} from '../redact.js'
-/** A task as the store keeps it, and the lifecycle states of shared/cli.md. */
+/** A task as the store keeps it, and the lifecycle states of docs/cli.md. */
 export const TASK_STATES = ['pending', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
 export type TaskState = (typeof TASK_STATES)[number]
 
@@ -68,7 +68,7 @@ export interface TaskRecord {
 
 export type TaskPatch = Partial<Omit<TaskRecord, 'id' | 'shortId' | 'createdAt'>>
 
-/** The task object of shared/cli.md (`--json`). */
+/** The task object of docs/cli.md (`--json`). */
 export interface TaskJson {
   id: string
   shortId: string

@@ -114,9 +114,14 @@ export class TaskStore {
   list(options: {all?: boolean; parentTaskId?: string; states?: readonly TaskState[]} = {}): TaskRecord[] {
     const where: string[] = []
     const params: unknown[] = []
-    if (options.states) where.push(`state IN (${options.states.map(() => '?').join(',')})`), params.push(...options.states)
-    else if (!options.all) where.push(`state NOT IN ('completed','failed','interrupted')`)
-    if (options.parentTaskId) where.push('parent_task_id = ?'), params.push(options.parentTaskId)
+    if (options.states) {
+      where.push(`state IN (${options.states.map(() => '?').join(',')})`)
+      params.push(...options.states)
+    } else if (!options.all) where.push(`state NOT IN ('completed','failed','interrupted')`)
+    if (options.parentTaskId) {
+      where.push('parent_task_id = ?')
+      params.push(options.parentTaskId)
+    }
     const sql = `SELECT * FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`
     return (this.db.prepare(sql).all(...params) as Record<string, unknown>[]).map(fromRow)
   }

@@ -1,11 +1,8 @@
 import {existsSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import type {Config} from '../config/types.js'
 import {MakimaError} from '../errors.js'
-import type {Store} from '../store/store.js'
-import {ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
-import type {StateChange} from '../store/task-store.js'
+import {ENDED_STATES, isActive, isEnded, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../os/process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from '../os/task-processes.js'
 import type {TaskHost} from './host.js'

@@ -22,7 +22,7 @@ import type {Store} from '../store/store.js'
 import {isActive, type TaskRecord} from '../store/task-record.js'
 
 /**
- * The merge family of shared/cli.md for a task's worktree (an integration or orchestrator task
+ * The merge family of docs/cli.md for a task's worktree (an integration or orchestrator task
  * merging its subtasks' branches). Each function returns the payload of its protocol.md answer
  * (without `type`); bad input, a missing task and a conflicting state throw MakimaErrors.
  * Everything lives in git and the store, so any process can continue what another started.

@@ -32,6 +32,7 @@ export function decodeKeys(data: string): Key[] {
     }
     if (data[i] === '\u001b') {
       // another escape sequence (a function key, ...): skip it whole; a lone ESC is 'escape'
+      // eslint-disable-next-line no-control-regex
       const m = /^\u001b(\[[0-9;?]*[ -/]*[@-~]|O.)/.exec(data.slice(i))
       if (m) i += m[0].length
       else {

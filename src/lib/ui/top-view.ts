@@ -41,11 +41,12 @@ export function formatBytes(bytes: number | null): string {
   return `${text}${units[unit]}`
 }
 
+/* eslint-disable no-control-regex -- escape sequences and control characters are what this drops (a block: prettier may break the line) */
 /** One line of printable text: control characters become spaces, whitespace runs collapse. */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim()
 }
+/* eslint-enable no-control-regex */
 
 /** Cut to `max` characters (code points), with "…" when cut. */
 export function fit(text: string, max: number): string {

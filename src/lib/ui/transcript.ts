@@ -199,9 +199,9 @@ function truncate(text: string, max: number): string {
   return max <= 1 ? '…' : text.slice(0, max - 1) + '…'
 }
 
+/* eslint-disable no-control-regex -- ANSI escapes are what this drops (a block: prettier may break the line) */
 /** Drops ANSI escapes and carriage returns from tool output so they cannot garble the terminal. */
 function stripControl(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\r\n/g, '\n').replace(/\t/g, '  ')
   if (!clean.includes('\r')) return clean
   // A bare \r rewrites the line (progress bars): keep what a terminal would finally show.
@@ -213,6 +213,7 @@ function stripControl(text: string): string {
     })
     .join('\n')
 }
+/* eslint-enable no-control-regex */
 
 function formatDuration(ms: number): string {
   const s = ms / 1000

@@ -1,5 +1,5 @@
 /**
- * The completion gate of an autonomous task (shared/protocol.md "Completion gate"): at the end of
+ * The completion gate of an autonomous task (docs/protocol.md "Completion gate"): at the end of
  * each run Claude Code is asked to write
  *
  *   <COMPLETION_GATE>

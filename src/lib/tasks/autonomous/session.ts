@@ -9,7 +9,7 @@ import {blockerKey, parseLastGate, type GateReading} from './readiness-gate.js'
 import type {TaskEvent, TaskEventSink} from '../events.js'
 
 /**
- * The autonomous loop (shared/protocol.md "Completion gate"): a task run with `--autonomous` /
+ * The autonomous loop (docs/protocol.md "Completion gate"): a task run with `--autonomous` /
  * `autonomousLoop: true` is told to end every run with a COMPLETION_GATE block; after each run the
  * last block decides whether the task is done or Claude Code is started again with `--continue`
  * and a continuation prompt. A circuit breaker fails the task when the loop stops getting

@@ -27,7 +27,7 @@ interface Performed {
 }
 
 /**
- * The completion action of a task that completed (shared/cli.md "Completion actions"). Returns
+ * The completion action of a task that completed (docs/cli.md "Completion actions"). Returns
  * the result to record on the task (null when the action is `none`); never throws — a failed
  * action is a result with ok: false, and the task stays completed.
  */

@@ -21,7 +21,7 @@ import type {TaskRecord} from '../../store/task-record.js'
 import {redactCredentials} from '../../redact.js'
 
 /**
- * Delivering a task's work (shared/cli.md "Completion actions"): the target of a task, the commit
+ * Delivering a task's work (docs/cli.md "Completion actions"): the target of a task, the commit
  * of what is left uncommitted in its worktree, and push / merge / pull request. Used by the
  * completion action (tasks/delivery/actions.ts) and by the daemon's repository commands (tasks/workspace/repo-ops.ts).
  */

@@ -6,7 +6,7 @@ import {findTaskProcesses, signalAll} from '../../os/task-processes.js'
 /**
  * A runner that died (its pid is gone, or reused by another program) leaves its task active in
  * the store. Whoever notices first marks it interrupted with the reason, ends what is left of its
- * processes, and flags daemon tasks for the daemon's recovery report (shared/design.md).
+ * processes, and flags daemon tasks for the daemon's recovery report (docs/design.md).
  */
 export function reapStaleTasks(store: Store, onReaped?: (task: TaskRecord) => void): TaskRecord[] {
   const reaped: TaskRecord[] = []

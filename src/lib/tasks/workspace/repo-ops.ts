@@ -12,7 +12,7 @@ import {isActive, type TaskRecord} from '../../store/task-record.js'
 import {commitTaskWork, mergeTaskBranch, openPullRequest, pullRequestBody, requireRepository, resolveDeliveryTarget, type DeliveryContext} from '../delivery/delivery.js'
 
 /**
- * Repository operations on a task for the daemon's commands (shared/protocol.md): each returns
+ * Repository operations on a task for the daemon's commands (docs/protocol.md): each returns
  * the payload of its protocol answer. Bad input (a branch name git rejects or that starts with
  * "-", a path that escapes its root, a non-empty clone target) throws MakimaError INVALID_INPUT
  * and an unusable task INVALID_STATE before anything changes on disk; an operation that ran and
