@@ -2,7 +2,7 @@
 export interface Config {
   home: string
   server: {url: string; apiKey?: string; apiKeyFile?: string; heartbeatIntervalSecs: number; reconnectIntervalSecs: number}
-  worktree: {baseDir: string; reposDir: string}
+  worktree: {baseDir: string; reposDir: string; setupCommand?: string; teardownCommand?: string; setupTimeoutSecs: number; shareDirs: string[]}
   localDb: {path: string}
   process: {
     maxConcurrentTasks: number
@@ -17,7 +17,7 @@ export interface Config {
   }
   checkpointPatches: {enabled: boolean; maxPatchSizeBytes: number}
   api: {url: string}
-  history: {retentionDays: number}
+  history: {retentionDays: number; maxWorktreeBytes: number}
   autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
   outbox: {maxMessages: number; maxBytes: number}
   daemon: {readRoots: string[]; drainGraceSecs: number; metricsPort?: number; metricsHost: string; healthDbBudgetSecs: number}
