@@ -58,7 +58,6 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'checkpointPatches.maxPatchSizeBytes', type: 'int', min: 0, default: 10_485_760, description: 'largest patch (gzip) that is stored'},
   {key: 'api.url', env: 'MAKIMA_DAEMON_API_URL', type: 'url', schemes: ['http:', 'https:'], default: 'https://api.makima.jp', description: 'HTTP API given to tasks as MAKIMA_API_URL'},
   {key: 'history.retentionDays', env: 'MAKIMA_DAEMON_HISTORY_RETENTIONDAYS', type: 'number', min: 0, default: 30, description: 'days finished tasks, their output, patches and side refs are kept'},
-  {key: 'history.maxWorktreeBytes', env: 'MAKIMA_DAEMON_HISTORY_MAXWORKTREEBYTES', type: 'int', min: 0, default: 0, description: 'when the worktrees of ended tasks take more than this many bytes, the oldest are removed at task end after a final snapshot (0 = off)'},
   {key: 'autonomous.maxRuns', type: 'int', min: 1, default: 10, description: 'autonomous loop: most runs of one task'},
   {key: 'autonomous.maxRunsWithoutProgress', type: 'int', min: 1, default: 3, description: 'autonomous loop: consecutive runs without progress before failing'},
   {key: 'autonomous.maxSameBlocker', type: 'int', min: 1, default: 3, description: 'autonomous loop: same first blocker in a row before failing'},

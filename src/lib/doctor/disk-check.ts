@@ -21,7 +21,7 @@ export function diskResult(home: string, free: number, total: number): CheckResu
   const percent = total > 0 ? (free / total) * 100 : 100
   const detail = `${gib(free)} of ${gib(total)} free (${percent.toFixed(1)}%) on the disk of MAKIMA_HOME ${home}`
   if (total > 0 && free / total < LOW_DISK_FREE_RATIO) {
-    return {check: 'disk', status: 'warn', detail: `only ${detail}`, fix: 'makima task prune --merged (or --older-than 7d) removes the worktrees of ended tasks; history.maxWorktreeBytes caps them'}
+    return {check: 'disk', status: 'warn', detail: `only ${detail}`, fix: 'makima task prune --merged (or --older-than 7d) removes the worktrees of ended tasks'}
   }
   return {check: 'disk', status: 'ok', detail}
 }
