@@ -21,6 +21,7 @@ export const specFlags = {
   'continue-from': Flags.string({description: "start from another task's branch and uncommitted changes"}),
   files: Flags.string({description: "comma-separated paths to copy from the --parent task's worktree"}),
   parent: Flags.string({description: 'parent task id (the new task is its subtask)'}),
+  'no-setup': Flags.boolean({description: "do not run the repository's setup command (.makima/setup or worktree.setupCommand) in the new worktree, nor its teardown at cleanup"}),
   autonomous: Flags.boolean({
     description:
       'run in a loop until Claude Code declares the task done: each run ends with a completion gate; when it is not ready Claude Code is started again with --continue (limits: autonomous.maxRuns, autonomous.maxRunsWithoutProgress, autonomous.maxSameBlocker)',
@@ -40,6 +41,7 @@ type SpecFlagValues = {
   'continue-from'?: string
   files?: string
   parent?: string
+  'no-setup'?: boolean
   orchestrator?: boolean
   autonomous?: boolean
 }
@@ -57,6 +59,7 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     continueFromTaskId: flags['continue-from'],
     copyFiles: flags.files ? flags.files.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
     parentTaskId: flags.parent,
+    skipSetup: flags['no-setup'] ?? false,
     isOrchestrator: flags.orchestrator ?? false,
     autonomous: flags.autonomous ?? false,
   }

@@ -23,6 +23,7 @@ export default class TaskShow extends TaskCommand {
       ['base branch', task.baseBranch],
       ['branch', task.branch],
       ['worktree', task.worktreePath],
+      ['port', task.taskPort],
       ['base sha', task.baseSha],
       ['parent', task.parentTaskId],
       ['pid', task.pid],

@@ -5,7 +5,7 @@
  * plus the task's own variables. Runners (`task run`) get the same cleaning without task vars.
  */
 export const SECRET_VARIABLES = ['MAKIMA_DAEMON_SERVER_APIKEY'] as const
-export const TASK_SCOPED_VARIABLES = ['MAKIMA_TASK_ID', 'MAKIMA_API_URL', 'MAKIMA_API_KEY', 'MAKIMA_CONTRACT_ID'] as const
+export const TASK_SCOPED_VARIABLES = ['MAKIMA_TASK_ID', 'MAKIMA_API_URL', 'MAKIMA_API_KEY', 'MAKIMA_CONTRACT_ID', 'MAKIMA_TASK_PORT', 'MAKIMA_WORKTREE', 'MAKIMA_SOURCE_REPO'] as const
 export const CLAUDE_NESTING_MARKERS = [
   'CLAUDECODE',
   'CLAUDE_CODE_ENTRYPOINT',
@@ -30,6 +30,8 @@ export interface TaskVariables {
   apiUrl?: string
   toolKey?: string
   contractId?: string | null
+  /** the TCP port reserved for the task (its dev servers listen there) */
+  taskPort?: number | null
 }
 
 export function buildTaskEnvironment(parent: Record<string, string | undefined>, vars: TaskVariables): Record<string, string> {
@@ -38,5 +40,6 @@ export function buildTaskEnvironment(parent: Record<string, string | undefined>,
   if (vars.apiUrl) env.MAKIMA_API_URL = vars.apiUrl
   if (vars.toolKey) env.MAKIMA_API_KEY = vars.toolKey
   if (vars.contractId) env.MAKIMA_CONTRACT_ID = vars.contractId
+  if (vars.taskPort) env.MAKIMA_TASK_PORT = String(vars.taskPort)
   return env
 }

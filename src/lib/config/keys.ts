@@ -34,6 +34,16 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'server.reconnectIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_RECONNECTINTERVALSECS', type: 'number', min: 0.1, default: 5, description: 'first reconnect delay in seconds (doubles up to 60)'},
   {key: 'worktree.baseDir', env: 'MAKIMA_DAEMON_WORKTREE_BASEDIR', type: 'string', default: (home: string) => `${home}/worktrees`, description: 'where task worktrees are created'},
   {key: 'worktree.reposDir', env: 'MAKIMA_DAEMON_WORKTREE_REPOSDIR', type: 'string', default: (home: string) => `${home}/repos`, description: 'where remote repositories are cloned'},
+  {key: 'worktree.setupCommand', env: 'MAKIMA_DAEMON_WORKTREE_SETUPCOMMAND', type: 'string', description: "shell command run in each new task worktree before Claude Code starts (an executable .makima/setup committed in the repository wins; `task spawn --no-setup` skips it)"},
+  {key: 'worktree.teardownCommand', env: 'MAKIMA_DAEMON_WORKTREE_TEARDOWNCOMMAND', type: 'string', description: 'shell command run in a task worktree by `task cleanup` and `task prune` before it is removed (an executable .makima/teardown in the repository wins)'},
+  {key: 'worktree.setupTimeoutSecs', env: 'MAKIMA_DAEMON_WORKTREE_SETUPTIMEOUTSECS', type: 'number', min: 1, default: 600, description: 'seconds a setup or teardown command may run before it is killed (the task fails)'},
+  {
+    key: 'worktree.shareDirs',
+    type: 'stringArray',
+    default: [],
+    description:
+      'directories of the source checkout (e.g. ["node_modules"]) symlinked into each new worktree instead of copied: fast and small, but every task and the checkout share them, so a task that installs or deletes packages changes them for all',
+  },
   {key: 'localDb.path', env: 'MAKIMA_DAEMON_LOCALDB_PATH', type: 'string', default: (home: string) => `${home}/makima.db`, description: 'the SQLite database'},
   {key: 'process.maxConcurrentTasks', env: 'MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once on this machine'},
   {key: 'process.maxTasksPerContract', env: 'MAKIMA_DAEMON_PROCESS_MAXTASKSPERCONTRACT', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once per contract'},

@@ -187,6 +187,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     checkGh(ctx),
     checkBubblewrap(ctx),
     checkHome(ctx),
+    import('./disk-check.js').then((m) => m.checkDisk(ctx)),
     checkDatabase(ctx),
     checkServer(ctx),
     checkSecrets(ctx),

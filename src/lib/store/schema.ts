@@ -130,4 +130,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN failure_kind TEXT;
   `,
+  // 6: the TCP port reserved for a task (MAKIMA_TASK_PORT), and whether its setup command is skipped (--no-setup)
+  `
+  ALTER TABLE tasks ADD COLUMN task_port INTEGER;
+  ALTER TABLE tasks ADD COLUMN skip_setup INTEGER NOT NULL DEFAULT 0;
+  `,
 ]

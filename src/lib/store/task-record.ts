@@ -47,6 +47,10 @@ export interface TaskRecord {
   contractId: string | null
   continueFromTaskId: string | null
   copyFiles: string[] | null
+  /** the free TCP port reserved for the task when its worktree was made (MAKIMA_TASK_PORT) */
+  taskPort: number | null
+  /** --no-setup: the setup command (and at cleanup the teardown) is not run */
+  skipSetup: boolean
   completionActionKind: CompletionActionKind
   completionAction: CompletionActionResult | null
   /** pid of the claude process of the current run */
@@ -94,6 +98,7 @@ export interface TaskJson {
   origin: 'cli' | 'daemon'
   baseSha: string | null
   completionAction: CompletionActionResult | null
+  taskPort: number | null
 }
 
 export function toTaskJson(task: TaskRecord): TaskJson {
@@ -124,5 +129,6 @@ export function toTaskJson(task: TaskRecord): TaskJson {
     origin: task.origin,
     baseSha: task.baseSha,
     completionAction,
+    taskPort: task.taskPort,
   }
 }

@@ -25,6 +25,8 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   contractId: 'contract_id',
   continueFromTaskId: 'continue_from_task_id',
   copyFiles: 'copy_files',
+  taskPort: 'task_port',
+  skipSetup: 'skip_setup',
   completionActionKind: 'completion_action_kind',
   completionAction: 'completion_action',
   pid: 'pid',
@@ -40,7 +42,7 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   completedAt: 'completed_at',
   updatedAt: 'updated_at',
 }
-const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery'])
+const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery', 'skipSetup'])
 const JSONS = new Set<keyof TaskRecord>(['copyFiles', 'completionAction'])
 const FIELDS = Object.keys(COLUMNS) as (keyof TaskRecord)[]
 

@@ -154,7 +154,7 @@ export class TaskManager implements TaskHost {
   async prepareWorkspace(taskId: string): Promise<TaskRecord> {
     const task = this.store.tasks.require(taskId)
     if (task.worktreePath && existsSync(task.worktreePath)) return task
-    const ctx = {config: this.config, store: this.store, progress: (m: string) => this.progress(task.id, m)}
+    const ctx = {config: this.config, store: this.store, env: this.options.env, progress: (m: string) => this.progress(task.id, m)}
     const patch = await setUpWorkspaceOrFail(task, ctx, (failed) => this.finish(task.id, 'failed', failed))
     return this.store.tasks.update(task.id, patch)
   }

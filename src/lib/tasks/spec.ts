@@ -32,6 +32,8 @@ export interface TaskSpec {
   contractId?: string | null
   continueFromTaskId?: string | null
   copyFiles?: string[] | null
+  /** --no-setup: do not run the worktree's setup command */
+  skipSetup?: boolean
   origin?: 'cli' | 'daemon'
 }
 
@@ -120,6 +122,8 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     contractId: spec.contractId ?? null,
     continueFromTaskId: source?.id ?? null,
     copyFiles,
+    taskPort: null,
+    skipSetup: spec.skipSetup ?? false,
     completionActionKind,
     completionAction: null,
     pid: null,

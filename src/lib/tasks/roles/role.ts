@@ -33,6 +33,7 @@ export function setUpRole(task: TaskRecord, config: Config, parentEnv: Record<st
     apiUrl: toolKey ? config.api.url : undefined,
     toolKey: toolKey ?? undefined,
     contractId: task.contractId,
+    taskPort: task.taskPort,
   })
   let warning: string | undefined
   if (needsOrchestrateScript(task)) {

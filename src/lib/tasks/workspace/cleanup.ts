@@ -10,6 +10,7 @@ import {removeWorktree} from '../../git/worktrees.js'
 import {isActive} from '../../store/task-record.js'
 import {takeSnapshot} from '../checkpoints/checkpoints.js'
 import type {TaskManager} from '../manager.js'
+import {runTeardown} from './environment.js'
 import {FINAL_SNAPSHOT_LABEL} from './setup.js'
 
 export interface CleanupResult {
@@ -19,6 +20,8 @@ export interface CleanupResult {
   worktreeRemoved: boolean
   branchDeleted: boolean
   snapshot: {ref: string; commitSha: string; restore: string} | null
+  /** the teardown command's failure (the worktree was removed all the same) */
+  teardownError?: string
 }
 
 /**
@@ -58,6 +61,8 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
         result.snapshot = {ref: ref!, commitSha: commitSha!, restore: `makima checkpoint restore ${task.shortId} ${number} ${restoreDir}`}
       }
     }
+    const teardownError = await runTeardown(task, wt, {config, store, env: manager.env, progress: (m) => manager.note(task.id, m)})
+    if (teardownError) result.teardownError = teardownError
     await removeWorktree(task.repoPath, wt, path.join(config.home, 'locks'))
     result.worktreeRemoved = true
   }
@@ -73,6 +78,7 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
   }
   result.message += result.worktreeRemoved ? `removed worktree ${wt}` : 'the worktree was already gone'
   if (result.snapshot) result.message += `; uncommitted work kept at ${result.snapshot.ref} (restore: ${result.snapshot.restore})`
+  if (result.teardownError) result.message += `; ${result.teardownError}`
   return result
 }
 

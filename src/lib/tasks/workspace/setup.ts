@@ -13,6 +13,8 @@ import {confinedPath} from '../../paths.js'
 import type {Store} from '../../store/store.js'
 import type {TaskPatch, TaskRecord} from '../../store/task-record.js'
 import {copySourcePath, worktreePathFor} from '../spec.js'
+import {prepareWorktreeEnvironment} from './environment.js'
+import {HookCommandError} from './setup-command.js'
 
 /**
  * The label of the snapshot cleanup takes of uncommitted work (tasks/workspace/cleanup.ts), which
@@ -23,6 +25,8 @@ export const FINAL_SNAPSHOT_LABEL = 'final snapshot before cleanup'
 export interface WorkspaceContext {
   config: Config
   store: Store
+  /** the environment the task's processes inherit (cleaned before use): the setup command's */
+  env: Record<string, string | undefined>
   progress: (message: string) => void
 }
 
@@ -38,6 +42,7 @@ async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<
   if (!task.repoPath) {
     mkdirSync(worktreePath, {recursive: true, mode: 0o700})
     copyParentFiles(task, worktreePath, ctx)
+    await prepareWorktreeEnvironment(task, worktreePath, ctx)
     ctx.progress(`Working directory ready at ${worktreePath} (no repository)`)
     return {worktreePath}
   }
@@ -52,6 +57,7 @@ async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<
     await inheritGitConfig(worktreePath, task.repoPath)
   }
   copyParentFiles(task, worktreePath, ctx)
+  await prepareWorktreeEnvironment(task, worktreePath, ctx)
   ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
   return {worktreePath, baseSha}
 }
@@ -74,7 +80,8 @@ export async function setUpWorkspaceOrFail(task: TaskRecord, ctx: WorkspaceConte
   } catch (error) {
     const made = worktreePathFor(task, ctx.config)
     const message = error instanceof Error ? error.message : String(error)
-    fail({...(existsSync(made) ? {worktreePath: made} : {}), error: `setting up the worktree failed: ${message}`})
+    const reason = error instanceof HookCommandError ? message : `setting up the worktree failed: ${message}`
+    fail({...(existsSync(made) ? {worktreePath: made} : {}), error: reason})
     throw error
   }
 }
