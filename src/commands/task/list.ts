@@ -5,10 +5,11 @@ import {formatAge} from '../../lib/ui/format.js'
 
 export default class TaskList extends TaskCommand {
   static override summary = 'List tasks (active ones; --all for finished ones too)'
-  static override examples = ['<%= config.bin %> task list', '<%= config.bin %> task list --all --json', '<%= config.bin %> task list --parent 1a2b3c4d']
+  static override examples = ['<%= config.bin %> task list', '<%= config.bin %> task list --all --json', '<%= config.bin %> task list --parent 1a2b3c4d', '<%= config.bin %> task list --all --size']
   static override flags = {
     all: Flags.boolean({char: 'a', description: 'include completed, failed and interrupted tasks'}),
     parent: Flags.string({description: 'only the subtasks of this task'}),
+    size: Flags.boolean({description: "each worktree's disk use (du of the worktree, not of the shared object store; reads every file: slower)"}),
   }
 
   async run(): Promise<unknown> {
@@ -20,13 +21,19 @@ export default class TaskList extends TaskCommand {
     const parentTaskId = flags.parent ? store.tasks.resolve(flags.parent).id : undefined
     const tasks = store.tasks.list({all: flags.all || Boolean(parentTaskId), parentTaskId})
     const {toTaskJson} = await import('../../lib/store/task-record.js')
-    if (this.jsonEnabled()) return tasks.map(toTaskJson)
+    const {diskUsage, formatBytes} = await import('../../lib/os/disk-usage.js')
+    const sizes = new Map(flags.size ? tasks.map((t) => [t.id, t.worktreePath ? diskUsage(t.worktreePath) : null] as const) : [])
+    if (this.jsonEnabled()) return tasks.map((t) => (flags.size ? {...toTaskJson(t), worktreeBytes: sizes.get(t.id) ?? null} : toTaskJson(t)))
     if (tasks.length === 0) {
       this.say(flags.all ? 'No tasks.' : 'No active tasks (use --all to include finished ones).')
       return undefined
     }
-    const rows = tasks.map((t) => [t.shortId, t.state, formatAge(t.createdAt), t.branch ?? '-', t.name])
-    const header = ['ID', 'STATE', 'AGE', 'BRANCH', 'NAME']
+    const size = (id: string) => {
+      const bytes = sizes.get(id)
+      return bytes === null || bytes === undefined ? '-' : formatBytes(bytes)
+    }
+    const rows = tasks.map((t) => [t.shortId, t.state, formatAge(t.createdAt), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
+    const header = ['ID', 'STATE', 'AGE', 'BRANCH', ...(flags.size ? ['SIZE'] : []), 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
     for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
     return undefined

@@ -12,7 +12,10 @@ export default class TaskShow extends TaskCommand {
     const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     reapStaleTasks(store)
     const {toTaskJson} = await import('../../lib/store/task-record.js')
-    const task = toTaskJson(store.tasks.resolve(args.task))
+    const {diskUsage, formatBytes} = await import('../../lib/os/disk-usage.js')
+    const record = toTaskJson(store.tasks.resolve(args.task))
+    // what removing the worktree frees (du of the worktree, not of the shared object store)
+    const task = {...record, worktreeBytes: record.worktreePath ? diskUsage(record.worktreePath) : null}
     if (this.jsonEnabled()) return task
     const rows: [string, unknown][] = [
       ['id', task.id],
@@ -23,6 +26,7 @@ export default class TaskShow extends TaskCommand {
       ['base branch', task.baseBranch],
       ['branch', task.branch],
       ['worktree', task.worktreePath],
+      ['disk', task.worktreeBytes === null ? null : formatBytes(task.worktreeBytes)],
       ['port', task.taskPort],
       ['base sha', task.baseSha],
       ['parent', task.parentTaskId],

@@ -17,7 +17,7 @@ export interface Config {
   }
   checkpointPatches: {enabled: boolean; maxPatchSizeBytes: number}
   api: {url: string}
-  history: {retentionDays: number}
+  history: {retentionDays: number; maxWorktreeBytes: number}
   autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
   outbox: {maxMessages: number; maxBytes: number}
   daemon: {readRoots: string[]; drainGraceSecs: number; metricsPort?: number; metricsHost: string; healthDbBudgetSecs: number}

@@ -176,7 +176,12 @@ export class TaskManager implements TaskHost {
    */
   async run(taskId: string): Promise<TaskRecord> {
     const {runTaskHere} = await import('./run/loop.js')
-    return runTaskHere(this, taskId)
+    const ended = await runTaskHere(this, taskId)
+    if (this.config.history.maxWorktreeBytes > 0 && !this.abandoning) {
+      const {enforceWorktreeBudget} = await import('./workspace/disk-policy.js')
+      for (const pruned of await enforceWorktreeBudget(this, taskId).catch(() => [])) this.note(taskId, pruned.message)
+    }
+    return ended
   }
 
   /** Move an active task to its end state and tell the sinks. */
