@@ -33,17 +33,11 @@ function aptInstalled(stage: Stage): string[] {
     .filter((i) => i.keyword === 'RUN')
     .flatMap((i) => i.args.split(/&&|;/))
     .filter((cmd) => /\bapt-get install\b/.test(cmd))
-    .flatMap((cmd) =>
-      cmd
-        .trim()
-        .split(' ')
-        .slice(2)
-        .filter((w) => !w.startsWith('-')),
-    )
+    .flatMap((cmd) => cmd.trim().split(' ').slice(2).filter((w) => !w.startsWith('-')))
 }
 
 describe('Dockerfile', () => {
-  it('builds on Node 24 LTS (slim) in every stage, a version package.json engines supports, and the runtime installs git', () => {
+  it('builds on Node 24 LTS (slim) in every stage, a version package.json engines supports; the runtime installs git', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2)
     for (const stage of dockerfile.stages) expect(stage.image).toMatch(/^node:24(\.\d+)*(-slim)?(@sha256:[0-9a-f]+)?$/)
     expect(pkg.engines.node.split('||').map((range: string) => range.trim())).toContain('^24')
@@ -53,7 +47,9 @@ describe('Dockerfile', () => {
   it("installs exactly the Claude Code version of package.json's devDependency", () => {
     const pinned = pkg.devDependencies['@anthropic-ai/claude-code']
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/)
-    const installs = runtime.instructions.filter((i) => i.keyword === 'RUN').flatMap((i) => [...i.args.matchAll(/npm install -g [^&;]*?"?@anthropic-ai\/claude-code@([^"\s]+)"?/g)].map((m) => m[1]))
+    const installs = runtime.instructions
+      .filter((i) => i.keyword === 'RUN')
+      .flatMap((i) => [...i.args.matchAll(/npm install -g [^&;]*?"?@anthropic-ai\/claude-code@([^"\s]+)"?/g)].map((m) => m[1]))
     expect(installs).toEqual([pinned])
   })
 
