@@ -43,7 +43,7 @@ describe('the GitHub Actions recipe', () => {
       'inputs.action': 'branch',
       'github.token': 'unused-here',
     }
-    const base = {...t.env, PATH: [bin, t.env.PATH].join(delimiter), GITHUB_ENV: githubEnv, GITHUB_STEP_SUMMARY: summary}
+    const base: NodeJS.ProcessEnv = {...t.env, PATH: [bin, t.env.PATH].join(delimiter), GITHUB_ENV: githubEnv, GITHUB_STEP_SUMMARY: summary}
     delete base.ANTHROPIC_API_KEY // the setup step passes the secret on through $GITHUB_ENV
 
     const run = async (id: string) => {
