@@ -8,25 +8,28 @@
 # Two stages: `build` compiles the native modules (better-sqlite3, node-pty) and the CLI bundle,
 # then drops the devDependencies; the runtime image gets the result, git and the Claude Code CLI.
 # Both stages use the same base image, so the native modules match the runtime's Node and libc.
+# Node 24 (LTS): makima supports Node 22, 24 and 26 (package.json engines).
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 # node-gyp needs python3, make and a C++ compiler when no prebuilt binary fits.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci runs package.json's `prepare` (scripts/prepare.mjs), which builds only where src/ is: here
+# it finds none yet and leaves the build to `npm run build` below, after the sources.
+COPY scripts ./scripts
 # Never --omit=optional: the Claude Code devDependency gets its native binary that way (the build
 # itself does not need it, but npm ci must see the same tree as CI).
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
-COPY scripts ./scripts
 COPY src ./src
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 # The Claude Code version makima is tested against: package.json's devDependency
 # @anthropic-ai/claude-code (test/unit/deploy-manifests.test.ts keeps the two equal).
 ARG CLAUDE_CODE_VERSION=2.1.197

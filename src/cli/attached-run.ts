@@ -1,4 +1,5 @@
 import {isEnded, type TaskRecord} from '../lib/store/task-record.js'
+import {appendStepSummary, plainOutput, summaryLine} from './ci-output.js'
 import type {TaskManager} from '../lib/tasks/manager.js'
 import {prepareWithProgress} from '../lib/ui/setup-progress.js'
 import {TaskView, useColor} from '../lib/ui/task-view.js'
@@ -14,7 +15,9 @@ export async function attachTask(
   options: {json: boolean},
 ): Promise<{task: TaskRecord; interrupted: boolean}> {
   const out = options.json ? process.stderr : process.stdout
-  const view = new TaskView({out, color: useColor(out, process.env), width: (out as {columns?: number}).columns || undefined})
+  // In CI (or into a pipe or file): no spinner, no color, each line written as it comes.
+  const plain = plainOutput(out as {isTTY?: boolean}, process.env)
+  const view = new TaskView({out, color: !plain && useColor(out, process.env), width: (out as {columns?: number}).columns || undefined, lineByLine: plain})
   const unsubscribe = manager.onEvent(view.onEvent)
   let interrupted = false
   const onSignal = (signal: NodeJS.Signals) => {
@@ -30,7 +33,7 @@ export async function attachTask(
   try {
     let final: TaskRecord
     try {
-      if (!options.json && (out as {isTTY?: boolean}).isTTY) {
+      if (!options.json && !plain) {
         view.quietProgress = true
         view.flush()
         await prepareWithProgress(manager, task.id)
@@ -43,12 +46,9 @@ export async function attachTask(
       if (!current || !isEnded(current.state)) throw error
       final = current
     }
-    const summary =
-      final.state === 'completed'
-        ? `Task ${final.shortId} completed. Worktree: ${final.worktreePath}`
-        : `Task ${final.shortId} ${final.state}${final.error ? `: ${final.error}` : ''}`
     view.flush()
-    process.stderr.write(`${summary}\n`)
+    process.stderr.write(`${summaryLine(final, view.costUsd)}\n`)
+    appendStepSummary(process.env, final, view.costUsd)
     return {task: final, interrupted}
   } finally {
     view.flush()

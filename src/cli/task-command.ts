@@ -37,16 +37,24 @@ export abstract class TaskCommand extends MakimaCommand {
    * Run a task that holds a slot: detached (worktree made here, a background runner started, the
    * id printed) or attached (transcript, Ctrl-C interrupts; exit code of the task, 130 on Ctrl-C).
    */
-  protected async runAdmitted(manager: TaskManager, task: TaskRecord, detach: boolean): Promise<unknown> {
+  /** `output`: a file that gets the final task object as JSON (the admitted one with detach). */
+  protected async runAdmitted(manager: TaskManager, task: TaskRecord, detach: boolean, output?: string): Promise<unknown> {
+    const writeOutput = async (t: TaskRecord) => {
+      if (!output) return
+      const {writeFileSync} = await import('node:fs')
+      writeFileSync(output, `${JSON.stringify((await import('../lib/store/task-record.js')).toTaskJson(t), null, 2)}\n`)
+    }
     if (detach) {
       await manager.prepareWorkspace(task.id)
       manager.startDetachedRunner(task.id)
+      await writeOutput(manager.store.tasks.get(task.id) ?? task)
       if (this.jsonEnabled()) return {taskId: task.id}
       this.say(task.id)
       return undefined
     }
     const {attachTask} = await import('./attached-run.js')
     const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
+    await writeOutput(final)
     if (this.jsonEnabled()) this.logJson((await import('../lib/store/task-record.js')).toTaskJson(final))
     const code = interrupted ? 130 : taskExitCode(final)
     if (code !== 0) this.exit(code)

@@ -37,9 +37,10 @@ function aptInstalled(stage: Stage): string[] {
 }
 
 describe('Dockerfile', () => {
-  it('builds on Node 20 (slim) in every stage, and the runtime installs git', () => {
+  it('builds on Node 24 LTS (slim) in every stage, a version package.json engines supports; the runtime installs git', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2)
-    for (const stage of dockerfile.stages) expect(stage.image).toMatch(/^node:20(\.\d+)*(-slim)?(@sha256:[0-9a-f]+)?$/)
+    for (const stage of dockerfile.stages) expect(stage.image).toMatch(/^node:24(\.\d+)*(-slim)?(@sha256:[0-9a-f]+)?$/)
+    expect(pkg.engines.node.split('||').map((range: string) => range.trim())).toContain('^24')
     expect(aptInstalled(runtime)).toContain('git')
   })
 

@@ -8,13 +8,16 @@ export default class TaskSpawn extends TaskCommand {
   static override summary = 'Create a task and run Claude Code on it in its own worktree'
   static override description = `Creates the task, takes a concurrency slot, makes a git worktree on a new branch (makima/<shortId>-<name>) and runs Claude Code there with the plan as its first message.
 
-Attached (the default) it shows a readable transcript and returns when the task ends: exit 0 when it completed, 1 when it failed or was interrupted. Ctrl-C interrupts the task (exit 130). With --detach the worktree is made here, Claude Code runs in a background process, and the task id is printed at once; follow it with \`makima task logs -f <id>\`.`
+Attached (the default) it shows a readable transcript and returns when the task ends: exit 0 when it completed, 1 when it failed or was interrupted. Ctrl-C interrupts the task (exit 130). With --detach the worktree is made here, Claude Code runs in a background process, and the task id is printed at once; follow it with \`makima task logs -f <id>\`.
+
+In CI (CI set, or output that is not a terminal) the transcript is plain text written line by line, and the run ends with one summary line (state, duration, cost, branch); with GITHUB_STEP_SUMMARY set, a Markdown summary is appended to that file. --output writes the final task object as JSON to a file.`
 
   static override examples = [
     '<%= config.bin %> task spawn --repo . "Add a --verbose flag to the CLI and document it"',
     '<%= config.bin %> task spawn --repo ~/src/app --detach --name lint "Fix every lint warning"',
     'cat plan.md | <%= config.bin %> task spawn --repo . -',
     '<%= config.bin %> task spawn --json "Write a haiku into haiku.txt"  # no repo: a temp directory',
+    '<%= config.bin %> task spawn --repo . --output task.json --completion-action pr "Fix the flaky test"  # CI: transcript on stdout, the task in task.json',
   ]
 
   static override args = {
@@ -24,6 +27,11 @@ Attached (the default) it shows a readable transcript and returns when the task 
   static override flags = {
     ...specFlags,
     detach: Flags.boolean({description: 'run in the background and print the task id'}),
+    output: Flags.string({
+      char: 'o',
+      description: 'also write the final task object as JSON to this file (stdout keeps the transcript); with --detach, the task as started',
+      helpValue: '<file>',
+    }),
   }
 
   async run(): Promise<unknown> {
@@ -32,6 +40,6 @@ Attached (the default) it shows a readable transcript and returns when the task 
     const manager = await this.taskManager()
     const task = await manager.admit(specFromFlags(plan, flags))
 
-    return this.runAdmitted(manager, task, Boolean(flags.detach))
+    return this.runAdmitted(manager, task, Boolean(flags.detach), flags.output)
   }
 }

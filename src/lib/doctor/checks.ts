@@ -17,11 +17,21 @@ async function run(command: string, args: string[], env: Record<string, string |
   return {ok: r.exitCode === 0, out: `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim()}
 }
 
+/** makima supports the Node.js versions package.json `engines` names (README "Install"). */
+export const SUPPORTED_NODE = '22, 24 and 26'
+
 export function checkNode(ctx: DoctorContext): CheckResult {
   const major = Number(ctx.nodeVersion.replace(/^v/, '').split('.')[0])
-  return major >= 20
-    ? {check: 'node', status: 'ok', detail: `Node ${ctx.nodeVersion}`}
-    : {check: 'node', status: 'fail', detail: `Node ${ctx.nodeVersion} is too old`, fix: 'install Node.js 20 or newer'}
+  if (major < 20) return {check: 'node', status: 'fail', detail: `Node ${ctx.nodeVersion} is too old; makima supports ${SUPPORTED_NODE}`, fix: 'install Node.js 24 (LTS)'}
+  if (major < 22) {
+    return {
+      check: 'node',
+      status: 'warn',
+      detail: `Node ${ctx.nodeVersion}: Node ${major} reached end of life in ${major === 20 ? 'April 2026' : 'June 2024'}; makima supports ${SUPPORTED_NODE}`,
+      fix: 'install Node.js 24 (LTS), then npm rebuild in makima\'s folder (or reinstall makima)',
+    }
+  }
+  return {check: 'node', status: 'ok', detail: `Node ${ctx.nodeVersion}`}
 }
 
 export async function checkGit(ctx: DoctorContext): Promise<CheckResult> {
@@ -108,6 +118,11 @@ const DATABASE_FIXES = {
   path: 'set MAKIMA_HOME (or localDb.path) to a directory',
 }
 
+async function databaseFix(problem: keyof typeof DATABASE_FIXES | 'native'): Promise<string> {
+  if (problem !== 'native') return DATABASE_FIXES[problem]
+  return (await import('../store/database-errors.js')).rebuildCommand()
+}
+
 export async function checkDatabase(ctx: DoctorContext): Promise<CheckResult> {
   const file = ctx.config.localDb.path
   const {Store} = await import('../store/store.js')
@@ -125,7 +140,7 @@ export async function checkDatabase(ctx: DoctorContext): Promise<CheckResult> {
     }
   } catch (error) {
     const problem = databaseProblem(error)
-    return {check: 'database', status: 'fail', detail: databaseError(file, error).message, fix: problem ? DATABASE_FIXES[problem] : 'check localDb.path and its directory permissions'}
+    return {check: 'database', status: 'fail', detail: databaseError(file, error).message, fix: problem ? await databaseFix(problem) : 'check localDb.path and its directory permissions'}
   }
   return version === MIGRATIONS.length
     ? {check: 'database', status: 'ok', detail: `${file}: schema ${version}, ${tasks} tasks`}

@@ -1,12 +1,14 @@
 // SQLite's and the file system's reasons a database cannot be used ("unable to open database
-// file", "file is not a database"), turned into messages that name the file, the cause and the fix.
+// file", "file is not a database"), and a better-sqlite3 built for another Node.js, turned into
+// messages that name the file, the cause and the fix.
 import {accessSync, constants, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {packageRoot} from '../package-root.js'
 
 /** What is wrong with a database that cannot be used, for `makima doctor`. */
-export type DatabaseProblem = 'damaged' | 'unwritable' | 'path'
+export type DatabaseProblem = 'damaged' | 'unwritable' | 'path' | 'native'
 
 const DAMAGED = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
 const UNWRITABLE = new Set(['SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_AUTH', 'EACCES', 'EPERM', 'EROFS'])
@@ -21,6 +23,7 @@ function baseCode(error: unknown): string {
 export function databaseProblem(error: unknown): DatabaseProblem | undefined {
   if (error instanceof MakimaError) return error.details?.databaseProblem as DatabaseProblem | undefined
   const code = baseCode(error)
+  if (nativeModuleFailure(error)) return 'native'
   if (DAMAGED.has(code)) return 'damaged'
   if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return 'path'
   if (UNWRITABLE.has(code)) return 'unwritable'
@@ -38,6 +41,8 @@ export function databaseError(file: string, error: unknown): MakimaError {
     return new MakimaError('INVALID_INPUT', `cannot open the database ${file}: it is a directory; set localDb.path to a file`, options)
   }
   switch (problem) {
+    case 'native':
+      return new MakimaError('FAILED', nativeModuleMessage(error), options)
     case 'damaged':
       return new MakimaError(
         'FAILED',
@@ -53,6 +58,31 @@ export function databaseError(file: string, error: unknown): MakimaError {
     default:
       return new MakimaError('FAILED', `cannot use the database ${file}: ${reason}`, options)
   }
+}
+
+/**
+ * better-sqlite3's addon could not be loaded: built for another Node.js (NODE_MODULE_VERSION
+ * mismatch, e.g. after switching Node with nvm), or never built (an install with scripts off).
+ */
+function nativeModuleFailure(error: unknown): boolean {
+  const code = (error as {code?: unknown} | null)?.code
+  const message = error instanceof Error ? error.message : ''
+  return code === 'ERR_DLOPEN_FAILED' || /NODE_MODULE_VERSION|Could not locate the bindings file|better_sqlite3\.node/.test(message)
+}
+
+/** The command that rebuilds better-sqlite3 for the Node.js this process runs on. */
+export function rebuildCommand(): string {
+  return `cd ${packageRoot()} && npm rebuild better-sqlite3`
+}
+
+/** What went wrong with the addon, and what to run. */
+export function nativeModuleMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const versions = /NODE_MODULE_VERSION (\d+)\.[\s\S]*?requires\s+NODE_MODULE_VERSION (\d+)/.exec(message)
+  const why = versions
+    ? `better-sqlite3 was built for another Node.js (NODE_MODULE_VERSION ${versions[1]}; Node ${process.version} requires ${versions[2]})`
+    : `better-sqlite3's native module cannot be loaded (${message.split('\n')[0]})`
+  return `${why}: run \`${rebuildCommand()}\` (makima's folder), with the Node.js that runs makima (${process.execPath})`
 }
 
 /** What this process cannot write: the directory (or the one it would be created in), or a file. */

@@ -11,6 +11,8 @@ export interface ViewOptions {
   width?: number
   /** print stream-json lines as they are instead of the transcript */
   raw?: boolean
+  /** write each line at once (CI logs: no batching per turn of the event loop) */
+  lineByLine?: boolean
 }
 
 /** Whether to use color on a stream: a TTY and no NO_COLOR. */
@@ -27,6 +29,8 @@ export class TaskView {
   private readonly transcript: TranscriptRenderer
   /** while a listr2 list shows the set-up steps, progress lines are not printed again */
   quietProgress = false
+  /** Claude Code's total cost in USD, from its last result event (null until one came) */
+  costUsd: number | null = null
   private buffered = ''
   private scheduled?: NodeJS.Immediate
 
@@ -42,7 +46,7 @@ export class TaskView {
   private write(lines: string[]): void {
     if (lines.length === 0) return
     this.buffered += `${lines.join('\n')}\n`
-    if (this.buffered.length >= FLUSH_BYTES) this.flush()
+    if (this.options.lineByLine || this.buffered.length >= FLUSH_BYTES) this.flush()
     else this.scheduled ??= setImmediate(() => this.flush())
   }
 
@@ -63,6 +67,7 @@ export class TaskView {
         return
       case 'output':
         if (event.stream !== 'stdout') return
+        if (event.event?.kind === 'result' && event.event.costUsd !== null) this.costUsd = event.event.costUsd
         this.write(this.options.raw ? [event.line] : this.transcript.render(event.event))
         return
       case 'status':
@@ -82,6 +87,8 @@ export class TaskView {
       if (!this.options.raw) this.write([this.transcript.renderProgress(line.line)])
       return
     }
-    this.write(this.options.raw ? [line.line] : this.transcript.render(parseStreamLine(line.line)))
+    const event = parseStreamLine(line.line)
+    if (event?.kind === 'result' && event.costUsd !== null) this.costUsd = event.costUsd
+    this.write(this.options.raw ? [line.line] : this.transcript.render(event))
   }
 }
