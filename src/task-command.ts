@@ -47,7 +47,7 @@ export abstract class TaskCommand extends MakimaCommand {
     }
     const {attachTask} = await import('./attached-run.js')
     const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
-    if (this.jsonEnabled()) this.logJson((await import('./lib/store/task-record.js')).toTaskJson(final))
+    if (this.jsonEnabled()) this.logJson((await import('./lib/store/task-json.js')).taskJson(manager.store, final))
     const code = interrupted ? 130 : taskExitCode(final)
     if (code !== 0) this.exit(code)
     return undefined

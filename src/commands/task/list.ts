@@ -19,16 +19,19 @@ export default class TaskList extends TaskCommand {
     reapStaleTasks(store)
     const parentTaskId = flags.parent ? store.tasks.resolve(flags.parent).id : undefined
     const tasks = store.tasks.list({all: flags.all || Boolean(parentTaskId), parentTaskId})
-    const {toTaskJson} = await import('../../lib/store/task-record.js')
-    if (this.jsonEnabled()) return tasks.map(toTaskJson)
+    const {taskJsonList} = await import('../../lib/store/task-json.js')
+    const objects = taskJsonList(store, tasks)
+    if (this.jsonEnabled()) return objects
     if (tasks.length === 0) {
       this.say(flags.all ? 'No tasks.' : 'No active tasks (use --all to include finished ones).')
       return undefined
     }
-    const rows = tasks.map((t) => [t.shortId, t.state, formatAge(t.createdAt), t.branch ?? '-', t.name])
-    const header = ['ID', 'STATE', 'AGE', 'BRANCH', 'NAME']
+    const {costCell, ESTIMATE_NOTE} = await import('../../lib/ui/usage-format.js')
+    const rows = objects.map((t) => [t.shortId, t.state, formatAge(t.createdAt), costCell(t.usage), t.branch ?? '-', t.name])
+    const header = ['ID', 'STATE', 'AGE', 'COST', 'BRANCH', 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
     for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+    if (objects.some((t) => t.usage.costEstimated)) this.say(`~ ${ESTIMATE_NOTE}`)
     return undefined
   }
 }

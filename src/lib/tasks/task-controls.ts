@@ -8,6 +8,8 @@ import {ENDED_STATES, isActive, isEnded, type TaskPatch, type TaskRecord, type T
 import type {StateChange} from '../store/task-store.js'
 import {isSameProcessAlive} from './process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from './task-processes.js'
+import {limitsForFollowUp} from './limit-stop.js'
+import type {TaskLimits} from './limits.js'
 import type {TaskHost} from './task-host.js'
 
 // ---- controls that work from any process ----
@@ -67,13 +69,14 @@ export async function sendMessage(
   host: TaskHost,
   idOrPrefix: string,
   message: string,
-  options: {inProcess?: boolean} = {},
+  options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {},
 ): Promise<{task: TaskRecord; resumed: boolean}> {
   if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
   host.reap()
   let task = host.store.tasks.resolve(idOrPrefix)
   if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
   if (isActive(task.state)) {
+    task = limitsForFollowUp(host.store, task, options.limits, false)
     if (task.state === 'paused') task = await resumeTask(host, task.id)
     host.store.inbox.push(task.id, 'message', message)
     return {task, resumed: false}
@@ -86,6 +89,7 @@ export async function sendMessage(
   if (!task.worktreePath || !existsSync(task.worktreePath)) {
     throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
   }
+  task = limitsForFollowUp(host.store, task, options.limits, true)
   host.store.inbox.push(task.id, 'message', message)
   try {
     task = host.acquire(task.id, ENDED_STATES)

@@ -13,6 +13,7 @@ import {confinedPath} from '../paths.js'
 import type {CompletionActionKind, TaskRecord} from '../store/task-record.js'
 import type {TaskStore} from '../store/task-store.js'
 import {validateCompletionSpec} from './completion-spec.js'
+import {configLimits, mergeLimits, type TaskLimits} from './limits.js'
 
 /** What a caller asks for: CLI flags or a daemon spawnTask command. */
 export interface TaskSpec {
@@ -33,6 +34,8 @@ export interface TaskSpec {
   continueFromTaskId?: string | null
   copyFiles?: string[] | null
   origin?: 'cli' | 'daemon'
+  /** limits given with the task; the config's limits.* fill in the rest */
+  limits?: Partial<TaskLimits>
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -129,6 +132,7 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     error: null,
     failureKind: null,
     sessionId: null,
+    limits: mergeLimits(configLimits(config.limits), spec.limits),
     needsRecovery: false,
     createdAt: now,
     startedAt: null,
