@@ -13,6 +13,8 @@ import {OutputEvent} from '../../src/lib/tasks/events.js'
 import {raiseHint} from '../../src/lib/tasks/limit-stop.js'
 import {formatDuration, formatUsd, limitReached, mergeLimits, parseDuration, type TaskLimits} from '../../src/lib/tasks/limits.js'
 import {RunMeter} from '../../src/lib/tasks/run-meter.js'
+import {TranscriptRenderer} from '../../src/lib/ui/transcript.js'
+import {costCell, usageRows} from '../../src/lib/ui/usage-format.js'
 import {projectRoot} from '../support/env.js'
 import {id, record, tempDbs} from '../support/store-fixtures.js'
 
@@ -157,6 +159,26 @@ describe('RunMeter: per run and in total, never a sum of running totals', () => 
     second.tick()
     expect(tripped.at(-1)).toBe('limit reached: 10s wall time')
     store.close()
+  })
+})
+
+describe('a subscription login: the cost is shown as an estimate', () => {
+  it('in the transcript, task show and tables', () => {
+    const [init, ...rest] = lines('2.1.197', 'tool-then-text')
+    const oauth = init.replace('"apiKeySource":"ANTHROPIC_API_KEY"', '"apiKeySource":"none"')
+    const renderer = new TranscriptRenderer({color: false, width: 200})
+    expect(renderer.render(parseStreamLine(oauth))[0]).toMatch(/subscription login: ~costs are estimates at API prices$/)
+    expect(rest.map(parseStreamLine).flatMap((e) => renderer.render(e)).at(-1)).toMatch(/^✓ done in \S+ · ~\$0\.0001 · 2 turns$/)
+    const usage = {inputTokens: 1200, outputTokens: 34, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.5, turns: 3, durationMs: 65_000, runs: 2, models: ['m'], costEstimated: true}
+    expect(costCell(usage)).toBe('~$0.5000')
+    expect(usageRows(usage, {timeoutSecs: 1800, maxTurns: null, maxCostUsd: 2})).toEqual([
+      ['limits', 'wall time 30m, cost $2.00'],
+      ['cost', '$0.5000 (estimate at API prices: Claude Code runs on a subscription login, which is not billed per token)'],
+      ['turns', '3'],
+      ['wall time', '1m5s in 2 runs'],
+      ['tokens', 'in 1.2k, out 34, cache read 0, cache write 0'],
+      ['models', 'm'],
+    ])
   })
 })
 

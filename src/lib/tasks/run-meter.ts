@@ -8,8 +8,12 @@ import {costMessage, limitReached, remainingBudget, timeoutMessage, turnsMessage
 
 /** How an assistant line of the main conversation starts (Claude Code 2.1.197 to 2.1.332 at least). */
 const ASSISTANT_PREFIX = '{"type":"assistant","message":{"id":"'
-/** Turns are written to the store at most this often while a run goes on (results write at once). */
-const TURNS_WRITE_MS = 1000
+const INIT_PREFIX = '{"type":"system","subtype":"init",'
+/**
+ * While a run goes on its numbers are written to the store (and the task's limits read again) at
+ * most this often, on the run's tick; at its end at once. A burst of output costs no writes.
+ */
+const WRITE_MS = 1000
 
 export interface RunMeterOptions {
   store: Store
@@ -34,7 +38,8 @@ export interface RunMeterOptions {
  * - wall time: the earlier runs' plus this one's since it started, checked on every tick.
  *
  * A hot path: lines of the main conversation's assistant messages are looked at by prefix and
- * substring only; user lines are skipped; the rest are parsed (once, shared with the run).
+ * substring only; user lines and a repeated init are skipped; the rest are parsed (once, shared
+ * with the run). Nothing is written to the store per line: see WRITE_MS.
  */
 export class RunMeter {
   readonly number: number
@@ -44,11 +49,14 @@ export class RunMeter {
   private readonly cost = new RunCost()
   private tokens: TokenUsage = NO_TOKENS
   private turns = 0
-  private turnsWritten = 0
-  private lastTurnsWrite = 0
   private results = 0
+  /** numbers changed since the last write */
+  private dirty = false
+  private lastWrite = 0
+  private inited = false
   private readonly models: string[] = []
-  private readonly messageIds = new Set<string>()
+  /** id of the assistant message seen last: the lines of one message come one after another */
+  private lastMessageId: string | null = null
   private initModel: string | null = null
   private sessionId: string | null
   private limitMessage: string | null = null
@@ -86,12 +94,15 @@ export class RunMeter {
   observe(output: OutputEvent): void {
     const {line} = output
     if (line.startsWith(ASSISTANT_PREFIX)) {
-      if (!line.includes('"parent_tool_use_id":null') || line.includes('"model":"<synthetic>"')) return
-      const id = line.slice(ASSISTANT_PREFIX.length, line.indexOf('"', ASSISTANT_PREFIX.length))
-      this.onAssistant(id, () => contentOf(output))
+      // `parent_tool_use_id` follows the message (searched from the end); `model` comes before its content.
+      const parent = line.lastIndexOf('"parent_tool_use_id":')
+      if (parent === -1 || !line.startsWith('null', parent + 21)) return // a subagent's turn
+      const idEnd = line.indexOf('"', ASSISTANT_PREFIX.length)
+      if (line.startsWith('<synthetic>', line.indexOf('"model":"', idEnd) + 9)) return
+      this.onAssistant(line.slice(ASSISTANT_PREFIX.length, idEnd), () => contentOf(output))
       return
     }
-    if (line.startsWith('{"type":"user"') || !line.startsWith('{')) return
+    if (line.startsWith('{"type":"user"') || !line.startsWith('{') || (this.inited && line.startsWith(INIT_PREFIX))) return
     const event = output.event
     if (event.kind === 'init') this.onInit(event)
     else if (event.kind === 'result') this.onResult(event)
@@ -100,11 +111,17 @@ export class RunMeter {
     }
   }
 
-  /** Every tick of the run: the wall-time limit, and the turns counted since the last write. */
+  /**
+   * Every tick of the run: the wall-time limit; at most every WRITE_MS the numbers counted since
+   * the last write go to the store, and new limits given with `task send` are read.
+   */
   tick(): void {
     const timeout = this.limits?.timeoutSecs
     if (timeout != null && this.used().durationMs >= timeout * 1000) this.trip(timeoutMessage(this.limits!))
-    if (this.turns !== this.turnsWritten && this.now() - this.lastTurnsWrite >= TURNS_WRITE_MS) this.writeTurns()
+    if (this.now() - this.lastWrite < WRITE_MS) return
+    this.limits = this.options.store.tasks.get(this.options.task.id)?.limits ?? this.limits
+    if (this.dirty) this.write({})
+    else this.lastWrite = this.now()
   }
 
   /** The run ended: its end time and final numbers. */
@@ -115,9 +132,10 @@ export class RunMeter {
   }
 
   private onAssistant(id: string, content: () => ContentBlock[]): void {
-    if (!this.messageIds.has(id)) {
-      this.messageIds.add(id)
+    if (id !== this.lastMessageId) {
+      this.lastMessageId = id
       this.turns++
+      this.dirty = true
     }
     const max = this.limits?.maxTurns
     if (max == null || this.limitMessage !== null) return
@@ -126,6 +144,7 @@ export class RunMeter {
   }
 
   private onInit(event: InitEvent): void {
+    this.inited = true
     if (event.sessionId) this.sessionId = event.sessionId
     this.initModel = event.model
     const {store, task} = this.options
@@ -140,9 +159,7 @@ export class RunMeter {
     for (const model of event.models.length > 0 ? event.models : this.initModel ? [this.initModel] : []) {
       if (!this.models.includes(model)) this.models.push(model)
     }
-    this.write({})
-    // New limits given with `task send` while the task runs count from its next result on.
-    this.limits = this.options.store.tasks.get(this.options.task.id)?.limits ?? this.limits
+    this.dirty = true
     if (event.subtype === 'error_max_budget_usd' && this.limits?.maxCostUsd != null) {
       // Claude Code stopped at the budget makima gave it: the task's cost limit is reached.
       this.trip(costMessage(this.used().costUsd, this.limits))
@@ -153,12 +170,6 @@ export class RunMeter {
     if (this.limitMessage !== null) return
     this.limitMessage = message
     this.options.onLimit(message)
-  }
-
-  private writeTurns(): void {
-    this.options.store.usage.updateRun(this.options.task.id, this.number, {turns: this.turns})
-    this.turnsWritten = this.turns
-    this.lastTurnsWrite = this.now()
   }
 
   private write(extra: {endedMs?: number}): void {
@@ -173,8 +184,8 @@ export class RunMeter {
       sessionId: this.sessionId,
       ...extra,
     })
-    this.turnsWritten = this.turns
-    this.lastTurnsWrite = this.now()
+    this.dirty = false
+    this.lastWrite = this.now()
   }
 }
 
