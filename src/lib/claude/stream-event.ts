@@ -12,7 +12,6 @@
  * (test/fixtures/claude-usage/), whose `result` lines have their fields in another order: every
  * field is read by name. What the usage numbers mean per version: usage.ts.
  */
-
 import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 
 export type JsonObject = Record<string, unknown>
@@ -31,9 +30,8 @@ export interface InitEvent {
   cwd: string | null
   model: string | null
   tools: string[]
-  /** `claude_code_version` */
+  /** `claude_code_version`; `apiKeySource` ("none" on a subscription login) */
   version: string | null
-  /** `apiKeySource`: "none" on a subscription login */
   apiKeySource: string | null
   raw: JsonObject
 }
@@ -93,9 +91,8 @@ export interface ResultEvent {
   costUsd: number | null
   /** 0 when absent */
   numTurns: number
-  /** tokens of this result's turn (`usage`) */
+  /** tokens of this result's turn (`usage`); `models`: the keys of `modelUsage` */
   usage: TokenUsage
-  /** the keys of `modelUsage` */
   models: string[]
   /** e.g. "completed", "max_turns", "api_error" (newer versions) */
   terminalReason: string | null
@@ -293,7 +290,6 @@ function flattenToolResult(content: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 // input
-
 /**
  * One stdin message for `claude --input-format stream-json`, without the trailing newline
  * (the writer adds "\n"). Checked with the real CLI 2.1.197: a plain string content works.
