@@ -10,7 +10,8 @@
  *   a `--resume` or `--continue` starts again from 0); from 2.1.277 on it is the total of the
  *   session, carried over when the session is resumed or continued (0.000048, then 0.000072 after
  *   `--resume`). Found by installing versions 2.1.265 (per process) ... 2.1.332 (per session) and
- *   bisecting: 2.1.276 is the last per-process version, 2.1.277 the first per-session one.
+ *   bisecting: 2.1.276 is the last per-process version, 2.1.277 the first per-session one
+ *   (`node scripts/probe-claude-usage.mjs <claude>` says which a version does).
  *   So a run's own cost is always "this total minus the total before it": the previous result of
  *   the same process, else the session's last reported total (2.1.277+) or 0 (older).
  * - From 2.1.218 on, the fields of a `result` line come in another order (`type` is no longer
