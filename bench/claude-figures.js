@@ -2,7 +2,7 @@
 //
 //   tool-calls-150  attached `makima task spawn` of a scenario of 150 Bash tool calls (30 with
 //                   --quick) each printing ~20 KB (under Claude Code's own cap on a tool's output),
-//                   with the real Claude Code CLI (node_modules/.bin/claude) talking to the scripted
+//                   with the real Claude Code CLI (node_modules/@anthropic-ai/claude-code) talking to the scripted
 //                   Anthropic API of the tests (test/support/scripted-api.ts), vs the same
 //                   `claude -p --output-format stream-json` run alone with its output to /dev/null;
 //                   target <= 1.15x wall, and every stream-json line claude printed in the store
@@ -18,7 +18,8 @@ import path from 'node:path'
 
 import {BIN, FIXTURES, NODE, ROOT, benchWorld, loadScriptedApi, makima, median, ratioRow, round, storedStdout, storedStdoutCount, timed, valueRow, withStore, writeScript} from './support.js'
 
-const CLAUDE = path.join(ROOT, 'node_modules', '.bin', 'claude')
+// The pinned devDependency itself: node_modules/.bin/claude may be the newer alias devDependency's.
+const CLAUDE = path.join(ROOT, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe')
 const BASH_20KB = "head -c 20000 /dev/zero | tr '\\0' x; echo"
 
 /** Runs a command to its end, returning the wall time; with makima, also the task it ran. */

@@ -56,6 +56,8 @@ export function benchWorld(scratch, name, {apiUrl = 'http://127.0.0.1:9', extra 
     NO_COLOR: '1',
     GIT_CONFIG_NOSYSTEM: '1',
     PATH: [path.join(ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter),
+    // the pinned devDependency (node_modules/.bin/claude may be the newer alias devDependency's)
+    MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: path.join(ROOT, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'),
     ...extra,
   })
   return {dir, home, makimaHome, env, db: path.join(makimaHome, 'makima.db')}

@@ -42,7 +42,7 @@ export abstract class TaskCommand extends MakimaCommand {
     const writeOutput = async (t: TaskRecord) => {
       if (!output) return
       const {writeFileSync} = await import('node:fs')
-      writeFileSync(output, `${JSON.stringify((await import('../lib/store/task-record.js')).toTaskJson(t), null, 2)}\n`)
+      writeFileSync(output, `${JSON.stringify((await import('../lib/store/task-json.js')).taskJson(manager.store, t), null, 2)}\n`)
     }
     if (detach) {
       await manager.prepareWorkspace(task.id)
@@ -55,7 +55,7 @@ export abstract class TaskCommand extends MakimaCommand {
     const {attachTask} = await import('./attached-run.js')
     const {task: final, interrupted} = await attachTask(manager, task, {json: this.jsonEnabled()})
     await writeOutput(final)
-    if (this.jsonEnabled()) this.logJson((await import('../lib/store/task-record.js')).toTaskJson(final))
+    if (this.jsonEnabled()) this.logJson((await import('../lib/store/task-json.js')).taskJson(manager.store, final))
     const code = interrupted ? 130 : taskExitCode(final)
     if (code !== 0) this.exit(code)
     return undefined

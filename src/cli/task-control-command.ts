@@ -9,7 +9,7 @@ export abstract class TaskControlCommand extends TaskCommand {
   protected async control(action: 'pause' | 'resume' | 'interrupt', idOrPrefix: string): Promise<unknown> {
     const manager = await this.taskManager()
     const task = await manager[action](idOrPrefix)
-    if (this.jsonEnabled()) return (await import('../lib/store/task-record.js')).toTaskJson(task)
+    if (this.jsonEnabled()) return (await import('../lib/store/task-json.js')).taskJson(manager.store, task)
     this.say(`Task ${task.shortId} is ${task.state}.`)
     return undefined
   }

@@ -1,6 +1,25 @@
 import {Args, Flags} from '@oclif/core'
 
+import {limitsFromFlags} from '../lib/tasks/limits/limits.js'
 import type {TaskSpec} from '../lib/tasks/spec.js'
+
+/** The hard limits of a task (task spawn/create, and task send for new ones); tasks/limits.ts. */
+export const limitFlags = {
+  timeout: Flags.string({
+    helpGroup: 'LIMITS',
+    description: 'stop the task when its runs of Claude Code have taken this much wall time together: 90s, 30m, 2h (default limits.timeoutSecs; 0 = none)',
+  }),
+  'max-turns': Flags.string({
+    helpGroup: 'LIMITS',
+    description: 'stop the task at this many assistant turns, counted by makima across its runs (default limits.maxTurns)',
+  }),
+  'max-cost': Flags.string({
+    helpGroup: 'LIMITS',
+    description: "stop the task when its cost reaches this many US dollars (Claude Code's figure at API prices; also passed as --max-budget-usd for what is left; default limits.maxCostUsd)",
+  }),
+}
+
+export type LimitFlagValues = {timeout?: string; 'max-turns'?: string; 'max-cost'?: string}
 
 /** Flags and args shared by several task commands. */
 export const taskIdArg = Args.string({name: 'task', required: true, description: 'task id (full UUID or a unique prefix of at least 4 hex characters)'})
@@ -26,12 +45,13 @@ export const specFlags = {
     description:
       'run in a loop until Claude Code declares the task done: each run ends with a completion gate; when it is not ready Claude Code is started again with --continue (limits: autonomous.maxRuns, autonomous.maxRunsWithoutProgress, autonomous.maxSameBlocker)',
   }),
+  ...limitFlags,
   orchestrator: Flags.boolean({
     description: 'run the task as an orchestrator: it splits the work into subtasks it creates, starts and waits for with ./.makima/orchestrate.sh, and integrates their work',
   }),
 }
 
-type SpecFlagValues = {
+type SpecFlagValues = LimitFlagValues & {
   name?: string
   repo?: string
   'base-branch'?: string
@@ -62,5 +82,6 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     skipSetup: flags['no-setup'] ?? false,
     isOrchestrator: flags.orchestrator ?? false,
     autonomous: flags.autonomous ?? false,
+    limits: limitsFromFlags(flags),
   }
 }

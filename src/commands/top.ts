@@ -7,7 +7,7 @@ export default class Top extends TaskCommand {
   static override summary = 'A live view of tasks: state, age, CPU and memory, last output line; keys to pause, resume, interrupt and read logs'
   static override description = `In a terminal the view fills the screen and refreshes every --interval seconds: ↑/↓ (or j/k) select a task, p pauses it, r resumes it, i interrupts it (after a y/n question), l or Enter shows its log as "makima task logs -f" does (Ctrl-C returns to the view), q quits.
 
-CPU is the share of one core used since the previous refresh, and RSS the resident memory, both summed over the task's processes: Claude Code and every process it started.
+CPU is the share of one core used since the previous refresh, and RSS the resident memory, both summed over the task's processes: Claude Code and every process it started. COST and TURNS are the task's usage so far, all its runs of Claude Code together (a cost marked ~ is an estimate at API prices: a subscription login).
 
 When stdout is not a terminal (a pipe, a file, CI) one plain table is printed instead; --json prints the rows as JSON.`
   static override examples = [
@@ -59,6 +59,7 @@ When stdout is not a terminal (a pipe, a file, CI) one plain table is printed in
       const width = process.stdout.columns || Number(process.env.COLUMNS) || SNAPSHOT_WIDTH
       const {header, lines} = renderTable(snapshot, {width})
       for (const line of [header, ...lines]) this.say(line)
+      if (snapshot.some((row) => row.costEstimated)) this.say(`~ ${(await import('../lib/ui/usage-format.js')).ESTIMATE_NOTE}`)
       return undefined
     }
 

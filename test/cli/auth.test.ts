@@ -10,14 +10,14 @@ import {describe, expect, test} from 'vitest'
 
 import {recordClaudeArgv} from '../support/claude-recorder.js'
 import {runCli, useCleanup} from '../support/cli.js'
-import {projectRoot, testEnv} from '../support/env.js'
+import {PINNED_CLAUDE, projectRoot, testEnv} from '../support/env.js'
 import {isAlive, waitFor} from '../support/processes.js'
 import {taskWorld} from '../support/task-helpers.js'
 
 useCleanup()
 
 const FAKE_CLAUDE = join(projectRoot, 'test', 'support', 'fake-claude', 'claude')
-const REAL_CLAUDE = join(projectRoot, 'node_modules', '.bin', 'claude')
+const REAL_CLAUDE = PINNED_CLAUDE
 const GOOD_CODE = 'GOOD-CODE-1234#fake-state'
 const URL_RE = /https:\/\/claude\.com\/cai\/oauth\/authorize\?code=true&\S+&state=fake-state-\d+-\d+/
 

@@ -9,7 +9,7 @@ import {describe, expect, test} from 'vitest'
 
 import {ORCHESTRATOR_PROMPT, SUBTASK_PROMPT} from '../../src/lib/claude/prompts.js'
 import {useCleanup} from '../support/cli.js'
-import {projectRoot} from '../support/env.js'
+import {pinnedClaudeDir, projectRoot} from '../support/env.js'
 import {byPrompt, steps, type Script, type ScriptContext} from '../support/scripted-api.js'
 import {taskWorld, type TaskWorld} from '../support/task-helpers.js'
 
@@ -54,7 +54,7 @@ function filesUnder(dir: string): string[] {
 
 /** A task world whose PATH has the real claude first and no makima anywhere. */
 function world(script: Script): Promise<TaskWorld> {
-  return taskWorld(script, {PATH: pathWithoutMakima([join(projectRoot, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter))})
+  return taskWorld(script, {PATH: pathWithoutMakima([pinnedClaudeDir(), join(projectRoot, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter))})
 }
 
 describe('an orchestrator task (task spawn --orchestrator)', () => {

@@ -46,11 +46,11 @@ beforeAll(async () => {
 const rowOf = (stdout: string, shortId: string) => stdout.split('\n').find((line) => line.startsWith(shortId))
 
 describe('makima top without a terminal', () => {
-  test('prints one table of the active tasks with CPU, RSS and the last output line; --all and --json', async () => {
+  test('prints one table of the active tasks with CPU, RSS, cost, turns and the last output line; --all and --json', async () => {
     const r = await w.makima(['top'])
     expect(r.code, r.stderr).toBe(0)
     const [header] = r.stdout.split('\n')
-    expect(header).toMatch(/^ID\s+STATE\s+AGE\s+CPU\s+RSS\s+NAME\s+LAST OUTPUT$/)
+    expect(header).toMatch(/^ID\s+STATE\s+AGE\s+CPU\s+RSS\s+COST\s+TURNS\s+NAME\s+LAST OUTPUT$/)
     expect(r.stdout).not.toContain('\u001b') // plain text
     expect(rowOf(r.stdout, fast.shortId)).toBeUndefined()
     const row = rowOf(r.stdout, slow.shortId)
@@ -61,8 +61,10 @@ describe('makima top without a terminal', () => {
     expect(cells[3]).toMatch(/^\d+\.\d%$/)
     expect(cells[4]).toMatch(/^\d+(\.\d)?[KMG]$/)
     expect(Number.parseFloat(cells[4])).toBeGreaterThan(0)
-    expect(cells[5]).toBe('sleeper')
-    expect(cells[6]).toBe(`⏺ Bash(${SLOW_COMMAND})`)
+    // the slow task's run has no result yet: no cost so far, one turn (its Bash tool call) counted from the stream
+    expect(cells.slice(5, 7)).toEqual(['$0', '1'])
+    expect(cells[7]).toBe('sleeper')
+    expect(cells[8]).toBe(`⏺ Bash(${SLOW_COMMAND})`)
 
     const all = await w.makima(['top', '--all'])
     expect(all.code, all.stderr).toBe(0)
@@ -70,11 +72,14 @@ describe('makima top without a terminal', () => {
     const fastCells = rowOf(all.stdout, fast.shortId)!.split(/\s{2,}/)
     expect(fastCells.slice(0, 2)).toEqual([fast.shortId, 'completed'])
     expect(fastCells.slice(3, 5)).toEqual(['-', '-'])
-    expect(fastCells[6]).toMatch(/^✓ done in /)
+    expect(fastCells[5]).toMatch(/^\$0\.\d+$/)
+    expect(fastCells[8]).toMatch(/^✓ done in /)
 
     const rows = await w.json(['top', '--all'])
     expect(rows.map((r: {id: string}) => r.id)).toEqual([fast.id, slow.id])
-    expect(rows[0]).toMatchObject({state: 'completed', processes: 0, cpuPercent: null, rssBytes: null})
+    expect(rows[0]).toMatchObject({state: 'completed', processes: 0, cpuPercent: null, rssBytes: null, costEstimated: false})
+    expect(rows[0].costUsd).toBeGreaterThan(0)
+    expect(rows[0].turns).toBeGreaterThan(0)
     expect(rows[0].lastLine).toMatch(/^✓ done in /)
     expect(rows[1]).toMatchObject({shortId: slow.shortId, name: 'sleeper', state: 'running', lastLine: `⏺ Bash(${SLOW_COMMAND})`})
     expect(rows[1].processes).toBeGreaterThanOrEqual(3) // claude, the Bash tool's shell, sleep

@@ -17,13 +17,13 @@ import {afterAll, describe, expect, test} from 'vitest'
 import {WebSocketServer, type WebSocket} from 'ws'
 
 import {killAllSpawned, spawnCli} from '../support/cli.js'
-import {cleanupAllTestEnvs, projectRoot, testEnv} from '../support/env.js'
+import {cleanupAllTestEnvs, PINNED_CLAUDE, projectRoot, testEnv} from '../support/env.js'
 import {makeRepo} from '../support/git-fixtures.js'
 import {isAlive, waitFor} from '../support/processes.js'
 import {closeAllScriptedApis, startScriptedApi} from '../support/scripted-api.js'
 
 const FAKE_CLAUDE = join(projectRoot, 'test', 'support', 'fake-claude', 'claude')
-const REAL_CLAUDE = join(projectRoot, 'node_modules', '.bin', 'claude')
+const REAL_CLAUDE = PINNED_CLAUDE
 const GOOD_CODE = 'GOOD-CODE-1234#fake-state'
 const URL_RE = /^https:\/\/claude\.com\/cai\/oauth\/authorize\?code=true&\S+&state=fake-state-\d+-\d+$/
 

@@ -49,7 +49,8 @@ describe('spawnTask', () => {
     const daemon = await w.startDaemon()
     const id = w.spawnTask('print the environment')
     const complete = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === id, 60_000)
-    expect(complete).toEqual({type: 'taskComplete', taskId: id, success: true, seq: expect.any(Number)})
+    expect(complete).toEqual({type: 'taskComplete', taskId: id, success: true, usage: expect.objectContaining({runs: 1, turns: 2, inputTokens: 2, outputTokens: 2}), seq: expect.any(Number)})
+    expect(complete.usage.costUsd).toBeGreaterThan(0)
 
     // every daemon -> server message but authenticate/heartbeat has a seq, strictly increasing as sent
     const sent = w.server.messages.map((m) => m.msg).filter((m) => m.type !== 'authenticate' && m.type !== 'heartbeat')

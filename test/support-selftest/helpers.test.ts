@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, test} from 'vitest'
 
 import {killAllSpawned, runProcess, spawnProcess, useCleanup} from '../support/cli.js'
-import {TEST_ENV_MARKER, testEnv} from '../support/env.js'
+import {projectRoot, TEST_ENV_MARKER, testEnv} from '../support/env.js'
 import {git, makeRepo} from '../support/git-fixtures.js'
 import {isAlive, processesWithEnv, processState, waitFor} from '../support/processes.js'
 import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/scripted-api.js'
@@ -152,8 +152,10 @@ describe('environment, git and processes', () => {
     expect(git(repo.dir, 'log', '-1', '--format=%an <%ae>')).toBe('makima test <test@makima.invalid>')
     expect(git(repo.remote!, 'rev-parse', 'main')).toBe(repo.head)
     expect(repo.git('ls-files')).toBe('a/b.txt')
-    const which = await runProcess('sh', ['-c', 'command -v claude'], {env: t.env})
-    expect(which.stdout.trim()).toContain('node_modules/.bin/claude')
+    const which = await runProcess('sh', ['-c', 'command -v claude && claude --version'], {env: t.env})
+    expect(which.stdout.trim()).toContain('node_modules/.cache/makima-test-bin/claude')
+    const pinned = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).devDependencies['@anthropic-ai/claude-code']
+    expect(which.stdout).toContain(`${pinned} (Claude Code)`)
   })
 
   test('tracked processes, /proc helpers and env-marker sweep', async () => {

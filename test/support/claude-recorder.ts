@@ -4,7 +4,7 @@ import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'vitest'
 
-import {projectRoot} from './env.js'
+import {PINNED_CLAUDE} from './env.js'
 import type {TaskWorld} from './task-helpers.js'
 
 /**
@@ -16,7 +16,7 @@ export async function recordClaudeArgv(w: TaskWorld): Promise<() => string[][]> 
   const dir = join(w.t.root, 'claude-argv')
   mkdirSync(dir)
   const wrapper = join(w.t.root, 'claude-argv-recorder.sh')
-  const claude = join(projectRoot, 'node_modules', '.bin', 'claude')
+  const claude = PINNED_CLAUDE
   writeFileSync(
     wrapper,
     `#!/bin/sh\n# records its argv (NUL-separated, one file per process) and runs the real claude\nprintf '%s\\0' "$@" > '${dir}'/"$(date +%s%N)-$$"\nexec '${claude}' "$@"\n`,

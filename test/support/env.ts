@@ -2,7 +2,7 @@
 // own HOME, MAKIMA_HOME and git identity, the real `claude` devDependency first on PATH, and the
 // Anthropic API pointed at a scripted server on loopback.
 import {randomUUID} from 'node:crypto'
-import {mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -11,6 +11,36 @@ import {killProcessesWithEnv} from './processes.js'
 
 /** Root of the makima project (the directory holding package.json). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The Claude Code the tests run: package.json's pinned devDependency @anthropic-ai/claude-code. */
+export const PINNED_CLAUDE = join(projectRoot, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe')
+
+/**
+ * The newer Claude Code, the npm alias devDependency claude-code-2-1-332, for the tests of what
+ * reads its output (its result lines have another field order and a session-total cost).
+ */
+export const CLAUDE_2_1_332 = join(projectRoot, 'node_modules', 'claude-code-2-1-332', 'bin', 'claude.exe')
+
+/**
+ * A directory holding only `claude` -> PINNED_CLAUDE, first on every test PATH. Both Claude Code
+ * devDependencies name their bin `claude`, and which one npm links as node_modules/.bin/claude
+ * depends on the order it installs them in; this one does not.
+ */
+export function pinnedClaudeDir(): string {
+  const dir = join(projectRoot, 'node_modules', '.cache', 'makima-test-bin')
+  const link = join(dir, 'claude')
+  try {
+    if (readlinkSync(link) === PINNED_CLAUDE) return dir
+  } catch {
+    // not made yet
+  }
+  mkdirSync(dir, {recursive: true})
+  const tmp = `${link}.${process.pid}`
+  rmSync(tmp, {force: true})
+  symlinkSync(PINNED_CLAUDE, tmp)
+  renameSync(tmp, link) // atomic: test workers may do this at once
+  return dir
+}
 
 /** Every child started with a testEnv carries this variable; cleanup() kills by it. */
 export const TEST_ENV_MARKER = 'MKTEST_ENV_ID'
@@ -80,7 +110,7 @@ export function testEnv(opts: TestEnvOptions = {}): TestEnv {
     CI: 'true',
     NO_COLOR: '1',
     GIT_CONFIG_NOSYSTEM: '1',
-    PATH: [join(projectRoot, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter),
+    PATH: [pinnedClaudeDir(), join(projectRoot, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter),
     [TEST_ENV_MARKER]: id,
   }
   for (const [k, v] of Object.entries(opts.extra ?? {})) {

@@ -3,6 +3,7 @@ import {describe, expect, test} from 'vitest'
 import {MakimaError} from '../../src/lib/errors.js'
 import {redactCredentials} from '../../src/lib/redact.js'
 import {toTaskJson} from '../../src/lib/store/task-record.js'
+import {NO_USAGE} from '../../src/lib/store/usage-store.js'
 
 describe('credentials in URLs', () => {
   test('user and password (or token) are replaced, the rest of the text is kept', () => {
@@ -18,7 +19,7 @@ describe('credentials in URLs', () => {
   })
 
   test('task JSON shows the repository without them', () => {
-    const json = toTaskJson({repoSource: 'https://u:p4ss@h/r.git'} as Parameters<typeof toTaskJson>[0])
+    const json = toTaskJson({repoSource: 'https://u:p4ss@h/r.git'} as Parameters<typeof toTaskJson>[0], NO_USAGE)
     expect(json.repoSource).toBe('https://***@h/r.git')
   })
 })

@@ -17,6 +17,9 @@ function row(over: Partial<TopRow>): TopRow {
     processes: 3,
     cpuPercent: 12.345,
     rssBytes: 253 * 1024 * 1024,
+    costUsd: 0.0123,
+    costEstimated: false,
+    turns: 7,
     lastLine: '⏺ Bash(echo warming up; sleep 300)',
     ...over,
   }
@@ -36,12 +39,15 @@ describe('top cells', () => {
 })
 
 describe('renderTable', () => {
-  test('aligned columns; a task without processes has no CPU or RSS', () => {
-    const {header, lines} = renderTable([row({}), row({shortId: 'abcd1234', state: 'completed', name: 'done', processes: 0, cpuPercent: null, rssBytes: null, lastLine: '✓ done in 2.0s'})], {width: 200, now: NOW})
-    expect(header).toBe('ID        STATE      AGE    CPU   RSS  NAME     LAST OUTPUT')
+  test('aligned columns; a task without processes has no CPU or RSS, one without runs no cost or turns', () => {
+    const done = row({shortId: 'abcd1234', state: 'completed', name: 'done', processes: 0, cpuPercent: null, rssBytes: null, costUsd: 0.00006, costEstimated: true, turns: 2, lastLine: '✓ done in 2.0s'})
+    const pending = row({shortId: 'ffff0000', state: 'pending', name: 'later', processes: 0, cpuPercent: null, rssBytes: null, costUsd: null, turns: 0, lastLine: null})
+    const {header, lines} = renderTable([row({}), done, pending], {width: 200, now: NOW})
+    expect(header).toBe('ID        STATE      AGE    CPU   RSS       COST  TURNS  NAME     LAST OUTPUT')
     expect(lines).toEqual([
-      '6e21a445  running    1m   12.3%  253M  sleeper  ⏺ Bash(echo warming up; sleep 300)',
-      'abcd1234  completed  1m       -     -  done     ✓ done in 2.0s',
+      '6e21a445  running    1m   12.3%  253M    $0.0123      7  sleeper  ⏺ Bash(echo warming up; sleep 300)',
+      'abcd1234  completed  1m       -     -  ~$0.00006      2  done     ✓ done in 2.0s',
+      'ffff0000  pending    1m       -     -          -      -  later',
     ])
   })
 
@@ -64,6 +70,8 @@ describe('renderFrame', () => {
     const lines = frame.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').split('\r\n')
     expect(lines).toHaveLength(10)
     expect(lines[0]).toMatch(/^makima top · 2 active · \d\d:\d\d:\d\d · every 2s$/)
+    const estimated = renderFrame([row({costEstimated: true})], {width: 100, height: 10, status: '', all: false, intervalSecs: 2, now: NOW})
+    expect(estimated.split('\r\n')[0]).toContain('· ~ cost: estimate at API prices')
     expect(lines[2].startsWith('  6e21a445')).toBe(true)
     expect(lines[3].startsWith('> ffff0000')).toBe(true)
     expect(lines[8]).toBe('Task ffff0000 is paused.')

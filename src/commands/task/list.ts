@@ -20,10 +20,11 @@ export default class TaskList extends TaskCommand {
     reapStaleTasks(store)
     const parentTaskId = flags.parent ? store.tasks.resolve(flags.parent).id : undefined
     const tasks = store.tasks.list({all: flags.all || Boolean(parentTaskId), parentTaskId})
-    const {toTaskJson} = await import('../../lib/store/task-record.js')
+    const {taskJsonList} = await import('../../lib/store/task-json.js')
     const {diskUsage, formatBytes} = await import('../../lib/os/disk-usage.js')
     const sizes = new Map(flags.size ? tasks.map((t) => [t.id, t.worktreePath ? diskUsage(t.worktreePath) : null] as const) : [])
-    if (this.jsonEnabled()) return tasks.map((t) => (flags.size ? {...toTaskJson(t), worktreeBytes: sizes.get(t.id) ?? null} : toTaskJson(t)))
+    const objects = taskJsonList(store, tasks).map((t) => (flags.size ? {...t, worktreeBytes: sizes.get(t.id) ?? null} : t))
+    if (this.jsonEnabled()) return objects
     if (tasks.length === 0) {
       this.say(flags.all ? 'No tasks.' : 'No active tasks (use --all to include finished ones).')
       return undefined
@@ -32,10 +33,12 @@ export default class TaskList extends TaskCommand {
       const bytes = sizes.get(id)
       return bytes === null || bytes === undefined ? '-' : formatBytes(bytes)
     }
-    const rows = tasks.map((t) => [t.shortId, t.state, formatAge(t.createdAt), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
-    const header = ['ID', 'STATE', 'AGE', 'BRANCH', ...(flags.size ? ['SIZE'] : []), 'NAME']
+    const {costCell, ESTIMATE_NOTE} = await import('../../lib/ui/usage-format.js')
+    const rows = objects.map((t) => [t.shortId, t.state, formatAge(t.createdAt), costCell(t.usage), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
+    const header = ['ID', 'STATE', 'AGE', 'COST', 'BRANCH', ...(flags.size ? ['SIZE'] : []), 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
     for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+    if (objects.some((t) => t.usage.costEstimated)) this.say(`~ ${ESTIMATE_NOTE}`)
     return undefined
   }
 }

@@ -3,7 +3,10 @@ import {taskIdArg} from '../../cli/task-flags.js'
 
 export default class TaskShow extends TaskCommand {
   static override summary = 'Show one task'
-  static override examples = ['<%= config.bin %> task show 1a2b', '<%= config.bin %> task show 1a2b --json | jq -r .worktreePath']
+  static override description =
+    "With its usage: cost, turns, wall time and tokens of all its runs of Claude Code together, then one line per run. On a subscription login the cost is Claude Code's estimate at API prices."
+
+  static override examples = ['<%= config.bin %> task show 1a2b', '<%= config.bin %> task show 1a2b --json | jq -r .worktreePath', '<%= config.bin %> task show 1a2b --json | jq .usage.costUsd']
   static override args = {task: taskIdArg}
 
   async run(): Promise<unknown> {
@@ -11,9 +14,9 @@ export default class TaskShow extends TaskCommand {
     const store = await this.openStore()
     const {reapStaleTasks} = await import('../../lib/tasks/run/stale-runners.js')
     reapStaleTasks(store)
-    const {toTaskJson} = await import('../../lib/store/task-record.js')
+    const {taskJson} = await import('../../lib/store/task-json.js')
     const {diskUsage, formatBytes} = await import('../../lib/os/disk-usage.js')
-    const record = toTaskJson(store.tasks.resolve(args.task))
+    const record = taskJson(store, store.tasks.resolve(args.task))
     // what removing the worktree frees (du of the worktree, not of the shared object store)
     const task = {...record, worktreeBytes: record.worktreePath ? diskUsage(record.worktreePath) : null}
     if (this.jsonEnabled()) return task
@@ -37,7 +40,10 @@ export default class TaskShow extends TaskCommand {
       ['ended', task.completedAt],
       ['origin', task.origin],
     ]
+    const {runLines, usageRows} = await import('../../lib/ui/usage-format.js')
+    rows.push(...usageRows(task.usage, task.limits))
     for (const [key, value] of rows) if (value !== null && value !== undefined) this.say(`${key.padEnd(12)} ${value}`)
+    if (task.usage.runs > 0) this.say(`runs\n${runLines(store.usage.runs(task.id)).map((l) => `  ${l}`).join('\n')}`)
     this.say(`plan\n${task.plan.replace(/^/gm, '  ')}`)
     return undefined
   }

@@ -13,7 +13,7 @@ export default class TaskWait extends TaskCommand {
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(TaskWait)
     const manager = await this.taskManager()
-    const {toTaskJson} = await import('../../lib/store/task-record.js')
+    const {taskJson} = await import('../../lib/store/task-json.js')
     const task = manager.store.tasks.resolve(args.task)
     let final
     try {
@@ -21,11 +21,11 @@ export default class TaskWait extends TaskCommand {
     } catch (error) {
       if ((error as {code?: string}).code !== 'TIMEOUT') throw error
       const current = manager.store.tasks.require(task.id)
-      if (this.jsonEnabled()) this.logJson(toTaskJson(current))
+      if (this.jsonEnabled()) this.logJson(taskJson(manager.store, current))
       this.note(`Timed out: task ${current.shortId} is still ${current.state}.`)
       return this.exit(124)
     }
-    if (this.jsonEnabled()) this.logJson(toTaskJson(final))
+    if (this.jsonEnabled()) this.logJson(taskJson(manager.store, final))
     else this.say(`Task ${final.shortId} ${final.state}${final.error ? `: ${final.error}` : ''}`)
     const code = taskExitCode(final)
     if (code !== 0) this.exit(code)

@@ -92,6 +92,18 @@ export class ClaudeProcess extends EventEmitter {
     return true
   }
 
+  /**
+   * Ask Claude Code to stop the turn it is in: the agent SDK's `interrupt` control request. It
+   * rejects the running tool, ends the turn with a `result` line (its cost and usage; a killed
+   * claude prints none; checked with 2.1.197 and 2.1.332) and waits for input. false when stdin is
+   * closed.
+   */
+  requestInterrupt(): boolean {
+    if (!this.acceptsInput) return false
+    this.child.stdin!.write(`${JSON.stringify({type: 'control_request', request_id: `makima-interrupt-${this.pid}`, request: {subtype: 'interrupt'}})}\n`)
+    return true
+  }
+
   closeInput(): void {
     if (!this.inputOpen) return
     this.inputOpen = false

@@ -16,6 +16,8 @@ export interface InvocationOptions {
   /** Continue the most recent session in the directory (`--continue`). */
   continueSession?: boolean
   appendSystemPrompt?: string
+  /** Claude Code's own cost budget for this run (`--max-budget-usd`): what is left of the task's --max-cost */
+  maxBudgetUsd?: number | null
 }
 
 /**
@@ -28,6 +30,7 @@ export function claudeArgv(settings: ClaudeSettings, options: InvocationOptions 
   if (options.resumeSessionId) args.push('--resume', options.resumeSessionId)
   else if (options.continueSession) args.push('--continue')
   if (options.appendSystemPrompt) args.push('--append-system-prompt', options.appendSystemPrompt)
+  if (options.maxBudgetUsd != null) args.push('--max-budget-usd', budgetArg(options.maxBudgetUsd))
   args.push(...settings.claudeArgs)
   return args
 }
@@ -52,4 +55,9 @@ export function resolveClaudeCommand(command: string, envPath: string | undefine
     'INVALID_INPUT',
     `Claude Code executable "${command}" was not found${command.includes('/') ? '' : ' on PATH'}: install it with \`npm install -g @anthropic-ai/claude-code\`, or set process.claudeCommand (makima config set process.claudeCommand /path/to/claude)`,
   )
+}
+
+/** A dollar amount as --max-budget-usd takes it: plain decimals (never "1e-7"), at least a millionth of a cent. */
+export function budgetArg(usd: number): string {
+  return Math.max(usd, 1e-8).toFixed(8).replace(/0+$/, '').replace(/\.$/, '')
 }

@@ -8,8 +8,11 @@
  * object of a type we do not model becomes `unknown`, and missing or mistyped fields become
  * null / empty defaults.
  *
- * Verified against Claude Code 2.1.197 output (test/fixtures/claude-stream-json/).
+ * Verified against Claude Code 2.1.197 output (test/fixtures/claude-stream-json/) and 2.1.332
+ * (test/fixtures/claude-usage/), whose `result` lines have their fields in another order: every
+ * field is read by name. What the usage numbers mean per version: usage.ts.
  */
+import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 
 export type JsonObject = Record<string, unknown>
 
@@ -27,6 +30,9 @@ export interface InitEvent {
   cwd: string | null
   model: string | null
   tools: string[]
+  /** `claude_code_version`; `apiKeySource` ("none" on a subscription login) */
+  version: string | null
+  apiKeySource: string | null
   raw: JsonObject
 }
 
@@ -53,6 +59,8 @@ export interface SystemEvent {
 export interface AssistantEvent {
   kind: 'assistant'
   sessionId: string | null
+  /** `message.id`: one API response (a turn) can come as several lines with the same id */
+  messageId: string | null
   content: ContentBlock[]
   /** true for messages Claude Code made up itself (API errors): `message.model === '<synthetic>'` */
   synthetic: boolean
@@ -83,6 +91,11 @@ export interface ResultEvent {
   costUsd: number | null
   /** 0 when absent */
   numTurns: number
+  /** tokens of this result's turn (`usage`); `models`: the keys of `modelUsage` */
+  usage: TokenUsage
+  models: string[]
+  /** e.g. "completed", "max_turns", "api_error" (newer versions) */
+  terminalReason: string | null
   raw: JsonObject
 }
 
@@ -162,6 +175,7 @@ export function eventOf(raw: JsonObject): ClaudeEvent {
       return {
         kind: 'assistant',
         sessionId,
+        messageId: str(message?.id),
         content: contentOf(message?.content),
         synthetic: message?.model === '<synthetic>',
         parentToolUseId: str(raw.parent_tool_use_id),
@@ -190,6 +204,9 @@ export function eventOf(raw: JsonObject): ClaudeEvent {
         durationMs: num(raw.duration_ms) ?? 0,
         costUsd: num(raw.total_cost_usd) ?? num(raw.cost_usd),
         numTurns: num(raw.num_turns) ?? 0,
+        usage: tokenUsageOf(raw.usage),
+        models: modelsOf(raw.modelUsage),
+        terminalReason: str(raw.terminal_reason),
         raw,
       }
     default:
@@ -202,7 +219,8 @@ function systemEvent(raw: JsonObject, sessionId: string | null): ClaudeEvent {
   if (subtype === 'init') {
     const tools: string[] = []
     if (Array.isArray(raw.tools)) for (const t of raw.tools) if (typeof t === 'string') tools.push(t)
-    return { kind: 'init', sessionId, cwd: str(raw.cwd), model: str(raw.model), tools, raw }
+    const version = str(raw.claude_code_version)
+    return { kind: 'init', sessionId, cwd: str(raw.cwd), model: str(raw.model), tools, version, apiKeySource: str(raw.apiKeySource), raw }
   }
   if (subtype === 'api_retry') {
     return {
@@ -270,10 +288,8 @@ function flattenToolResult(content: unknown): string {
   return parts.join('\n')
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // input
-
 /**
  * One stdin message for `claude --input-format stream-json`, without the trailing newline
  * (the writer adds "\n"). Checked with the real CLI 2.1.197: a plain string content works.

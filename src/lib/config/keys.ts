@@ -69,6 +69,9 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'autonomous.maxRuns', type: 'int', min: 1, default: 10, description: 'autonomous loop: most runs of one task'},
   {key: 'autonomous.maxRunsWithoutProgress', type: 'int', min: 1, default: 3, description: 'autonomous loop: consecutive runs without progress before failing'},
   {key: 'autonomous.maxSameBlocker', type: 'int', min: 1, default: 3, description: 'autonomous loop: same first blocker in a row before failing'},
+  {key: 'limits.timeoutSecs', env: 'MAKIMA_DAEMON_LIMITS_TIMEOUTSECS', type: 'number', min: 0, default: 0, description: 'default wall time limit of a task, all its runs together, in seconds (0 = none; task spawn --timeout)'},
+  {key: 'limits.maxTurns', env: 'MAKIMA_DAEMON_LIMITS_MAXTURNS', type: 'int', min: 0, default: 0, description: 'default limit of assistant turns of a task, counted by makima across its runs (0 = none; task spawn --max-turns)'},
+  {key: 'limits.maxCostUsd', env: 'MAKIMA_DAEMON_LIMITS_MAXCOSTUSD', type: 'number', min: 0, default: 0, description: "default cost limit of a task in US dollars, Claude Code's figure at API prices (0 = none; task spawn --max-cost)"},
   {key: 'outbox.maxMessages', type: 'int', min: 1, default: 100_000, description: 'daemon outbox bound (messages)'},
   {key: 'outbox.maxBytes', type: 'int', min: 1, default: 268_435_456, description: 'daemon outbox bound (bytes)'},
   {

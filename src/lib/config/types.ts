@@ -19,6 +19,8 @@ export interface Config {
   api: {url: string}
   history: {retentionDays: number; maxWorktreeBytes: number}
   autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
+  /** defaults of each task's hard limits (0 = none; tasks/limits.ts) */
+  limits: {timeoutSecs: number; maxTurns: number; maxCostUsd: number}
   outbox: {maxMessages: number; maxBytes: number}
   daemon: {readRoots: string[]; drainGraceSecs: number; metricsPort?: number; metricsHost: string; healthDbBudgetSecs: number}
 }

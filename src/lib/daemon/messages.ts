@@ -5,6 +5,7 @@
  * message is built. Optional fields may be left out; they are then absent on the wire.
  */
 import type {CheckpointCreated} from '../tasks/checkpoints/checkpoints.js'
+import type {TaskUsage} from '../store/usage-store.js'
 
 type Maybe<T> = T | undefined
 
@@ -22,7 +23,8 @@ interface TaskReport {
 export interface OutboundBodies {
   taskOutput: {taskId: string; output: string; isPartial: boolean}
   taskStatusChange: {taskId: string; oldStatus: string; newStatus: string}
-  taskComplete: {taskId: string; success: boolean; error?: string}
+  /** usage: the task's runs of Claude Code together (store/usage-store.ts TaskUsage), when it had any */
+  taskComplete: {taskId: string; success: boolean; error?: string; usage?: TaskUsage}
   taskRecoveryDetected: {taskId: string; previousState: string; worktreeIntact: boolean; worktreePath?: string; needsPatch: boolean}
   registerToolKey: {taskId: string; toolKey: string}
   authenticationRequired: {taskId?: string; loginUrl: string; hostname?: string}

@@ -135,4 +135,32 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN task_port INTEGER;
   ALTER TABLE tasks ADD COLUMN skip_setup INTEGER NOT NULL DEFAULT 0;
   `,
+  // 7: usage of every run of Claude Code (issue 19; usage-store.ts) and each task's hard limits
+  // (tasks.limits: JSON {timeoutSecs, maxTurns, maxCostUsd}, null = none). A run is one claude
+  // process: the first, a resume for a follow-up, or an autonomous --continue. cost_usd is the
+  // run's own cost; reported_cost_usd the last total_cost_usd it printed (claude/usage.ts).
+  `
+  CREATE TABLE runs (
+    task_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    session_id TEXT,
+    cli_version TEXT,
+    api_key_source TEXT,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    reported_cost_usd REAL,
+    turns INTEGER NOT NULL DEFAULT 0,
+    results INTEGER NOT NULL DEFAULT 0,
+    models TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (task_id, number)
+  );
+  CREATE INDEX runs_started ON runs(started_ms);
+  ALTER TABLE tasks ADD COLUMN limits TEXT;
+  `,
 ]

@@ -5,6 +5,7 @@ import {InboxStore} from './inbox-store.js'
 import {OutboxStore} from './outbox-store.js'
 import {OutputStore} from './output-store.js'
 import {TaskStore} from './task-store.js'
+import {UsageStore} from './usage-store.js'
 
 /** The local database: one per process, shared with every other makima process on the machine. */
 export class Store {
@@ -21,6 +22,13 @@ export class Store {
   }
 
   private outboxStore?: OutboxStore
+  private usageStore?: UsageStore
+
+  /** Runs of Claude Code and their usage (usage-store.ts). */
+  get usage(): UsageStore {
+    this.usageStore ??= new UsageStore(this.db)
+    return this.usageStore
+  }
 
   /** The daemon's outbox (opened on first use: only the daemon needs it). */
   get outbox(): OutboxStore {

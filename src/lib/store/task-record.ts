@@ -1,4 +1,6 @@
 import {redactCredentials} from '../redact.js'
+import type {TaskLimits} from '../tasks/limits/limits.js'
+import type {TaskUsage} from './usage-store.js'
 /** A task as the store keeps it, and the lifecycle states of docs/cli.md. */
 export const TASK_STATES = ['pending', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
 export type TaskState = (typeof TASK_STATES)[number]
@@ -20,9 +22,10 @@ export interface CompletionActionResult {
 
 /**
  * Why a failed task failed, when it is one of the failures makima acts on: `auth` = Claude Code
- * is not logged in or its token expired (the daemon starts its login flow).
+ * is not logged in or its token expired (the daemon starts its login flow); `limit` = one of the
+ * task's limits stopped it (tasks/limits.ts; `task send` resumes it only with new limits).
  */
-export type FailureKind = 'auth'
+export type FailureKind = 'auth' | 'limit'
 
 export interface TaskRecord {
   id: string
@@ -63,6 +66,8 @@ export interface TaskRecord {
   error: string | null
   failureKind: FailureKind | null
   sessionId: string | null
+  /** wall time, turns and cost the task may use (null: none) */
+  limits: TaskLimits | null
   needsRecovery: boolean
   createdAt: string
   startedAt: string | null
@@ -99,9 +104,12 @@ export interface TaskJson {
   baseSha: string | null
   completionAction: CompletionActionResult | null
   taskPort: number | null
+  /** what the task's runs of Claude Code used, all runs together (usage-store.ts) */
+  usage: TaskUsage
+  limits: TaskLimits | null
 }
 
-export function toTaskJson(task: TaskRecord): TaskJson {
+export function toTaskJson(task: TaskRecord, usage: TaskUsage): TaskJson {
   const completionAction =
     task.completionAction ??
     (task.completionActionKind === 'none' ? null : {action: task.completionActionKind, ok: null, error: null, url: null})
@@ -130,5 +138,7 @@ export function toTaskJson(task: TaskRecord): TaskJson {
     baseSha: task.baseSha,
     completionAction,
     taskPort: task.taskPort,
+    usage,
+    limits: task.limits ?? null,
   }
 }

@@ -36,6 +36,7 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   error: 'error',
   failureKind: 'failure_kind',
   sessionId: 'session_id',
+  limits: 'limits',
   needsRecovery: 'needs_recovery',
   createdAt: 'created_at',
   startedAt: 'started_at',
@@ -43,7 +44,7 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   updatedAt: 'updated_at',
 }
 const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery', 'skipSetup'])
-const JSONS = new Set<keyof TaskRecord>(['copyFiles', 'completionAction'])
+const JSONS = new Set<keyof TaskRecord>(['copyFiles', 'completionAction', 'limits'])
 const FIELDS = Object.keys(COLUMNS) as (keyof TaskRecord)[]
 
 function toRow(key: keyof TaskRecord, value: unknown): unknown {
@@ -203,7 +204,7 @@ export class TaskStore {
   }
 
   /**
-   * Delete ended tasks (and their output, checkpoints, inbox) older than `days`; returns them (id
+   * Delete ended tasks (and their output, checkpoints, inbox, runs) older than `days`; returns them (id
    * and repository, for their side refs). Every spawn asks: when none has expired this is one
    * read, without the write lock.
    */
@@ -218,7 +219,7 @@ export class TaskStore {
     if (expired().length === 0) return []
     return immediate(this.db, () => {
       const tasks = expired()
-      for (const table of ['output', 'checkpoints', 'inbox']) {
+      for (const table of ['output', 'checkpoints', 'inbox', 'runs']) {
         const stmt = this.db.prepare(`DELETE FROM ${table} WHERE task_id = ?`)
         for (const {id} of tasks) stmt.run(id)
       }

@@ -5,6 +5,8 @@ import {MakimaError} from '../errors.js'
 import {ENDED_STATES, isActive, isEnded, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../os/process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from '../os/task-processes.js'
+import {limitsForFollowUp} from './limits/stop.js'
+import type {TaskLimits} from './limits/limits.js'
 import type {TaskHost} from './host.js'
 
 // ---- controls that work from any process ----
@@ -64,13 +66,14 @@ export async function sendMessage(
   host: TaskHost,
   idOrPrefix: string,
   message: string,
-  options: {inProcess?: boolean} = {},
+  options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {},
 ): Promise<{task: TaskRecord; resumed: boolean}> {
   if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
   host.reap()
   let task = host.store.tasks.resolve(idOrPrefix)
   if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
   if (isActive(task.state)) {
+    task = limitsForFollowUp(host.store, task, options.limits, false)
     if (task.state === 'paused') task = await resumeTask(host, task.id)
     host.store.inbox.push(task.id, 'message', message)
     return {task, resumed: false}
@@ -83,6 +86,7 @@ export async function sendMessage(
   if (!task.worktreePath || !existsSync(task.worktreePath)) {
     throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
   }
+  task = limitsForFollowUp(host.store, task, options.limits, true)
   host.store.inbox.push(task.id, 'message', message)
   try {
     task = host.acquire(task.id, ENDED_STATES)

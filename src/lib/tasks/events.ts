@@ -1,6 +1,7 @@
 import {parseStreamLine, type ClaudeEvent} from '../claude/stream-event.js'
 import type {OutputStream} from '../store/output-store.js'
 import type {FailureKind, TaskRecord, TaskState} from '../store/task-record.js'
+import type {TaskUsage} from '../store/usage-store.js'
 
 /**
  * What a TaskManager tells its sinks. The CLI renders them for people; the daemon turns them into
@@ -10,7 +11,7 @@ export type TaskEvent =
   | {type: 'status'; taskId: string; oldState: TaskState; newState: TaskState; task: TaskRecord}
   | OutputEvent
   | {type: 'progress'; taskId: string; message: string}
-  | {type: 'complete'; taskId: string; success: boolean; error: string | null; failureKind: FailureKind | null; task: TaskRecord}
+  | {type: 'complete'; taskId: string; success: boolean; error: string | null; failureKind: FailureKind | null; task: TaskRecord; usage?: TaskUsage}
 
 export type TaskEventSink = (event: TaskEvent) => void
 

@@ -9,6 +9,7 @@ import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
+import type {TaskUsage} from '../store/usage-store.js'
 import type {CheckpointCreated} from './checkpoints/checkpoints.js'
 import {spawnDetachedRunner} from './run/detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
@@ -22,6 +23,7 @@ import type {TaskRun} from './run/claude-run.js'
 import {resolveTaskSpec, type TaskSpec} from './spec.js'
 import {ToolKeys} from './roles/tool-keys.js'
 import {setUpWorkspaceOrFail} from './workspace/setup.js'
+import type {TaskLimits} from './limits/limits.js'
 
 export interface TaskManagerOptions {
   store: Store
@@ -197,7 +199,7 @@ export class TaskManager implements TaskHost {
       completedAt: new Date().toISOString(),
     })
     const task = this.changed(change)
-    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task})
+    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(taskId)})
     return task
   }
 
@@ -210,7 +212,18 @@ export class TaskManager implements TaskHost {
 
   /** Mark tasks whose runner died as interrupted (see tasks/run/stale-runners.ts). */
   reap(): TaskRecord[] {
-    return reapStaleTasks(this.store, (task) => this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task}))
+    return reapStaleTasks(this.store, (task) =>
+      this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(task.id)}),
+    )
+  }
+
+  /** The task's usage for its completion (taskComplete's `usage`); undefined when it cannot be read. */
+  private usageOf(taskId: string): TaskUsage | undefined {
+    try {
+      return this.store.usage.totals(taskId)
+    } catch {
+      return undefined
+    }
   }
 
   // ---- controls that work from any process (tasks/controls.ts) ----
@@ -260,7 +273,7 @@ export class TaskManager implements TaskHost {
    * resumed first). Ended task with a session and a worktree: a slot is taken and the session is
    * resumed with the message in a detached runner (or here when `inProcess`).
    */
-  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
     const {sendMessage} = await import('./controls.js')
     return sendMessage(this, idOrPrefix, message, options)
   }

@@ -13,6 +13,7 @@ import {confinedPath} from '../paths.js'
 import type {CompletionActionKind, TaskRecord} from '../store/task-record.js'
 import type {TaskStore} from '../store/task-store.js'
 import {validateCompletionSpec} from './delivery/action-spec.js'
+import {configLimits, mergeLimits, type TaskLimits} from './limits/limits.js'
 
 /** What a caller asks for: CLI flags or a daemon spawnTask command. */
 export interface TaskSpec {
@@ -35,6 +36,8 @@ export interface TaskSpec {
   /** --no-setup: do not run the worktree's setup command */
   skipSetup?: boolean
   origin?: 'cli' | 'daemon'
+  /** limits given with the task; the config's limits.* fill in the rest */
+  limits?: Partial<TaskLimits>
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -133,6 +136,7 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     error: null,
     failureKind: null,
     sessionId: null,
+    limits: mergeLimits(configLimits(config.limits), spec.limits),
     needsRecovery: false,
     createdAt: now,
     startedAt: null,

@@ -17,6 +17,12 @@ export interface TopRow {
   cpuPercent: number | null
   /** resident memory of the task's processes, bytes; null when unknown */
   rssBytes: number | null
+  /** cost of the task's runs of Claude Code so far, US dollars (usage-store.ts); null before its first run */
+  costUsd: number | null
+  /** the cost is an estimate at API prices (a subscription login) */
+  costEstimated: boolean
+  /** assistant turns so far, all runs together */
+  turns: number
   /** the last line of the task's transcript (what `task logs` would print last), or null */
   lastLine: string | null
 }
@@ -50,8 +56,10 @@ export function collectTopRows(store: Store, sampler: ProcessUsageSampler, optio
     active.map((t) => ({id: t.id, pid: t.pid})),
     runners,
   )
+  const spent = store.usage.totalsByTask(tasks.map((t) => t.id))
   return tasks.map((task: TaskRecord) => {
     const u = usage.get(task.id)
+    const s = spent.get(task.id)
     return {
       id: task.id,
       shortId: task.shortId,
@@ -61,6 +69,9 @@ export function collectTopRows(store: Store, sampler: ProcessUsageSampler, optio
       processes: u?.processes ?? 0,
       cpuPercent: u ? u.cpuPercent : null,
       rssBytes: u ? u.rssBytes : null,
+      costUsd: s ? s.costUsd : null,
+      costEstimated: s?.costEstimated ?? false,
+      turns: s?.turns ?? 0,
       lastLine: lastTranscriptLine(store, task.id),
     }
   })

@@ -2,6 +2,7 @@
  * `makima top` as text: the task table fitted to a terminal width, and the full-screen frame
  * (title, table with a selected row, status and key lines). Pure: returns strings, writes nothing.
  */
+import {formatUsd} from '../tasks/limits/limits.js'
 import {formatAge} from './format.js'
 import type {TopRow} from './top-rows.js'
 
@@ -18,7 +19,9 @@ export const TERM = {
   reset: `${ESC}[0m`,
 } as const
 
-const HEADER = ['ID', 'STATE', 'AGE', 'CPU', 'RSS', 'NAME', 'LAST OUTPUT'] as const
+const HEADER = ['ID', 'STATE', 'AGE', 'CPU', 'RSS', 'COST', 'TURNS', 'NAME', 'LAST OUTPUT'] as const
+/** columns aligned right: CPU, RSS, COST, TURNS */
+const NUMERIC = new Set([3, 4, 5, 6])
 const NAME_MAX = 24
 const GAP = '  '
 
@@ -64,6 +67,8 @@ function cells(row: TopRow, now: number): string[] {
     formatAge(row.createdAt, now),
     measured ? formatCpu(row.cpuPercent) : '-',
     measured ? formatBytes(row.rssBytes) : '-',
+    row.costUsd === null ? '-' : `${row.costEstimated ? '~' : ''}${formatUsd(row.costUsd)}`,
+    row.costUsd === null ? '-' : String(row.turns),
     fit(oneLine(row.name), NAME_MAX),
     oneLine(row.lastLine ?? ''),
   ]
@@ -81,7 +86,7 @@ export function renderTable(rows: readonly TopRow[], options: TableOptions): {he
   const table = rows.map((row) => cells(row, now))
   const widths = HEADER.map((h, i) => Math.max(h.length, ...table.map((r) => Array.from(r[i]).length)))
   const line = (r: readonly string[]) => {
-    const fixed = r.slice(0, -1).map((cell, i) => (i === 3 || i === 4 ? cell.padStart(widths[i]) : cell.padEnd(widths[i] + cell.length - Array.from(cell).length)))
+    const fixed = r.slice(0, -1).map((cell, i) => (NUMERIC.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i] + cell.length - Array.from(cell).length)))
     return fit(`${fixed.join(GAP)}${GAP}${r.at(-1)}`.trimEnd(), Math.max(1, options.width))
   }
   return {header: line(HEADER), lines: table.map(line)}
@@ -111,7 +116,8 @@ export function renderFrame(rows: readonly TopRow[], options: FrameOptions): str
   const now = options.now ?? Date.now()
   const active = rows.filter((r) => r.state !== 'completed' && r.state !== 'failed' && r.state !== 'interrupted').length
   const clock = new Date(now).toTimeString().slice(0, 8)
-  const title = fit(`makima top · ${active} active${options.all ? ` · ${rows.length} shown` : ''} · ${clock} · every ${options.intervalSecs}s`, width)
+  const estimate = rows.some((r) => r.costEstimated) ? ' · ~ cost: estimate at API prices' : ''
+  const title = fit(`makima top · ${active} active${options.all ? ` · ${rows.length} shown` : ''} · ${clock} · every ${options.intervalSecs}s${estimate}`, width)
   const {header, lines} = renderTable(rows, {width: width - 2, now})
   const room = height - 5 // title, header, (rows), blank, status, keys
   const selected = Math.max(0, rows.findIndex((r) => r.id === options.selectedId))

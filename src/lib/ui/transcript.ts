@@ -34,6 +34,8 @@ export class TranscriptRenderer {
   private readonly width: number
   /** tool_use id -> tool name, to describe results; entries are dropped once answered */
   private readonly toolNames = new Map<string, string>()
+  /** the session runs on a subscription login: the costs its results report are estimates at API prices */
+  private costEstimated = false
 
   constructor(options: TranscriptOptions) {
     this.color = options.color
@@ -44,7 +46,9 @@ export class TranscriptRenderer {
     switch (event.kind) {
       case 'init': {
         const session = event.sessionId ? event.sessionId.slice(0, 8) : '?'
-        return [this.paint('dim', `session ${session} · model ${event.model ?? '?'}`)]
+        this.costEstimated = event.apiKeySource === 'none'
+        const estimate = this.costEstimated ? ' · subscription login: ~costs are estimates at API prices' : ''
+        return [this.paint('dim', `session ${session} · model ${event.model ?? '?'}${estimate}`)]
       }
       case 'assistant':
         return this.renderAssistant(event.content, event.synthetic)
@@ -141,7 +145,7 @@ export class TranscriptRenderer {
       return this.paint('red', `✗ failed: ${firstLineOf(why)}${status}`)
     }
     const parts = [`✓ done in ${formatDuration(event.durationMs)}`]
-    if (event.costUsd !== null) parts.push(formatCost(event.costUsd))
+    if (event.costUsd !== null) parts.push(`${this.costEstimated ? '~' : ''}${formatCost(event.costUsd)}`)
     parts.push(`${event.numTurns} turn${event.numTurns === 1 ? '' : 's'}`)
     return this.paint('green', parts.join(' · '))
   }

@@ -9,8 +9,11 @@ import type {TaskRecord} from '../../store/task-record.js'
 import {OutputEvent, type TaskEventSink} from '../events.js'
 import {terminateTaskProcesses} from '../../os/task-processes.js'
 import {setUpRole, type RoleContext} from '../roles/role.js'
+import {RunMeter} from './meter.js'
 
 export const POLL_MS = 200
+/** How long a run stopped at a limit waits for Claude Code's `result` line (its cost) before ending every process. */
+const LIMIT_RESULT_WAIT_MS = 2000
 const FLUSH_LINES = 2000
 
 export interface RunOutcome {
@@ -22,6 +25,8 @@ export interface RunOutcome {
   authFailure: string | null
   /** why the run's output could not be stored (the run was stopped then), if it could not */
   storeFailure: string | null
+  /** the limit that stopped the run ("limit reached: 30m wall time"; run-meter.ts), if one did */
+  limit: string | null
 }
 
 export interface TaskRunOptions {
@@ -61,6 +66,10 @@ export class TaskRun {
   private interruptReason: string | null = null
   private authFailure: string | null = null
   private storeFailure: string | null = null
+  private limit: string | null = null
+  /** resolves the wait for the `result` of a turn stopped at a limit */
+  private limitResult?: () => void
+  private meter?: RunMeter
   private sessionId: string | null
   private timer?: NodeJS.Timeout
   private terminating?: Promise<void>
@@ -87,10 +96,14 @@ export class TaskRun {
       this.options.store.output.push(this.task.id, 'makima', message)
       this.options.emit({type: 'progress', taskId: this.task.id, message})
     }
+    // Usage and limits of this run (run-meter.ts); a store that refuses the run's row fails it as output would.
+    const kind = this.options.continueSession ? 'continue' : this.resumeSession ? 'resume' : 'start'
+    this.storeOutput(() => (this.meter = new RunMeter({store: this.options.store, task: this.task, kind, onLimit: (m) => this.stopAtLimit(m)})))
     const args = claudeArgv(config.process, {
       resumeSessionId: this.resumeSession ? this.task.sessionId : null,
       continueSession: this.options.continueSession,
       appendSystemPrompt: [role.appendSystemPrompt, this.options.extraSystemPrompt].filter(Boolean).join('\n'),
+      maxBudgetUsd: this.meter?.budgetUsd(),
     })
     const spawned = this.options.wrapCommand?.(this.options.claudePath, args) ?? {command: this.options.claudePath, args}
     this.proc = new ClaudeProcess({...spawned, cwd: this.task.worktreePath!, env: role.env})
@@ -103,9 +116,10 @@ export class TaskRun {
     return this.proc.done.then(async (exit) => {
       clearInterval(this.timer)
       await this.terminating
+      this.storeOutput(() => this.meter?.end())
       this.storeOutput(() => this.options.store.output.flush())
       exit = {...exit, stderrTail: this.redact(exit.stderrTail)}
-      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, interruptReason: this.interruptReason, authFailure: this.authFailure, storeFailure: this.storeFailure}
+      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, interruptReason: this.interruptReason, authFailure: this.authFailure, storeFailure: this.storeFailure, limit: this.limit}
     })
   }
 
@@ -120,14 +134,31 @@ export class TaskRun {
     return this.stopProcesses()
   }
 
+  /**
+   * A limit was reached: end the run and every process it started, as an interrupt does. A turn
+   * in progress is first asked to stop (claude-process.ts requestInterrupt), so that Claude Code
+   * reports what the run cost in its `result` line; it gets LIMIT_RESULT_WAIT_MS for that.
+   */
+  private stopAtLimit(message: string): void {
+    if (this.limit !== null) return
+    this.limit = message
+    const asked = this.outstandingTurns > 0 && this.proc?.requestInterrupt()
+    const settled = asked
+      ? new Promise<void>((resolve) => {
+          this.limitResult = resolve
+          setTimeout(resolve, LIMIT_RESULT_WAIT_MS).unref()
+        })
+      : Promise.resolve()
+    this.terminating ??= settled.then(() => this.terminate())
+  }
+
   private stopProcesses(): Promise<void> {
-    this.terminating ??= terminateTaskProcesses(
-      this.task.id,
-      this.proc?.pid ?? null,
-      this.options.config.process.interruptGraceSecs * 1000,
-      this.options.excludePids(),
-    )
+    this.terminating ??= this.terminate()
     return this.terminating
+  }
+
+  private terminate(): Promise<void> {
+    return terminateTaskProcesses(this.task.id, this.proc?.pid ?? null, this.options.config.process.interruptGraceSecs * 1000, this.options.excludePids())
   }
 
   /** Write the next queued message; false when there is none (or stdin is closed). */
@@ -149,6 +180,8 @@ export class TaskRun {
       store.output.startBackgroundWriter()
       this.storeOutput(() => store.output.handOff())
     }
+    const meter = this.meter
+    if (meter) this.storeOutput(() => meter.observe(output))
     if (isRoutineLine(line, this.sessionId)) return
     const {event} = output
     if ('sessionId' in event && event.sessionId && event.sessionId !== this.sessionId) {
@@ -165,6 +198,7 @@ export class TaskRun {
     if (event.kind === 'result') {
       this.lastResult = event
       this.outstandingTurns = Math.max(0, this.outstandingTurns - 1)
+      if (this.limit !== null) return this.limitResult?.() // stopping: nothing more is delivered
       if (this.outstandingTurns === 0) this.endTurn()
     }
   }
@@ -176,11 +210,16 @@ export class TaskRun {
   private endTurn(): void {
     if (!this.proc?.acceptsInput) return
     for (const item of this.options.store.inbox.take(this.task.id, 'message')) this.queued.push(item.payload ?? '')
+    // The stored usage reached a limit: the next message would start a turn past it.
+    const limit = this.queued.length > 0 ? this.meter?.reached() : null
+    if (limit) return this.stopAtLimit(limit)
     if (!this.deliverNext()) this.proc?.closeInput()
   }
 
   private tick(): void {
     this.storeOutput(() => this.options.store.output.handOff())
+    const meter = this.meter
+    if (meter) this.storeOutput(() => meter.tick())
     const {inbox} = this.options.store
     if (!this.interruptRequested && inbox.take(this.task.id, 'interrupt').length > 0) {
       void this.interrupt()

@@ -8,6 +8,7 @@ import {AutonomousSession, COMPLETION_GATE_PROMPT} from '../autonomous/session.j
 import {runCompletionAction, type CompletionContext} from '../delivery/actions.js'
 import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
 import type {TaskHost} from '../host.js'
+import {failAtLimit, failIfLimitReached} from '../limits/stop.js'
 import {TaskRun, type RunOutcome} from './claude-run.js'
 
 /**
@@ -35,6 +36,8 @@ export async function runTaskHere(host: TaskHost, taskId: string): Promise<TaskR
   await auto?.begin()
   let continuation: string | undefined
   for (;;) {
+    const limited = await failIfLimitReached(host, taskId)
+    if (limited) return limited
     const messages = continuation !== undefined ? [continuation] : resume ? store.inbox.take(taskId, 'message').map((m) => m.payload ?? '') : [task.plan]
     const run = new TaskRun(
       {
@@ -75,7 +78,7 @@ export async function runTaskHere(host: TaskHost, taskId: string): Promise<TaskR
     host.runs.delete(taskId)
     if (host.abandoning) return store.tasks.update(taskId, {pid: null, needsRecovery: true})
     task = store.tasks.require(taskId)
-    const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
+    const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.limit && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
     continuation = undefined
     if (!again) {
       if (auto && endedNormally(outcome)) {
@@ -117,6 +120,7 @@ async function finishRun(host: TaskHost, taskId: string, outcome: RunOutcome): P
   if (outcome.storeFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: `the task's output could not be stored, so Claude Code was stopped: ${outcome.storeFailure}`})
   }
+  if (outcome.limit) return failAtLimit(host, taskId, outcome.limit, exitCode)
   if (outcome.interrupted) return host.finish(taskId, 'interrupted', {exitCode, error: outcome.interruptReason ?? 'interrupted'})
   if (outcome.authFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure), failureKind: 'auth'})
@@ -152,5 +156,5 @@ function completionContext(host: TaskHost, taskId: string): CompletionContext {
 
 /** A run that ended the way a finished turn ends: claude exited 0 after a successful result. */
 function endedNormally(outcome: RunOutcome): boolean {
-  return !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
+  return !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.limit && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
 }

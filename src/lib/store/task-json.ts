@@ -1,0 +1,14 @@
+import type {Store} from './store.js'
+import {toTaskJson, type TaskJson, type TaskRecord} from './task-record.js'
+import {NO_USAGE} from './usage-store.js'
+
+/** The task object of shared/cli.md with its usage from the runs table. */
+export function taskJson(store: Store, task: TaskRecord): TaskJson {
+  return toTaskJson(task, store.usage.totals(task.id))
+}
+
+/** Task objects of many tasks, their usage read in one query (task list). */
+export function taskJsonList(store: Store, tasks: readonly TaskRecord[]): TaskJson[] {
+  const usage = store.usage.totalsByTask(tasks.map((t) => t.id))
+  return tasks.map((task) => toTaskJson(task, usage.get(task.id) ?? {...NO_USAGE, models: []}))
+}
