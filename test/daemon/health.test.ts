@@ -85,6 +85,8 @@ describe('daemon --metrics-port', () => {
     expect(sample(after, 'makima_task_duration_seconds_count', 'outcome="completed"')).toBe(1)
     expect(sample(after, 'makima_messages_sent')).toBeGreaterThan(4)
     expect(sample(after, 'makima_messages_acked')).toBe(sample(after, 'makima_messages_sent'))
+    expect(sample(after, 'makima_tokens', 'contract="none",kind="output"')).toBeGreaterThan(0) // the scripted API's usage
+    expect(sample(after, 'makima_cost_usd', 'contract="none"')).toBeGreaterThanOrEqual(0)
     // the same numbers without Prometheus
     const status = await w.json(['daemon', 'status'])
     expect(status.tasksByState).toMatchObject({running: 0, completed: 1})

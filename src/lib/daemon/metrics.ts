@@ -65,6 +65,26 @@ export async function createMetrics(source: MetricsSource): Promise<DaemonMetric
   gauge('makima_messages_acked', 'Messages the server acknowledged since the daemon started', (g) => g.set(source.connection.ackedCount))
   gauge('makima_draining', '1 while the daemon drains (SIGTERM)', (g) => g.set(source.draining ? 1 : 0))
   gauge('makima_last_drain_duration_seconds', 'How long the last drain took (0: none yet)', (g) => g.set(source.lastDrainSeconds ?? 0))
+  // cost and tokens of the server's tasks by contract (a UUID or "none": bounded, and no path or plan)
+  const spend = () =>
+    source.store.db
+      .prepare(
+        `SELECT coalesce(t.contract_id, 'none') AS contract, sum(r.cost_usd) AS cost, sum(r.input_tokens) AS input, sum(r.output_tokens) AS output,
+          sum(r.cache_read_tokens) AS cacheRead, sum(r.cache_write_tokens) AS cacheWrite
+         FROM runs r JOIN tasks t ON t.id = r.task_id WHERE t.origin = 'daemon' GROUP BY contract`,
+      )
+      .all() as {contract: string; cost: number; input: number; output: number; cacheRead: number; cacheWrite: number}[]
+  gauge('makima_cost_usd', "Claude Code's reported cost of the server's tasks kept on this volume, by contract (an estimate on a subscription login)", (g) => {
+    for (const row of spend()) g.set({contract: row.contract}, row.cost ?? 0)
+  }, ['contract'])
+  gauge('makima_tokens', "Tokens of the server's tasks kept on this volume, by contract and kind", (g) => {
+    for (const row of spend()) {
+      g.set({contract: row.contract, kind: 'input'}, row.input ?? 0)
+      g.set({contract: row.contract, kind: 'output'}, row.output ?? 0)
+      g.set({contract: row.contract, kind: 'cache_read'}, row.cacheRead ?? 0)
+      g.set({contract: row.contract, kind: 'cache_write'}, row.cacheWrite ?? 0)
+    }
+  }, ['contract', 'kind'])
   gauge('makima_database_last_write_age_seconds', 'Seconds since the database last accepted a write from the daemon', (g) => g.set((Date.now() - source.lastDbWriteAt) / 1000))
 
   const started = counter('makima_tasks_started_total', 'Tasks that started running (Claude Code started) on this daemon')
