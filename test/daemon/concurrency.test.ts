@@ -69,9 +69,10 @@ describe('concurrency caps', () => {
     await w.startDaemon(['--max-concurrent-tasks', '2'])
     const auth = w.server.messagesOfType('authenticate').at(-1)
     expect(auth.activeTaskIds).toEqual([])
-    // recovery queues one report per orphan, all at once and in creation order (the CLI task is
-    // older than B2): once B2's is here, a report of the CLI task would be too
-    await w.server.waitForMessage((m) => m.type === 'taskRecoveryDetected' && m.taskId === b2, 10_000, "B2's taskRecoveryDetected")
+    // recovery runs before the connection and its reports go first through the outbox (seq
+    // order): once the answer to a later command is here, a report of the CLI task would be too
+    const probe = await w.request({type: 'mergeStatus', taskId: randomUUID()})
+    expect(probe).toMatchObject({type: 'commandError', code: 'TASK_NOT_FOUND'})
     const recovered = w.server.messagesOfType('taskRecoveryDetected').map((m) => m.taskId)
     expect(recovered).not.toContain(cli.taskId)
     expect(w.server.messages.filter((m) => m.raw.includes(cli.taskId))).toEqual([])
