@@ -3,7 +3,7 @@ import {cliEntry} from '../lib/package-root.js'
 import type {Config} from '../lib/config/types.js'
 import {databaseError, databaseProblem} from '../lib/store/database-errors.js'
 import type {Store} from '../lib/store/store.js'
-import type {TaskRecord} from '../lib/store/task-record.js'
+import {isEnded, type TaskRecord} from '../lib/store/task-record.js'
 import type {TaskManager} from '../lib/tasks/manager.js'
 
 /** Base of the task commands: opens the store and a TaskManager for this process, closes them after. */
@@ -38,11 +38,32 @@ export abstract class TaskCommand extends MakimaCommand {
    * id printed) or attached (transcript, Ctrl-C interrupts; exit code of the task, 130 on Ctrl-C).
    */
   /** `output`: a file that gets the final task object as JSON (the admitted one with detach). */
-  protected async runAdmitted(manager: TaskManager, task: TaskRecord, detach: boolean, output?: string): Promise<unknown> {
+  protected async runAdmitted(manager: TaskManager, admitted: TaskRecord, detach: boolean, output?: string): Promise<unknown> {
     const writeOutput = async (t: TaskRecord) => {
       if (!output) return
       const {writeFileSync} = await import('node:fs')
       writeFileSync(output, `${JSON.stringify((await import('../lib/store/task-json.js')).taskJson(manager.store, t), null, 2)}\n`)
+    }
+    let task = admitted
+    if (task.state === 'queued' && detach) {
+      // Started later by whichever makima process frees a slot (tasks/manager.ts promoteQueued).
+      const position = manager.store.tasks.queuePosition(manager.store.tasks.require(task.id))
+      if (position !== null) process.stderr.write(`task ${task.shortId} queued (${position - 1} ahead)\n`)
+      await writeOutput(manager.store.tasks.get(task.id) ?? task)
+      if (this.jsonEnabled()) return {taskId: task.id, queuePosition: position}
+      this.say(task.id)
+      return undefined
+    }
+    if (task.state === 'queued') {
+      const {waitInQueue} = await import('./queue-wait.js')
+      const waited = await waitInQueue(manager, task)
+      if (isEnded(waited.task.state)) {
+        await writeOutput(waited.task)
+        if (this.jsonEnabled()) this.logJson((await import('../lib/store/task-json.js')).taskJson(manager.store, waited.task))
+        else process.stderr.write(`task ${waited.task.shortId} ${waited.task.state}${waited.task.error ? `: ${waited.task.error}` : ''}\n`)
+        this.exit(waited.interrupted ? 130 : taskExitCode(waited.task))
+      }
+      task = waited.task
     }
     if (detach) {
       await manager.prepareWorkspace(task.id)

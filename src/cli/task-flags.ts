@@ -21,6 +21,15 @@ export const limitFlags = {
 
 export type LimitFlagValues = {timeout?: string; 'max-turns'?: string; 'max-cost'?: string}
 
+/** task spawn/start: wait in the machine's queue when every slot is taken (default process.queueWhenFull). */
+export const queueFlag = {
+  queue: Flags.boolean({
+    allowNo: true,
+    description:
+      'when every slot is taken (process.maxConcurrentTasks), queue the task instead of exiting 4: it starts as soon as a slot frees, in FIFO order across every makima process of the machine. With --detach the id is printed at once; attached it shows "queued (N ahead)" and waits (Ctrl-C removes it from the queue). Default: process.queueWhenFull (false)',
+  }),
+}
+
 /** Flags and args shared by several task commands. */
 export const taskIdArg = Args.string({name: 'task', required: true, description: 'task id (full UUID or a unique prefix of at least 4 hex characters)'})
 

@@ -28,7 +28,7 @@ export function record(id: string, patch: Partial<TaskRecord> = {}): TaskRecord 
     worktreePath: null, baseSha: null, parentTaskId: null, isOrchestrator: false, isSupervisor: false,
     autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none',
     completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null, failureKind: null,
-    sessionId: null, taskPort: null, skipSetup: false, limits: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
+    sessionId: null, taskPort: null, skipSetup: false, limits: null, queueSeq: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
     ...patch,
   }
 }

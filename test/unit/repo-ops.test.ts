@@ -56,7 +56,7 @@ function fixture(opts: {bare?: boolean; patch?: Partial<TaskRecord>} = {}): Fixt
     worktreePath: worktree, baseSha: repo.head, parentTaskId: null, isOrchestrator: false, isSupervisor: false,
     autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none',
     completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: 0, error: null, failureKind: null,
-    sessionId: null, taskPort: null, skipSetup: false, limits: null, needsRecovery: false, createdAt: now, startedAt: now, completedAt: now, updatedAt: now,
+    sessionId: null, taskPort: null, skipSetup: false, limits: null, queueSeq: null, needsRecovery: false, createdAt: now, startedAt: now, completedAt: now, updatedAt: now,
     ...opts.patch,
   }
   const progress: string[] = []

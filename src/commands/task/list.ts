@@ -4,7 +4,7 @@ import {TaskCommand} from '../../cli/task-command.js'
 import {formatAge} from '../../lib/ui/format.js'
 
 export default class TaskList extends TaskCommand {
-  static override summary = 'List tasks (active ones; --all for finished ones too)'
+  static override summary = 'List tasks (active, pending and queued ones, with their place in the queue; --all for finished ones too)'
   static override examples = ['<%= config.bin %> task list', '<%= config.bin %> task list --all --json', '<%= config.bin %> task list --parent 1a2b3c4d', '<%= config.bin %> task list --all --size']
   static override flags = {
     all: Flags.boolean({char: 'a', description: 'include completed, failed and interrupted tasks'}),
@@ -34,7 +34,7 @@ export default class TaskList extends TaskCommand {
       return bytes === null || bytes === undefined ? '-' : formatBytes(bytes)
     }
     const {costCell, ESTIMATE_NOTE} = await import('../../lib/ui/usage-format.js')
-    const rows = objects.map((t) => [t.shortId, t.state, formatAge(t.createdAt), costCell(t.usage), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
+    const rows = objects.map((t) => [t.shortId, t.queuePosition ? `queued #${t.queuePosition}` : t.state, formatAge(t.createdAt), costCell(t.usage), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
     const header = ['ID', 'STATE', 'AGE', 'COST', 'BRANCH', ...(flags.size ? ['SIZE'] : []), 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
     for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))

@@ -2,11 +2,13 @@ import {Args, Flags} from '@oclif/core'
 
 import {readPlan} from '../../cli/plan-input.js'
 import {TaskCommand} from '../../cli/task-command.js'
-import {specFlags, specFromFlags} from '../../cli/task-flags.js'
+import {queueFlag, specFlags, specFromFlags} from '../../cli/task-flags.js'
 
 export default class TaskSpawn extends TaskCommand {
   static override summary = 'Create a task and run Claude Code on it in its own worktree'
   static override description = `Creates the task, takes a concurrency slot, makes a git worktree on a new branch (makima/<shortId>-<name>) and runs Claude Code there with the plan as its first message.
+
+When every slot is taken (process.maxConcurrentTasks) it exits 4, or with --queue (or process.queueWhenFull) records the task as queued: it starts as soon as a slot frees, first queued first started across every makima process of the machine.
 
 Attached (the default) it shows a readable transcript and returns when the task ends: exit 0 when it completed, 1 when it failed or was interrupted. Ctrl-C interrupts the task (exit 130). With --detach the worktree is made here, Claude Code runs in a background process, and the task id is printed at once; follow it with \`makima task logs -f <id>\`.
 
@@ -17,6 +19,7 @@ In CI (CI set, or output that is not a terminal) the transcript is plain text wr
     '<%= config.bin %> task spawn --repo ~/src/app --detach --name lint "Fix every lint warning"',
     'cat plan.md | <%= config.bin %> task spawn --repo . -',
     '<%= config.bin %> task spawn --json "Write a haiku into haiku.txt"  # no repo: a temp directory',
+    '<%= config.bin %> task spawn --repo . --detach --queue "Update the changelog"  # waits for a free slot if needed',
     '<%= config.bin %> task spawn --repo . --output task.json --completion-action pr "Fix the flaky test"  # CI: transcript on stdout, the task in task.json',
   ]
 
@@ -26,6 +29,7 @@ In CI (CI set, or output that is not a terminal) the transcript is plain text wr
 
   static override flags = {
     ...specFlags,
+    ...queueFlag,
     detach: Flags.boolean({description: 'run in the background and print the task id'}),
     output: Flags.string({
       char: 'o',
@@ -38,7 +42,9 @@ In CI (CI set, or output that is not a terminal) the transcript is plain text wr
     const {args, flags} = await this.parse(TaskSpawn)
     const plan = await readPlan(args.plan, process.stdin)
     const manager = await this.taskManager()
-    const task = await manager.admit(specFromFlags(plan, flags))
+    const spec = specFromFlags(plan, flags)
+    const queue = flags.queue ?? manager.config.process.queueWhenFull
+    const task = queue ? await manager.admitOrQueue(spec, !flags.detach) : await manager.admit(spec)
 
     return this.runAdmitted(manager, task, Boolean(flags.detach), flags.output)
   }

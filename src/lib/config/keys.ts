@@ -46,6 +46,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   },
   {key: 'localDb.path', env: 'MAKIMA_DAEMON_LOCALDB_PATH', type: 'string', default: (home: string) => `${home}/makima.db`, description: 'the SQLite database'},
   {key: 'process.maxConcurrentTasks', env: 'MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once on this machine'},
+  {
+    key: 'process.queueWhenFull',
+    env: 'MAKIMA_DAEMON_PROCESS_QUEUEWHENFULL',
+    type: 'boolean',
+    default: false,
+    description: 'task spawn/start queue the task when every slot is taken (as with --queue) instead of exiting 4; the daemon never queues',
+  },
   {key: 'process.maxTasksPerContract', env: 'MAKIMA_DAEMON_PROCESS_MAXTASKSPERCONTRACT', type: 'int', min: 1, default: 10, description: 'active tasks allowed at once per contract'},
   {key: 'process.claudeCommand', env: 'MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND', type: 'string', default: 'claude', description: 'the Claude Code executable (name on PATH or path)'},
   {key: 'process.claudeArgs', type: 'stringArray', default: [], description: 'extra arguments appended to every claude invocation'},

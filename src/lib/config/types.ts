@@ -7,6 +7,8 @@ export interface Config {
   process: {
     maxConcurrentTasks: number
     maxTasksPerContract: number
+    /** task spawn/start queue when the cap is full (--queue); the CLI's default, never the daemon's */
+    queueWhenFull: boolean
     claudeCommand: string
     claudeArgs: string[]
     claudePreArgs: string[]

@@ -163,4 +163,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_started ON runs(started_ms);
   ALTER TABLE tasks ADD COLUMN limits TEXT;
   `,
+  // 8: the machine's queue of tasks waiting for a slot (task spawn/start --queue; issue 19): a
+  // queued task's place, taken in the IMMEDIATE transaction that found the cap full
+  `
+  ALTER TABLE tasks ADD COLUMN queue_seq INTEGER;
+  CREATE INDEX tasks_queue ON tasks(queue_seq) WHERE queue_seq IS NOT NULL;
+  `,
 ]

@@ -4,11 +4,13 @@ import {NO_USAGE} from './usage-store.js'
 
 /** The task object of shared/cli.md with its usage from the runs table. */
 export function taskJson(store: Store, task: TaskRecord): TaskJson {
-  return toTaskJson(task, store.usage.totals(task.id))
+  return toTaskJson(task, store.usage.totals(task.id), task.state === 'queued' ? store.tasks.queuePosition(task) : null)
 }
 
 /** Task objects of many tasks, their usage read in one query (task list). */
 export function taskJsonList(store: Store, tasks: readonly TaskRecord[]): TaskJson[] {
   const usage = store.usage.totalsByTask(tasks.map((t) => t.id))
-  return tasks.map((task) => toTaskJson(task, usage.get(task.id) ?? {...NO_USAGE, models: []}))
+  const queued = tasks.some((t) => t.state === 'queued') ? store.tasks.queue() : []
+  const position = (task: TaskRecord) => (task.state === 'queued' ? queued.findIndex((q) => q.id === task.id) + 1 || null : null)
+  return tasks.map((task) => toTaskJson(task, usage.get(task.id) ?? {...NO_USAGE, models: []}, position(task)))
 }

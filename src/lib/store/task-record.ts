@@ -2,12 +2,15 @@ import {redactCredentials} from '../redact.js'
 import type {TaskLimits} from '../tasks/limits/limits.js'
 import type {TaskUsage} from './usage-store.js'
 /** A task as the store keeps it, and the lifecycle states of docs/cli.md. */
-export const TASK_STATES = ['pending', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
+export const TASK_STATES = ['pending', 'queued', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
 export type TaskState = (typeof TASK_STATES)[number]
 
 /** States that hold a concurrency slot and have (or are about to have) a runner. */
 export const ACTIVE_STATES: readonly TaskState[] = ['initializing', 'starting', 'running', 'paused']
 export const ENDED_STATES: readonly TaskState[] = ['completed', 'failed', 'interrupted']
+
+/** Waiting for a slot (task spawn/start --queue): holds none, started in queue order (task-store.ts promoteQueued). */
+export const WAITING_STATES: readonly TaskState[] = ['pending', 'queued']
 
 export const isActive = (state: TaskState) => ACTIVE_STATES.includes(state)
 export const isEnded = (state: TaskState) => ENDED_STATES.includes(state)
@@ -68,6 +71,8 @@ export interface TaskRecord {
   sessionId: string | null
   /** wall time, turns and cost the task may use (null: none) */
   limits: TaskLimits | null
+  /** place in the machine's queue while `queued` (ascending, FIFO; null otherwise) */
+  queueSeq: number | null
   needsRecovery: boolean
   createdAt: string
   startedAt: string | null
@@ -107,9 +112,11 @@ export interface TaskJson {
   /** what the task's runs of Claude Code used, all runs together (usage-store.ts) */
   usage: TaskUsage
   limits: TaskLimits | null
+  /** while `queued`: 1 for the next task to start, 2 for the one after, ...; else null */
+  queuePosition: number | null
 }
 
-export function toTaskJson(task: TaskRecord, usage: TaskUsage): TaskJson {
+export function toTaskJson(task: TaskRecord, usage: TaskUsage, queuePosition: number | null = null): TaskJson {
   const completionAction =
     task.completionAction ??
     (task.completionActionKind === 'none' ? null : {action: task.completionActionKind, ok: null, error: null, url: null})
@@ -140,5 +147,6 @@ export function toTaskJson(task: TaskRecord, usage: TaskUsage): TaskJson {
     taskPort: task.taskPort,
     usage,
     limits: task.limits ?? null,
+    queuePosition: task.state === 'queued' ? queuePosition : null,
   }
 }

@@ -37,6 +37,7 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   failureKind: 'failure_kind',
   sessionId: 'session_id',
   limits: 'limits',
+  queueSeq: 'queue_seq',
   needsRecovery: 'needs_recovery',
   createdAt: 'created_at',
   startedAt: 'started_at',
@@ -161,15 +162,84 @@ export class TaskStore {
    */
   acquireSlot(task: TaskRecord | string, caps: SlotCaps, from: readonly TaskState[] = ['pending'], patch: TaskPatch = {}): StateChange {
     return immediate(this.db, () => {
-      const existing = typeof task === 'string' ? this.require(task) : undefined
-      const record = existing ?? (task as TaskRecord)
-      if (existing && !from.includes(existing.state)) {
-        throw new MakimaError('INVALID_STATE', `task ${existing.shortId} is ${existing.state}; it cannot be started`)
-      }
+      const {existing, record} = this.admissionTarget(task, from)
       this.checkCaps(record, caps)
-      if (existing) return {task: this.update(record.id, {...patch, state: 'initializing'}), oldState: existing.state, newState: 'initializing'}
-      this.insert({...record, ...patch, state: 'initializing'})
-      return {task: this.require(record.id), oldState: 'pending', newState: 'initializing'}
+      return this.place(existing, record, {...patch, state: 'initializing', queueSeq: null})
+    })
+  }
+
+  /**
+   * acquireSlot with a queue (task spawn/start --queue): in the same IMMEDIATE transaction, when
+   * the caps are full or other tasks are queued (nobody jumps the queue), the task is recorded as
+   * `queued` at the end of the machine's queue, with `queuedPatch` (its owner: the runner fields
+   * of the process waiting for it, or null for nobody). promoteQueued starts it later.
+   */
+  admitOrQueue(task: TaskRecord | string, caps: SlotCaps, from: readonly TaskState[], patch: TaskPatch, queuedPatch: TaskPatch): StateChange {
+    return immediate(this.db, () => {
+      const {existing, record} = this.admissionTarget(task, from)
+      if (this.queueLength() === 0) {
+        try {
+          this.checkCaps(record, caps)
+          return this.place(existing, record, {...patch, state: 'initializing', queueSeq: null})
+        } catch (error) {
+          if (!(error instanceof MakimaError) || (error.code !== 'CONCURRENCY_LIMIT' && error.code !== 'CONTRACT_CONCURRENCY_LIMIT')) throw error
+        }
+      }
+      const last = this.db.prepare('SELECT max(queue_seq) AS n FROM tasks').get() as {n: number | null}
+      return this.place(existing, record, {...queuedPatch, state: 'queued', queueSeq: (last.n ?? 0) + 1})
+    })
+  }
+
+  private admissionTarget(task: TaskRecord | string, from: readonly TaskState[]): {existing?: TaskRecord; record: TaskRecord} {
+    const existing = typeof task === 'string' ? this.require(task) : undefined
+    if (existing && !from.includes(existing.state)) {
+      throw new MakimaError('INVALID_STATE', `task ${existing.shortId} is ${existing.state}; it cannot be started`)
+    }
+    return {existing, record: existing ?? (task as TaskRecord)}
+  }
+
+  private place(existing: TaskRecord | undefined, record: TaskRecord, patch: TaskPatch & {state: TaskState}): StateChange {
+    if (existing) return {task: this.update(record.id, patch), oldState: existing.state, newState: patch.state}
+    this.insert({...record, ...patch})
+    return {task: this.require(record.id), oldState: 'pending', newState: patch.state}
+  }
+
+  /** The queued tasks, next to start first. */
+  queue(): TaskRecord[] {
+    return (this.db.prepare("SELECT * FROM tasks WHERE state = 'queued' ORDER BY queue_seq, created_at").all() as Record<string, unknown>[]).map(fromRow)
+  }
+
+  queueLength(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM tasks WHERE state = 'queued'").get() as {n: number}).n
+  }
+
+  /** A queued task's place: 1 = the next to start; null when it is not queued. */
+  queuePosition(task: TaskRecord): number | null {
+    if (task.state !== 'queued' || task.queueSeq === null) return null
+    const ahead = this.db.prepare("SELECT count(*) AS n FROM tasks WHERE state = 'queued' AND queue_seq < ?").get(task.queueSeq) as {n: number}
+    return ahead.n + 1
+  }
+
+  /**
+   * Start queued tasks while slots are free, oldest first, in one IMMEDIATE transaction. A task
+   * whose owner (the attached spawn waiting for it) is alive and is not this process keeps its
+   * slot reserved: its owner promotes it at its next poll. Every other one (no owner, a dead
+   * owner, or this process) moves to `initializing` with `runner` as its runner fields; the
+   * caller runs it or starts a detached runner for it. Returns the promoted tasks.
+   */
+  promoteQueued(caps: SlotCaps, runner: {runnerPid: number; runnerStart: string | null}, ownerAlive: (task: TaskRecord) => boolean): StateChange[] {
+    if (this.queueLength() === 0 || this.countActive() >= caps.maxConcurrentTasks) return [] // one read, no write lock
+    return immediate(this.db, () => {
+      let free = caps.maxConcurrentTasks - this.countActive()
+      const promoted: StateChange[] = []
+      for (const task of this.queue()) {
+        if (free <= 0) break
+        free--
+        const own = task.runnerPid === runner.runnerPid && task.runnerStart === runner.runnerStart
+        if (!own && task.runnerPid !== null && ownerAlive(task)) continue
+        promoted.push({task: this.update(task.id, {...runner, state: 'initializing', queueSeq: null}), oldState: 'queued', newState: 'initializing'})
+      }
+      return promoted
     })
   }
 

@@ -37,6 +37,14 @@ export async function interruptTask(host: TaskHost, idOrPrefix: string, reason?:
   const task = host.store.tasks.resolve(idOrPrefix)
   if (isEnded(task.state)) throw new MakimaError('INVALID_STATE', `task ${task.shortId} has already ${task.state === 'interrupted' ? 'been interrupted' : task.state}`)
   if (task.state === 'pending') return host.finish(task.id, 'interrupted', {error: 'interrupted before it started'})
+  if (task.state === 'queued') {
+    try {
+      return host.finish(task.id, 'interrupted', {error: 'removed from the queue'}, ['queued'])
+    } catch (error) {
+      if (!(error instanceof MakimaError) || error.code !== 'INVALID_STATE') throw error
+      return interruptTask(host, task.id, reason) // promoted meanwhile: interrupt it as a started task
+    }
+  }
   const local = host.runs.get(task.id)
   if (local) {
     await local.interrupt(reason)
@@ -72,6 +80,7 @@ export async function sendMessage(
   host.reap()
   let task = host.store.tasks.resolve(idOrPrefix)
   if (task.state === 'pending') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is pending; start it first (makima task start ${task.shortId})`)
+  if (task.state === 'queued') throw new MakimaError('INVALID_STATE', `task ${task.shortId} is queued; send the message once it has started`)
   if (isActive(task.state)) {
     task = limitsForFollowUp(host.store, task, options.limits, false)
     if (task.state === 'paused') task = await resumeTask(host, task.id)

@@ -23,7 +23,7 @@ export interface TaskHost {
   /** tell the sinks about a state change; returns the changed task */
   changed(change: StateChange): TaskRecord
   /** move an active task to its end state and tell the sinks */
-  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch?: TaskPatch): TaskRecord
+  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch?: TaskPatch, from?: readonly TaskState[]): TaskRecord
   /** pids of every recorded runner (never signalled as part of another task) */
   runnerPids(): Set<number>
   /** this process as the task's runner */

@@ -7,7 +7,7 @@ import {SecretRedactor} from '../secrets/redactor.js'
 import {knownSecrets} from '../secrets/server-key.js'
 import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
-import {ACTIVE_STATES, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
+import {ACTIVE_STATES, WAITING_STATES, isActive, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
 import type {TaskUsage} from '../store/usage-store.js'
 import type {CheckpointCreated} from './checkpoints/checkpoints.js'
@@ -15,7 +15,7 @@ import {spawnDetachedRunner} from './run/detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
 import {purgeExpiredTasks} from './history.js'
 import type {MakimaEntry} from './roles/orchestrate-script.js'
-import {processStartToken} from '../os/process-table.js'
+import {isSameProcessAlive, processStartToken} from '../os/process-table.js'
 import {reapStaleTasks} from './run/stale-runners.js'
 import type {TaskHost} from './host.js'
 import type {RoleContext} from './roles/role.js'
@@ -55,6 +55,8 @@ export class TaskManager implements TaskHost {
   stopping = false
   /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
   abandoning = false
+  /** queued tasks this process waits for (attached --queue): promoted here, run here */
+  private readonly queuedHere = new Set<string>()
   /** tool keys of the tasks this process runs: in memory only (tasks/roles/tool-keys.ts) */
   private readonly toolKeys: ToolKeys
 
@@ -138,6 +140,65 @@ export class TaskManager implements TaskHost {
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
   }
 
+  /**
+   * admit, or when the cap is full (or tasks are already queued) record the task as `queued`
+   * (task spawn --queue). `waitHere`: this process waits for it (attached) and is its owner;
+   * otherwise it has none and whichever process promotes it starts a detached runner.
+   */
+  async admitOrQueue(spec: TaskSpec, waitHere: boolean): Promise<TaskRecord> {
+    this.claudePath()
+    await purgeExpiredTasks(this.store, this.config)
+    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
+    return this.queueOrTake(task, ['pending'], waitHere)
+  }
+
+  /** acquire with the queue of admitOrQueue (task start --queue). */
+  acquireOrQueue(taskId: string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
+    this.claudePath()
+    return this.queueOrTake(taskId, from, waitHere)
+  }
+
+  private queueOrTake(task: TaskRecord | string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
+    const owner: TaskPatch = waitHere ? this.runnerPatch() : {runnerPid: null, runnerStart: null}
+    const admitted = this.changed(this.store.tasks.admitOrQueue(task, this.caps(), from, this.runnerPatch(), owner))
+    if (admitted.state !== 'queued') return admitted
+    if (waitHere) this.queuedHere.add(admitted.id)
+    this.promoteQueued() // slots may be free with a queue nobody has promoted yet
+    // Detached, a task promoted just now already has its runner: the caller only prints the id.
+    return waitHere ? this.store.tasks.require(admitted.id) : admitted
+  }
+
+  /**
+   * Start the queued tasks that fit in the free slots, oldest first (task-store.ts promoteQueued).
+   * A promoted task this process is waiting for is left to that wait (its state is now
+   * `initializing`); for every other one this process starts a detached runner, so a queued task
+   * runs even when the process that queued it is gone. Called whenever a slot may have freed:
+   * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
+   */
+  promoteQueued(): TaskRecord[] {
+    let changes: StateChange[]
+    try {
+      changes = this.store.tasks.promoteQueued(this.caps(), this.runnerPatch() as {runnerPid: number; runnerStart: string | null}, (t) =>
+        Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)),
+      )
+    } catch {
+      return [] // busy or closed: the next slot to free tries again
+    }
+    const promoted: TaskRecord[] = []
+    for (const change of changes) {
+      const task = this.changed(change)
+      promoted.push(task)
+      if (this.queuedHere.delete(task.id)) continue
+      try {
+        this.progress(task.id, 'a slot is free: starting (queued task)')
+        this.startDetachedRunner(task.id)
+      } catch (error) {
+        this.finish(task.id, 'failed', {error: `could not start a runner for the queued task: ${(error as Error).message}`})
+      }
+    }
+    return promoted
+  }
+
   /** Take a slot for an existing task (pending, or ended for a resumed session). */
   acquire(taskId: string, from: readonly TaskState[] = ['pending'], patch: TaskPatch = {}): TaskRecord {
     this.claudePath()
@@ -186,20 +247,25 @@ export class TaskManager implements TaskHost {
     return ended
   }
 
-  /** Move an active task to its end state and tell the sinks. */
-  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch: TaskPatch = {}): TaskRecord {
+  /**
+   * Move an active (or waiting) task to its end state and tell the sinks; then start the queued
+   * tasks the freed slot lets in. `from`: the states it may be in (default: active or waiting).
+   */
+  finish(taskId: string, state: 'completed' | 'failed' | 'interrupted', patch: TaskPatch = {}, from: readonly TaskState[] = [...ACTIVE_STATES, ...WAITING_STATES]): TaskRecord {
     try {
       this.store.output.flush()
     } catch {
       // Lines that cannot be stored are lost; the task's end must still be recorded.
     }
-    const change = this.store.tasks.transition(taskId, [...ACTIVE_STATES, 'pending'], state, {
+    const change = this.store.tasks.transition(taskId, from, state, {
       ...patch,
       pid: null,
+      queueSeq: null,
       completedAt: new Date().toISOString(),
     })
     const task = this.changed(change)
     this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(taskId)})
+    if (isActive(change.oldState)) this.promoteQueued()
     return task
   }
 
@@ -212,9 +278,11 @@ export class TaskManager implements TaskHost {
 
   /** Mark tasks whose runner died as interrupted (see tasks/run/stale-runners.ts). */
   reap(): TaskRecord[] {
-    return reapStaleTasks(this.store, (task) =>
+    const reaped = reapStaleTasks(this.store, (task) =>
       this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(task.id)}),
     )
+    this.promoteQueued()
+    return reaped
   }
 
   /** The task's usage for its completion (taskComplete's `usage`); undefined when it cannot be read. */

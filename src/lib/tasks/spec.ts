@@ -137,6 +137,7 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     failureKind: null,
     sessionId: null,
     limits: mergeLimits(configLimits(config.limits), spec.limits),
+    queueSeq: null,
     needsRecovery: false,
     createdAt: now,
     startedAt: null,
