@@ -16,7 +16,7 @@ useCleanup()
 const TASK_FIELDS = [
   'id', 'shortId', 'name', 'state', 'plan', 'repoSource', 'baseBranch', 'branch', 'worktreePath', 'parentTaskId',
   'isOrchestrator', 'pid', 'runnerPid', 'exitCode', 'error', 'failureKind', 'sessionId', 'taskPort', 'createdAt', 'startedAt', 'completedAt', 'origin',
-  'baseSha', 'completionAction', 'usage', 'limits',
+  'baseSha', 'completionAction', 'usage', 'limits', 'queuePosition',
 ]
 
 describe('task spawn (attached)', () => {
