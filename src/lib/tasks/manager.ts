@@ -37,6 +37,11 @@ export interface TaskManagerOptions {
   /** the process's known secrets, taken out of every output line (the daemon shares its logger's);
    * the server API key and Claude Code's credentials of config and env are added here */
   redactor?: SecretRedactor
+  /**
+   * worktree.warmPool: top the repository's pool up again after a spawn (the daemon refills in its
+   * own process); without it a detached `task pool-fill` does (tasks/workspace/pool.ts)
+   */
+  poolRefill?: (repoPath: string, base: string) => void
 }
 
 /**
@@ -156,7 +161,16 @@ export class TaskManager implements TaskHost {
     if (task.worktreePath && existsSync(task.worktreePath)) return task
     const ctx = {config: this.config, store: this.store, env: this.options.env, progress: (m: string) => this.progress(task.id, m)}
     const patch = await setUpWorkspaceOrFail(task, ctx, (failed) => this.finish(task.id, 'failed', failed))
+    if (task.repoPath && this.config.worktree.warmPool > 0) await this.refillPool(task.repoPath, task.baseBranch ?? 'HEAD')
     return this.store.tasks.update(task.id, patch)
+  }
+
+  /** Refill the repository's warm pool in the background (it may just have given a worktree). */
+  private async refillPool(repoPath: string, base: string): Promise<void> {
+    if (this.options.poolRefill) return this.options.poolRefill(repoPath, base)
+    if (!this.options.runnerEntry) return
+    const {startDetachedRefill} = await import('./workspace/pool.js')
+    startDetachedRefill(this.options.runnerEntry, this.config.home, repoPath, base, cleanEnvironment(this.options.env))
   }
 
   /**
