@@ -4,7 +4,7 @@ import {TaskCommand} from '../../cli/task-command.js'
 
 export default class TaskPoolFill extends TaskCommand {
   static override summary = "Fill a repository's warm pool of ready worktrees (worktree.warmPool)"
-  static override description = `Checks out worktrees of the repository ahead of time, up to worktree.warmPool of them, under worktree.baseDir/.pool, detached at the head of --base (default: the repository's HEAD). A spawn then takes one and moves it to its base commit and new branch, touching only the files that differ, instead of checking out the whole tree. After each spawn of a repository task makima starts this command in the background itself; run it by hand to have the pool ready before the first one. Only one fill per repository runs at a time: a second one returns at once. \`task prune --pool\` removes the pool.`
+  static override description = `Checks out worktrees of the repository ahead of time, up to worktree.warmPool of them, under worktree.baseDir/.pool, detached at the head of --base (default: the repository's HEAD). A spawn then takes one and moves it to its base commit and new branch, touching only the files that differ, instead of checking out the whole tree. When a task of the repository ends makima starts this command in the background itself; run it by hand to have the pool ready before the first one. Only one fill per repository runs at a time: a second one returns at once. \`task prune --pool\` removes the pool.`
   static override examples = ['<%= config.bin %> task pool-fill --repo ~/src/app', '<%= config.bin %> task pool-fill --repo . --base main --json']
   static override flags = {
     repo: Flags.string({description: 'path of the repository', required: true}),

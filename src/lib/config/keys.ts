@@ -41,7 +41,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     max: 16,
     default: 0,
     description:
-      'ready worktrees kept checked out per repository (under worktree.baseDir/.pool): a spawn takes one and moves it to its base and branch instead of checking out the whole tree; refilled in the background after each spawn (0 = off)',
+      'ready worktrees kept checked out per repository (under worktree.baseDir/.pool): a spawn takes one and moves it to its base and branch instead of checking out the whole tree; refilled in the background when a task of the repository ends (0 = off)',
   },
   {key: 'worktree.reposDir', env: 'MAKIMA_DAEMON_WORKTREE_REPOSDIR', type: 'string', default: (home: string) => `${home}/repos`, description: 'where remote repositories are cloned'},
   {key: 'worktree.setupCommand', env: 'MAKIMA_DAEMON_WORKTREE_SETUPCOMMAND', type: 'string', description: "shell command run in each new task worktree before Claude Code starts (an executable .makima/setup committed in the repository wins; `task spawn --no-setup` skips it)"},

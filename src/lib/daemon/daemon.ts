@@ -115,7 +115,7 @@ export class Daemon {
   }
 
   /**
-   * worktree.warmPool: after a spawn the daemon tops the repository's pool up itself, in the
+   * worktree.warmPool: when a task's run ends the daemon tops the repository's pool up itself, in the
    * background with git at nice 19 (tasks/workspace/pool.ts); a failure is only logged.
    */
   private refillPool(repoPath: string, base: string): void {

@@ -11,10 +11,10 @@ import type {MakimaEntry} from '../roles/orchestrate-script.js'
 /**
  * The warm pool as makima's tasks use it (worktree.warmPool; the mechanics are git/worktree-pool.ts):
  * where it lives, when it is refilled and by whom. A spawn takes a pooled worktree when there is
- * one (tasks/workspace/setup.ts); after every spawn of a repository task the pool of that
- * repository is topped up again in the background: by the daemon itself, and for the CLI by a
- * detached `makima task pool-fill` at the lowest CPU priority, so the task the CLI runs and the
- * command's exit are not held up.
+ * one (tasks/workspace/setup.ts); when a repository task's run ends, the pool of that repository
+ * is topped up again in the background (TaskManager.run): by the daemon itself, and for the CLI
+ * by a detached `makima task pool-fill` at the lowest CPU priority, so the command's exit is not
+ * held up.
  */
 
 /** Where the pools live (<worktree.baseDir>/.pool) and the repository locks. */
@@ -66,7 +66,7 @@ export async function refillPool(config: Config, repoPath: string, base: string,
 }
 
 /**
- * Start `makima task pool-fill --repo <repo> --base <base>` detached at nice 19 (CLI spawns): it
+ * Start `makima task pool-fill --repo <repo> --base <base>` detached at nice 19 (CLI tasks): it
  * outlives the command; its output goes to <home>/logs/pool-fill.log.
  */
 export function startDetachedRefill(entry: MakimaEntry, home: string, repoPath: string, base: string, env: Record<string, string>): void {
