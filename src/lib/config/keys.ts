@@ -33,6 +33,16 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   {key: 'server.heartbeatIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_HEARTBEATINTERVALSECS', type: 'number', min: 0.1, default: 30, description: 'seconds between daemon heartbeats'},
   {key: 'server.reconnectIntervalSecs', env: 'MAKIMA_DAEMON_SERVER_RECONNECTINTERVALSECS', type: 'number', min: 0.1, default: 5, description: 'first reconnect delay in seconds (doubles up to 60)'},
   {key: 'worktree.baseDir', env: 'MAKIMA_DAEMON_WORKTREE_BASEDIR', type: 'string', default: (home: string) => `${home}/worktrees`, description: 'where task worktrees are created'},
+  {
+    key: 'worktree.warmPool',
+    env: 'MAKIMA_DAEMON_WORKTREE_WARMPOOL',
+    type: 'int',
+    min: 0,
+    max: 16,
+    default: 0,
+    description:
+      'ready worktrees kept checked out per repository (under worktree.baseDir/.pool): a spawn takes one and moves it to its base and branch instead of checking out the whole tree; refilled in the background when a task of the repository ends (0 = off)',
+  },
   {key: 'worktree.reposDir', env: 'MAKIMA_DAEMON_WORKTREE_REPOSDIR', type: 'string', default: (home: string) => `${home}/repos`, description: 'where remote repositories are cloned'},
   {key: 'worktree.setupCommand', env: 'MAKIMA_DAEMON_WORKTREE_SETUPCOMMAND', type: 'string', description: "shell command run in each new task worktree before Claude Code starts (an executable .makima/setup committed in the repository wins; `task spawn --no-setup` skips it)"},
   {key: 'worktree.teardownCommand', env: 'MAKIMA_DAEMON_WORKTREE_TEARDOWNCOMMAND', type: 'string', description: 'shell command run in a task worktree by `task cleanup` and `task prune` before it is removed (an executable .makima/teardown in the repository wins)'},

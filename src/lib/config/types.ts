@@ -2,7 +2,7 @@
 export interface Config {
   home: string
   server: {url: string; apiKey?: string; apiKeyFile?: string; heartbeatIntervalSecs: number; reconnectIntervalSecs: number}
-  worktree: {baseDir: string; reposDir: string; setupCommand?: string; teardownCommand?: string; setupTimeoutSecs: number; shareDirs: string[]}
+  worktree: {baseDir: string; reposDir: string; setupCommand?: string; teardownCommand?: string; setupTimeoutSecs: number; shareDirs: string[]; warmPool: number}
   localDb: {path: string}
   process: {
     maxConcurrentTasks: number

@@ -63,6 +63,7 @@ export class Daemon {
         if (this.taskRecord(taskId)?.origin === 'daemon') this.writer.enqueue({type: 'registerToolKey', taskId, body: {taskId, toolKey}})
       },
       redactor: options.redactor.add(options.apiKey),
+      poolRefill: (repoPath, base) => this.refillPool(repoPath, base),
     })
     this.exited = new Promise((resolve) => (this.exitResolve = resolve))
     this.paths = new ServerPaths({config, knownRepositories: () => this.store.tasks.repositoryPaths()})
@@ -111,6 +112,17 @@ export class Daemon {
     this.connection.on('state', (state: string) => {
       if (!this.draining) this.setStateMeta(state)
     })
+  }
+
+  /**
+   * worktree.warmPool: when a task's run ends the daemon tops the repository's pool up itself, in the
+   * background with git at nice 19 (tasks/workspace/pool.ts); a failure is only logged.
+   */
+  private refillPool(repoPath: string, base: string): void {
+    void (async () => {
+      const [{refillPool}, {poolWithinBudget}] = await Promise.all([import('../tasks/workspace/pool.js'), import('../tasks/workspace/disk-policy.js')])
+      await refillPool(this.options.config, repoPath, base, {lowPriority: true, withinBudget: () => poolWithinBudget(this.manager)})
+    })().catch((error: Error) => this.options.log('warn', `refilling the warm pool of ${repoPath} failed: ${error.message}`))
   }
 
   /** what `makima daemon status` shows as the connection */

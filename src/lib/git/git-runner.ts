@@ -10,6 +10,8 @@ export interface GitOptions {
   /** Return stdout as a Buffer (binary patches). */
   binary?: boolean
   timeoutMs?: number
+  /** run git (and the processes it starts) at the lowest CPU priority: background work (the warm pool) */
+  lowPriority?: boolean
 }
 
 export interface GitResult<T = string> {
@@ -31,9 +33,17 @@ export async function git(args: string[], options: GitOptions & {binary: true}):
 export async function git(args: string[], options: GitOptions): Promise<GitResult<string>>
 export async function git(args: string[], options: GitOptions): Promise<GitResult<string | Buffer>> {
   const {spawn} = await import('node:child_process')
+  const setPriority = options.lowPriority ? (await import('node:os')).setPriority : undefined
   const env = {...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', LANGUAGE: 'C', GIT_OPTIONAL_LOCKS: '0', ...options.env}
   const result = await new Promise<{stdout: Buffer; stderr: string; code: number | null; signal: NodeJS.Signals | null}>((resolve, reject) => {
     const child = spawn('git', args, {cwd: options.cwd, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
+    if (setPriority && child.pid) {
+      try {
+        setPriority(child.pid, 19) // before git has started its own processes (checkout workers)
+      } catch {
+        // exited already, or not permitted: it runs at the normal priority
+      }
+    }
     const out: Buffer[] = []
     const err: Buffer[] = []
     let timedOut = false

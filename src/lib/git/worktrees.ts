@@ -2,11 +2,13 @@ import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSy
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
+import {checkoutConfig} from './checkout-config.js'
 import {git} from './git-runner.js'
 import {validateBranchName} from './ref-format.js'
 import {gitDirAndCommit, resolveCommit} from './refs.js'
 import {gitDirs} from './repo-dirs.js'
 import {withRepoLock} from '../os/repo-lock.js'
+import {takePooledWorktree, type PoolLocation} from './worktree-pool.js'
 
 /** The branch a new worktree has checked out. */
 export interface WorktreeBranch {
@@ -35,31 +37,46 @@ export interface EnsureWorktreeOptions {
   recreate?: boolean
   /** the error when `startAt` is not a commit; default INVALID_INPUT naming it */
   missingStart?: () => MakimaError
+  /**
+   * take a ready worktree of this warm pool when it has one (worktree-pool.ts): a new or reset
+   * branch at a path that does not exist yet; otherwise the worktree is checked out as usual
+   */
+  pool?: PoolLocation
 }
 
 /**
  * The one place a worktree is made (a task's, a continue-from, a checkpoint restore, a respawned
- * task's): under the repository lock, so concurrent spawns on one repository never race inside
- * .git; at a commit resolved first; on a branch checked before git sees it, after `--`; with
- * makima's own files (.makima/) excluded in the repository's info/exclude. Refuses a path that
- * exists (INVALID_STATE). Returns the commit the new worktree's HEAD is at.
+ * or migrated task's): under the repository lock, so concurrent spawns on one repository never
+ * race inside .git; at a commit resolved first; on a branch checked before git sees it, after
+ * `--`; with makima's own files (.makima/) excluded in the repository's info/exclude; checked out
+ * with parallel checkout (checkout-config.ts), or taken from the warm pool when `pool` is given
+ * and has one. Refuses a path that exists (INVALID_STATE). Returns the commit the new worktree's
+ * HEAD is at, and whether it came from the pool.
  */
-export async function ensureWorktree(options: EnsureWorktreeOptions): Promise<{headSha: string}> {
+export async function ensureWorktree(options: EnsureWorktreeOptions): Promise<{headSha: string; pooled: boolean}> {
   const {repoPath, worktreePath, branch} = options
   if (branch) validateBranchName(branch.name)
   return withRepoLock(options.locksDir, repoPath, async () => {
     checkWorktreeTarget(worktreePath, options.allowEmptyDir === true)
     if (options.recreate) await git(['worktree', 'prune'], {cwd: repoPath, allowFailure: true})
     const reused = branch?.mode === 'reuse' ? await resolveCommit(repoPath, `refs/heads/${branch.name}`) : undefined
+    const poolBranch = options.pool && branch && branch.mode !== 'reuse' && !existsSync(worktreePath) ? {name: branch.name, mode: branch.mode} : undefined
+    // asked beside the commit (one more short git command, waited for at once); not needed when a pooled worktree is taken
+    const checkout = poolBranch ? undefined : checkoutConfig(repoPath)
+    checkout?.catch(() => undefined)
     const {dir: commonDir, sha} = await gitDirAndCommit(repoPath, 'git-common-dir', reused ?? options.startAt)
     if (!sha) throw options.missingStart?.() ?? new MakimaError('INVALID_INPUT', `"${options.startAt}" is not a commit in ${repoPath}`)
     mkdirSync(path.dirname(worktreePath), {recursive: true})
+    if (poolBranch && (await takePooledWorktree(repoPath, worktreePath, sha, poolBranch, options.pool!))) {
+      excludeMakimaDirIn(commonDir)
+      return {headSha: sha, pooled: true}
+    }
     const args = reused
       ? ['--', worktreePath, branch!.name]
       : [...(branch ? [branch.mode === 'reset' ? '-B' : '-b', branch.name] : ['--detach']), '--', worktreePath, sha]
-    await git(['worktree', 'add', '--quiet', ...args], {cwd: repoPath})
+    await git([...(await (checkout ?? checkoutConfig(repoPath))), 'worktree', 'add', '--quiet', ...args], {cwd: repoPath})
     excludeMakimaDirIn(commonDir)
-    return {headSha: sha}
+    return {headSha: sha, pooled: false}
   })
 }
 

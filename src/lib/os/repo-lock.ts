@@ -32,6 +32,13 @@ export async function withRepoLock<T>(locksDir: string, repoPath: string, fn: ()
   }
 }
 
+/** A lock another process holds past the timeout (withRepoLock). */
+export class LockBusyError extends MakimaError {
+  constructor(key: string, owner: number) {
+    super('FAILED', `timed out waiting for the lock on ${key} (held by pid ${owner})`)
+  }
+}
+
 async function acquire(lockDir: string, key: string, timeoutMs: number): Promise<void> {
   mkdirSync(path.dirname(lockDir), {recursive: true, mode: 0o700})
   const deadline = Date.now() + timeoutMs
@@ -50,7 +57,7 @@ async function acquire(lockDir: string, key: string, timeoutMs: number): Promise
       // the owner is between mkdir and writing its pid; wait
     }
     if (Number.isInteger(owner) && owner > 0 && !isPidAlive(owner)) rmSync(lockDir, {recursive: true, force: true})
-    else if (Date.now() > deadline) throw new MakimaError('FAILED', `timed out waiting for the lock on ${key} (held by pid ${owner})`)
+    else if (Date.now() >= deadline) throw new LockBusyError(key, owner)
     else await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50))
   }
 }

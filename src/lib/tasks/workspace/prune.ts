@@ -16,6 +16,8 @@ export interface PruneOptions {
   states?: TaskState[]
   deleteBranch?: boolean
   dryRun?: boolean
+  /** also remove every worktree of the warm pool (worktree.warmPool); broken pooled ones always go */
+  pool?: boolean
 }
 
 export interface PruneEntry {
@@ -36,6 +38,8 @@ export interface PruneEntry {
 export interface PruneResult {
   dryRun: boolean
   pruned: PruneEntry[]
+  /** pooled worktrees removed (or that would be): broken ones, every one with `pool` */
+  pool: {repoPath: string; dir: string}[]
 }
 
 const DURATION = /^(\d+)\s*(s|m|h|d|w)$/
@@ -64,7 +68,8 @@ export function parseEndedStates(value: string): TaskState[] {
  * Remove the worktrees (with deleteBranch the branches) of ended repository tasks that match all
  * the filters, as `task cleanup` does: uncommitted work is first kept as a final snapshot. A
  * branch is deleted only when it is merged (by any of MergedHow), so unpushed commits stay on it.
- * dryRun: only says what would go and why.
+ * dryRun: only says what would go and why. Broken worktrees of the warm pool always go, and with
+ * `pool` every pooled worktree.
  */
 export async function pruneTasks(manager: TaskManager, options: PruneOptions): Promise<PruneResult> {
   manager.reap()
@@ -100,7 +105,9 @@ export async function pruneTasks(manager: TaskManager, options: PruneOptions): P
     if (!options.dryRun) entry.result = await cleanupTask(manager, task.id, {deleteBranch: options.deleteBranch && how !== undefined, force: how !== undefined})
     pruned.push(entry)
   }
-  return {dryRun: options.dryRun === true, pruned}
+  const {prunePools} = await import('./pool.js')
+  const pool = await prunePools(manager.config, {all: options.pool, dryRun: options.dryRun})
+  return {dryRun: options.dryRun === true, pruned, pool}
 }
 
 async function mergedHow(task: TaskRecord): Promise<MergedHow | undefined> {

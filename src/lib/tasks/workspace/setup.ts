@@ -14,6 +14,7 @@ import type {Store} from '../../store/store.js'
 import type {TaskPatch, TaskRecord} from '../../store/task-record.js'
 import {copySourcePath, worktreePathFor} from '../spec.js'
 import {prepareWorktreeEnvironment} from './environment.js'
+import {spawnPool} from './pool.js'
 import {HookCommandError} from './setup-command.js'
 
 /**
@@ -48,25 +49,33 @@ async function setUpWorkspace(task: TaskRecord, ctx: WorkspaceContext): Promise<
   }
   validateBranchName(task.branch!, 'task branch')
   const locksDir = path.join(ctx.config.home, 'locks')
-  let baseSha: string
+  let made: MadeWorktree
   if (task.continueFromTaskId) {
-    baseSha = await continueFrom(task, worktreePath, locksDir, ctx)
+    made = await continueFrom(task, worktreePath, locksDir, ctx)
   } else {
     ctx.progress(`Creating worktree for ${task.repoPath} (${task.baseBranch ?? 'HEAD'})`)
-    baseSha = await createTaskWorktree(task, task.baseBranch ?? 'HEAD', worktreePath, locksDir)
+    made = await createTaskWorktree(task, task.baseBranch ?? 'HEAD', worktreePath, locksDir, ctx)
     await inheritGitConfig(worktreePath, task.repoPath)
   }
   copyParentFiles(task, worktreePath, ctx)
   await prepareWorktreeEnvironment(task, worktreePath, ctx)
-  ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${baseSha.slice(0, 8)})`)
-  return {worktreePath, baseSha}
+  const pooled = made.pooled ? ', taken from the warm pool' : ''
+  ctx.progress(`Worktree ready at ${worktreePath} (branch ${task.branch}, base ${made.baseSha.slice(0, 8)}${pooled})`)
+  return {worktreePath, baseSha: made.baseSha}
 }
 
-/** The task's worktree on its new branch at `baseRef`; returns the base commit. */
-async function createTaskWorktree(task: TaskRecord, baseRef: string, worktreePath: string, locksDir: string): Promise<string> {
+interface MadeWorktree {
+  baseSha: string
+  /** a ready worktree of the warm pool was taken (worktree.warmPool) */
+  pooled: boolean
+}
+
+/** The task's worktree on its new branch at `baseRef` (from the warm pool when it has one). */
+async function createTaskWorktree(task: TaskRecord, baseRef: string, worktreePath: string, locksDir: string, ctx: WorkspaceContext): Promise<MadeWorktree> {
   const missingStart = () => new MakimaError('INVALID_INPUT', `base branch "${baseRef}" does not exist in ${task.repoPath}`)
-  const {headSha} = await ensureWorktree({repoPath: task.repoPath!, worktreePath, locksDir, startAt: baseRef, branch: {name: task.branch!, mode: 'new'}, missingStart})
-  return headSha
+  const pool = spawnPool(ctx.config)
+  const made = await ensureWorktree({repoPath: task.repoPath!, worktreePath, locksDir, startAt: baseRef, branch: {name: task.branch!, mode: 'new'}, missingStart, pool})
+  return {baseSha: made.headSha, pooled: made.pooled}
 }
 
 /**
@@ -93,7 +102,7 @@ export async function setUpWorkspaceOrFail(task: TaskRecord, ctx: WorkspaceConte
  * identity as in setUpWorkspace. The source worktree is only read. Returns the commit the
  * worktree was created from.
  */
-async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: string, ctx: WorkspaceContext): Promise<string> {
+async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: string, ctx: WorkspaceContext): Promise<MadeWorktree> {
   const source = ctx.store.tasks.require(task.continueFromTaskId!)
   const liveHead = await worktreeHead(source.worktreePath)
   const live = liveHead !== undefined
@@ -104,17 +113,17 @@ async function continueFrom(task: TaskRecord, worktreePath: string, locksDir: st
   ctx.progress(`Creating worktree for ${task.repoPath} at task ${source.shortId}'s HEAD ${head.slice(0, 8)}`)
   const [patchResult, worktreeResult] = await Promise.allSettled([
     live ? workingTreePatch(source.worktreePath!, head) : finalSnapshotPatch(source, head, task.repoPath!, ctx),
-    createTaskWorktree(task, head, worktreePath, locksDir),
+    createTaskWorktree(task, head, worktreePath, locksDir, ctx),
   ])
   if (worktreeResult.status === 'rejected') throw worktreeResult.reason
   if (patchResult.status === 'rejected') throw patchResult.reason
   const patch = patchResult.value
-  const baseSha = worktreeResult.value
+  const made = worktreeResult.value
   // The identity (config) and the patch (files) are independent: both at once, both waited for.
   const settled = await Promise.allSettled([applyPatch(worktreePath, patch), inheritGitConfig(worktreePath, task.repoPath!)])
   for (const result of settled) if (result.status === 'rejected') throw result.reason
   if (patch.length > 0) ctx.progress(`Applied task ${source.shortId}'s uncommitted changes (${patch.length} bytes of patch)`)
-  return baseSha
+  return made
 }
 
 /**
