@@ -40,9 +40,14 @@ async function toolCalls(ctx) {
     const plan = `Run the scripted commands (${calls} tool calls).`
     // The checked run: claude's stdout also goes to a file, compared line by line with the store.
     const teeFile = path.join(world.dir, 'claude-stdout.jsonl')
-    const tee = writeScript(path.join(world.dir, 'claude-tee'), `#!/bin/bash\n# The real claude with its stdout also copied to a file (bench/claude-figures.js, checked run only).\nset -o pipefail\n${JSON.stringify(CLAUDE)} "$@" | tee ${JSON.stringify(teeFile)}\n`)
+    const tee = writeScript(
+      path.join(world.dir, 'claude-tee'),
+      `#!/bin/bash\n# The real claude with its stdout also copied to a file (bench/claude-figures.js, checked run only).\nset -o pipefail\n${JSON.stringify(CLAUDE)} "$@" | tee ${JSON.stringify(teeFile)}\n`,
+    )
     const {task: checked} = await makimaSpawn({env: {...world.env, MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: tee}}, plan)
-    const printed = readFileSync(teeFile, 'utf8').split('\n').filter((l) => l.length > 0)
+    const printed = readFileSync(teeFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
     const stored = await withStore(world.db, (store) => storedStdout(store, checked.id))
     const toolResults = printed.filter((l) => l.includes('"tool_result"')).length
     const lossless = stored.length === printed.length && stored.every((l, i) => l === printed[i])
@@ -94,7 +99,9 @@ async function toolCalls(ctx) {
 
 /** `lines` lines of a recorded stream-json file, repeated. */
 function repeatedFixture(file, fixture, lines) {
-  const source = readFileSync(path.join(FIXTURES, fixture), 'utf8').split('\n').filter((l) => l.length > 0)
+  const source = readFileSync(path.join(FIXTURES, fixture), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
   const out = []
   for (let i = 0; i < lines; i++) out.push(source[i % source.length])
   writeFileSync(file, `${out.join('\n')}\n`)
@@ -129,7 +136,11 @@ async function ingestRun(ctx, name, data, lines, fixture, mode) {
       const run = await timed(wrap[0], [...wrap[1], 'task', 'spawn', '--json', 'ingest'], {env: world.env, capture: true})
       ms = run.ms
       taskId = JSON.parse(run.stdout).id
-      if (existsSync(cpuFile)) cpu = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).reduce((a, b) => a + Number(b), 0)
+      if (existsSync(cpuFile))
+        cpu = readFileSync(cpuFile, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .reduce((a, b) => a + Number(b), 0)
     }
     const stored = await withStore(world.db, (store) => storedStdoutCount(store, taskId))
     return {ms, stored, rate: stored / (ms / 1000), cpuRate: cpu ? stored / cpu : null}

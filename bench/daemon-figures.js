@@ -129,7 +129,14 @@ async function outboxThroughput({scratch, quick}) {
     setDaemonId: () => {},
     log,
   })
-  const writer = new OutboxWriter(store.outbox, {maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024}, (messages) => connection.offer(messages), log, () => true, () => false)
+  const writer = new OutboxWriter(
+    store.outbox,
+    {maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024},
+    (messages) => connection.offer(messages),
+    log,
+    () => true,
+    () => false,
+  )
   try {
     await new Promise((resolve) => {
       connection.once('authenticated', resolve)
@@ -172,8 +179,19 @@ async function recoveryStartup({scratch, quick}) {
   const runs = quick ? 3 : 7
   const dir = mkdtempSync(path.join(scratch, 'recovery-'))
   const repo = path.join(dir, 'repo')
-  const env = {...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@makima.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@makima.invalid'}
-  const git = (...args) => execFileSync('git', args, {cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe']}).toString().trim()
+  const env = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_AUTHOR_NAME: 'bench',
+    GIT_AUTHOR_EMAIL: 'bench@makima.invalid',
+    GIT_COMMITTER_NAME: 'bench',
+    GIT_COMMITTER_EMAIL: 'bench@makima.invalid',
+  }
+  const git = (...args) =>
+    execFileSync('git', args, {cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe']})
+      .toString()
+      .trim()
   mkdirSync(repo)
   git('init', '-q', '-b', 'main')
   git('commit', '-q', '--allow-empty', '-m', 'initial')
@@ -197,12 +215,40 @@ async function recoveryStartup({scratch, quick}) {
         worktrees.forEach((wt, i) => {
           const id = randomUUID()
           store.tasks.insert({
-            id, shortId: id.slice(0, 8), name: `orphan ${i}`, state: i % 5 === 0 ? 'paused' : 'running', plan: 'bench orphan', origin: 'daemon',
-            repoSource: repo, repoPath: repo, baseBranch: 'main', targetBranch: null, targetRepo: null, branch: `makima/bench-${i}`,
-            worktreePath: wt, baseSha: head, parentTaskId: null, isOrchestrator: false, isSupervisor: false, autonomous: false,
-            contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none', completionAction: null,
-            pid: gone, runnerPid: gone, runnerStart: null, exitCode: null, error: null, sessionId: randomUUID(), needsRecovery: false,
-            createdAt: now, startedAt: now, completedAt: null, updatedAt: now,
+            id,
+            shortId: id.slice(0, 8),
+            name: `orphan ${i}`,
+            state: i % 5 === 0 ? 'paused' : 'running',
+            plan: 'bench orphan',
+            origin: 'daemon',
+            repoSource: repo,
+            repoPath: repo,
+            baseBranch: 'main',
+            targetBranch: null,
+            targetRepo: null,
+            branch: `makima/bench-${i}`,
+            worktreePath: wt,
+            baseSha: head,
+            parentTaskId: null,
+            isOrchestrator: false,
+            isSupervisor: false,
+            autonomous: false,
+            contractId: null,
+            continueFromTaskId: null,
+            copyFiles: null,
+            completionActionKind: 'none',
+            completionAction: null,
+            pid: gone,
+            runnerPid: gone,
+            runnerStart: null,
+            exitCode: null,
+            error: null,
+            sessionId: randomUUID(),
+            needsRecovery: false,
+            createdAt: now,
+            startedAt: now,
+            completedAt: null,
+            updatedAt: now,
           })
         })
       })()

@@ -42,7 +42,9 @@ async function loadFleetServer(scratch) {
 
 /** The stub: three files of work in its worktree, then slow.jsonl a line every 0.5 s while its parent lives. */
 function workStub(dir) {
-  const lines = readFileSync(path.join(FIXTURES, 'slow.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0 && !l.startsWith('{"type":"result"'))
+  const lines = readFileSync(path.join(FIXTURES, 'slow.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0 && !l.startsWith('{"type":"result"'))
   const replay = path.join(dir, 'replay.jsonl')
   writeFileSync(replay, `${lines.join('\n')}\n`)
   return writeScript(
@@ -152,19 +154,38 @@ async function failoverRun(ctx, startFleetServer, repoUrl, count, run) {
       const world = benchWorld(ctx.scratch, `fleet-${run}-${i}`)
       const stub = workStub(world.dir)
       const marker = `fleet-${run}-${i}-${randomUUID().slice(0, 8)}`
-      pods.push(await startPod(server, world, marker, {MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: stub, MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS: String(count), MAKIMA_DAEMON_PROCESS_HEARTBEATCOMMITINTERVALSECS: '5'}))
+      pods.push(
+        await startPod(server, world, marker, {
+          MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: stub,
+          MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS: String(count),
+          MAKIMA_DAEMON_PROCESS_HEARTBEATCOMMITINTERVALSECS: '5',
+        }),
+      )
     }
     const tasks = Array.from({length: count}, (_, i) => server.submit(spawnCommand(repoUrl, i)))
     // every task running, and the server holds a patch of its work
-    await until(() => tasks.every((t) => t.assignments.at(-1)?.runningAt && t.lastPatch), 180_000, `${count} tasks running with a patch`, () => server.describe())
+    await until(
+      () => tasks.every((t) => t.assignments.at(-1)?.runningAt && t.lastPatch),
+      180_000,
+      `${count} tasks running with a patch`,
+      () => server.describe(),
+    )
     const [victim] = pods
     const moving = tasks.filter((t) => t.daemonId === victim.daemonId)
     victim.child.kill('SIGKILL')
     killPod(victim.marker)
-    await until(() => moving.every((t) => t.assignments.length >= 2 && t.assignments.at(-1).runningAt), 60_000, 'the moved tasks running again', () => `${server.describe()}\n${server.log.slice(-40).join('\n')}`)
+    await until(
+      () => moving.every((t) => t.assignments.length >= 2 && t.assignments.at(-1).runningAt),
+      60_000,
+      'the moved tasks running again',
+      () => `${server.describe()}\n${server.log.slice(-40).join('\n')}`,
+    )
     const drop = server.daemons.get(victim.daemonId).drops[0]
     if (process.env.FLEET_BENCH_DEBUG) {
-      for (const d of server.daemons.values()) for (const m of d.messages) if (m.receivedAt >= drop && moving.some((t) => t.id === m.taskId) && m.type !== 'checkpointCreated' && !(m.output ?? '').startsWith('{')) process.stderr.write(`+${m.receivedAt - drop} ${m.taskId.slice(0, 8)} ${m.type} ${m.output ?? m.newStatus ?? ''}\n`)
+      for (const d of server.daemons.values())
+        for (const m of d.messages)
+          if (m.receivedAt >= drop && moving.some((t) => t.id === m.taskId) && m.type !== 'checkpointCreated' && !(m.output ?? '').startsWith('{'))
+            process.stderr.write(`+${m.receivedAt - drop} ${m.taskId.slice(0, 8)} ${m.type} ${m.output ?? m.newStatus ?? ''}\n`)
     }
     const resent = Math.max(...moving.map((t) => t.assignments.at(-1).at)) - drop
     const running = moving.map((t) => t.assignments.at(-1).runningAt - drop).sort((a, b) => a - b)
@@ -197,7 +218,7 @@ async function failover(ctx) {
       op: '<',
       target: 5,
       runs,
-      detail: `from the server noticing the drop to the last moved task running on another daemon, each re-sent with its checkpoint patch: ${results.map((r) => `${(r.seconds).toFixed(2)} s (${r.moved} tasks; all re-sent after ${r.resentMs} ms, first running after ${r.firstMs} ms)`).join('; ')}; median counts`,
+      detail: `from the server noticing the drop to the last moved task running on another daemon, each re-sent with its checkpoint patch: ${results.map((r) => `${r.seconds.toFixed(2)} s (${r.moved} tasks; all re-sent after ${r.resentMs} ms, first running after ${r.firstMs} ms)`).join('; ')}; median counts`,
     }),
   ]
 }
@@ -209,13 +230,19 @@ async function drainRun(server, world, stub, repoUrl, count, run) {
     const daemon = server.daemons.get(pod.daemonId)
     // each stub has written its files once it prints its first line
     const printed = (t) => daemon.messages.some((m) => m.type === 'taskOutput' && m.taskId === t.id && m.output.includes('"subtype":"init"'))
-    await until(() => tasks.every((t) => t.daemonId === pod.daemonId && t.assignments.at(-1).runningAt && printed(t)), 300_000, `${count} tasks running`, () => `${server.describe()}\n${pod.stderr()}`)
+    await until(
+      () => tasks.every((t) => t.daemonId === pod.daemonId && t.assignments.at(-1).runningAt && printed(t)),
+      300_000,
+      `${count} tasks running`,
+      () => `${server.describe()}\n${pod.stderr()}`,
+    )
     const start = process.hrtime.bigint()
     pod.child.kill('SIGTERM')
     const exit = await pod.exited
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
     const done = /drain done in ([\d.]+)s: (\d+) task\(s\) ended, (\d+) handed over with a patch; the server acked every message/.exec(pod.stderr())
-    if (exit.code !== 0 || !done || Number(done[2]) !== count || Number(done[3]) !== count) throw new Error(`bench: the drain did not hand over ${count} tasks with their patches (exit ${exit.code ?? exit.signal}):\n${pod.stderr().slice(-3000)}`)
+    if (exit.code !== 0 || !done || Number(done[2]) !== count || Number(done[3]) !== count)
+      throw new Error(`bench: the drain did not hand over ${count} tasks with their patches (exit ${exit.code ?? exit.signal}):\n${pod.stderr().slice(-3000)}`)
     const moved = tasks.filter((t) => t.moves.some((m) => m.why.startsWith('drained')) && t.lastPatch)
     if (moved.length !== count) throw new Error(`bench: the server got ${moved.length} of ${count} drained tasks with a patch`)
     return {seconds, own: Number(done[1])}

@@ -21,7 +21,9 @@ import {BIN, FIXTURES, NODE, benchWorld, makima, round, rssMb, sleep, valueRow, 
 
 /** The stub: replays slow.jsonl (its `result` line left out, so the turn never ends) a line a second. */
 function slowStub(dir) {
-  const lines = readFileSync(path.join(FIXTURES, 'slow.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0 && !l.startsWith('{"type":"result"'))
+  const lines = readFileSync(path.join(FIXTURES, 'slow.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0 && !l.startsWith('{"type":"result"'))
   const replay = path.join(dir, 'replay.jsonl')
   writeFileSync(replay, `${lines.join('\n')}\n`)
   return writeScript(
@@ -79,7 +81,17 @@ async function runLiveDaemon(ctx, name, count, {metrics = false} = {}) {
     MAKIMA_DAEMON_SERVER_APIKEY: 'bench-key',
   }
   const ids = Array.from({length: count}, () => randomUUID())
-  const commands = ids.map((taskId, i) => ({type: 'spawnTask', taskId, taskName: `live-${i + 1}`, plan: `bench live task ${i + 1}`, depth: 0, isOrchestrator: false, isSupervisor: false, autonomousLoop: false, resumeSession: false}))
+  const commands = ids.map((taskId, i) => ({
+    type: 'spawnTask',
+    taskId,
+    taskName: `live-${i + 1}`,
+    plan: `bench live task ${i + 1}`,
+    depth: 0,
+    isOrchestrator: false,
+    isSupervisor: false,
+    autonomousLoop: false,
+    resumeSession: false,
+  }))
   const commandsFile = path.join(world.dir, 'commands.json')
   writeFileSync(commandsFile, JSON.stringify(commands))
   const server = await startServer(0, 0, commandsFile)
@@ -99,7 +111,13 @@ async function runLiveDaemon(ctx, name, count, {metrics = false} = {}) {
   let scrapes = 0
   const scraper = metrics
     ? setInterval(() => {
-        if (metricsUrl) void fetch(`${metricsUrl}/metrics`).then((r) => r.text()).then(() => (scrapes += 1), () => {})
+        if (metricsUrl)
+          void fetch(`${metricsUrl}/metrics`)
+            .then((r) => r.text())
+            .then(
+              () => (scrapes += 1),
+              () => {},
+            )
       }, 1000)
     : undefined
   try {
@@ -179,7 +197,13 @@ async function liveRunners(ctx) {
       pids = tasks.map((t) => t.runnerPid).filter(Boolean)
       stubs = tasks.map((t) => t.pid).filter(Boolean)
       if (tasks.every((t) => t.state === 'running')) break
-      if (Date.now() - start > 120_000) throw new Error(`bench: detached tasks not running: ${tasks.filter((t) => t.state !== 'running').map((t) => `${t.shortId} ${t.state}`).join(', ')}`)
+      if (Date.now() - start > 120_000)
+        throw new Error(
+          `bench: detached tasks not running: ${tasks
+            .filter((t) => t.state !== 'running')
+            .map((t) => `${t.shortId} ${t.state}`)
+            .join(', ')}`,
+        )
       await sleep(200)
     }
     await sleep(1000)

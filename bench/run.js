@@ -180,7 +180,11 @@ function table(rows) {
     r.ok === null ? '' : r.ok ? 'ok' : 'MISSED',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
-  const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd()
+  const line = (c) =>
+    c
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd()
   const details = rows.filter((r) => r.detail).map((r) => `  ${r.id}: ${r.detail}`)
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...details].join('\n')
 }

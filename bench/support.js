@@ -136,7 +136,13 @@ export async function waitEnded(dbFile, ids, timeoutMs = 60_000) {
   for (;;) {
     const tasks = await withStore(dbFile, (store) => ids.map((id) => store.tasks.require(id)))
     if (tasks.every((t) => ENDED.has(t.state))) return tasks
-    if (Date.now() > deadline) throw new Error(`tasks still running after ${timeoutMs} ms: ${tasks.filter((t) => !ENDED.has(t.state)).map((t) => `${t.shortId} ${t.state}`).join(', ')}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `tasks still running after ${timeoutMs} ms: ${tasks
+          .filter((t) => !ENDED.has(t.state))
+          .map((t) => `${t.shortId} ${t.state}`)
+          .join(', ')}`,
+      )
     await sleep(100)
   }
 }
@@ -171,5 +177,18 @@ export function valueRow({id, figure, value, unit, op, target, detail, ok = true
 /** A row comparing makima with a yardstick: ratio of medians, ok when ratio <= target. */
 export function ratioRow({id, figure, makimaMs, yardMs, target, yardstickCommand, runs, detail, ok = true}) {
   const ratio = round(median(makimaMs) / median(yardMs), 2)
-  return {figure, makima: round(median(makimaMs), 1), yardstick: round(median(yardMs), 1), ratio, target, ok: target == null ? null : ratio <= target && ok, id, unit: 'ms', targetKind: target == null ? 'info' : 'ratio <=', yardstickCommand, runs, detail}
+  return {
+    figure,
+    makima: round(median(makimaMs), 1),
+    yardstick: round(median(yardMs), 1),
+    ratio,
+    target,
+    ok: target == null ? null : ratio <= target && ok,
+    id,
+    unit: 'ms',
+    targetKind: target == null ? 'info' : 'ratio <=',
+    yardstickCommand,
+    runs,
+    detail,
+  }
 }

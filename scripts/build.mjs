@@ -31,7 +31,10 @@ function commandFiles() {
       if (entry.isDirectory()) walk(child)
       else if (/\.ts$/.test(entry.name) && !/\.d\.ts$/.test(entry.name)) {
         const noExt = child.replace(/\.ts$/, '')
-        const id = noExt.split('/').filter((part) => part !== 'index').join(':')
+        const id = noExt
+          .split('/')
+          .filter((part) => part !== 'index')
+          .join(':')
         found.push([id, `./${noExt}.js`])
       }
     }
@@ -81,9 +84,7 @@ function checkModuleRelativePaths() {
   }
   walk(SRC)
   if (problems.length > 0) {
-    fail(
-      `paths relative to a module's own file break in the bundle (dist/bundle/); use packageRoot() or cliEntry() from src/lib/package-root.ts:\n${problems.map((p) => `  ${p}`).join('\n')}`,
-    )
+    fail(`paths relative to a module's own file break in the bundle (dist/bundle/); use packageRoot() or cliEntry() from src/lib/package-root.ts:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   }
 }
 
@@ -95,9 +96,7 @@ function checkModuleRelativePaths() {
 const skipOclifEngineCheck = {
   name: 'skip-oclif-engine-check',
   setup(b) {
-    b.onResolve({filter: /^semver$/}, (args) =>
-      /@oclif[\\/]core[\\/]lib[\\/]index\.js$/.test(args.importer) ? {path: 'semver', namespace: 'makima-stub'} : undefined,
-    )
+    b.onResolve({filter: /^semver$/}, (args) => (/@oclif[\\/]core[\\/]lib[\\/]index\.js$/.test(args.importer) ? {path: 'semver', namespace: 'makima-stub'} : undefined))
     b.onLoad({filter: /.*/, namespace: 'makima-stub'}, () => ({contents: 'module.exports = {satisfies: () => true}\n', loader: 'js'}))
   },
 }
@@ -202,14 +201,7 @@ const entries = {
 
 // Every runtime dependency but the CLI framework stays external, and so does the claude CLI.
 // typescript, ts-node and tsx: oclif requires them only when it runs TypeScript sources (development).
-const external = [
-  ...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== '@oclif/core'),
-  '@anthropic-ai/claude-code',
-  'typescript',
-  'ts-node',
-  'tsx',
-  'tsx/*',
-]
+const external = [...Object.keys(pkg.dependencies ?? {}).filter((name) => name !== '@oclif/core'), '@anthropic-ai/claude-code', 'typescript', 'ts-node', 'tsx', 'tsx/*']
 
 /**
  * What every command loads before it runs: the two entry points and the chunks they import
@@ -235,9 +227,7 @@ function checkStartupImports(metafile) {
     }
   }
   if (packages.size > 0) {
-    fail(
-      `packages imported at module top level by code every command loads (src/commands/**, base commands): ${[...packages].join(', ')}; import them where they are used, with await import()`,
-    )
+    fail(`packages imported at module top level by code every command loads (src/commands/**, base commands): ${[...packages].join(', ')}; import them where they are used, with await import()`)
   }
 }
 

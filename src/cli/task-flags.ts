@@ -36,7 +36,8 @@ export const taskIdArg = Args.string({name: 'task', required: true, description:
 export const specFlags = {
   name: Flags.string({description: 'a short name for the task (default: the first line of the plan)'}),
   repo: Flags.string({
-    description: 'the repository to work in: a local path, a URL (https://, ssh://, git@, file://; cloned once into $MAKIMA_HOME/repos) or new://<name> (a fresh repository). Without it the task gets an empty temp directory',
+    description:
+      'the repository to work in: a local path, a URL (https://, ssh://, git@, file://; cloned once into $MAKIMA_HOME/repos) or new://<name> (a fresh repository). Without it the task gets an empty temp directory',
   }),
   'base-branch': Flags.string({description: 'branch the worktree starts from (default: the repository default branch)'}),
   'target-branch': Flags.string({description: 'branch the completion action pushes to or merges into (default: the base branch)'}),
@@ -86,7 +87,12 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     targetRepo: flags['target-repo'],
     completionAction: (flags['completion-action'] ?? 'none') as TaskSpec['completionAction'],
     continueFromTaskId: flags['continue-from'],
-    copyFiles: flags.files ? flags.files.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
+    copyFiles: flags.files
+      ? flags.files
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : undefined,
     parentTaskId: flags.parent,
     skipSetup: flags['no-setup'] ?? false,
     isOrchestrator: flags.orchestrator ?? false,

@@ -10,12 +10,7 @@ export default class Top extends TaskCommand {
 CPU is the share of one core used since the previous refresh, and RSS the resident memory, both summed over the task's processes: Claude Code and every process it started. COST and TURNS are the task's usage so far, all its runs of Claude Code together (a cost marked ~ is an estimate at API prices: a subscription login).
 
 When stdout is not a terminal (a pipe, a file, CI) one plain table is printed instead; --json prints the rows as JSON.`
-  static override examples = [
-    '<%= config.bin %> top',
-    '<%= config.bin %> top --all --interval 5',
-    '<%= config.bin %> top | grep running',
-    '<%= config.bin %> top --json',
-  ]
+  static override examples = ['<%= config.bin %> top', '<%= config.bin %> top --all --interval 5', '<%= config.bin %> top | grep running', '<%= config.bin %> top --json']
   static override flags = {
     all: Flags.boolean({char: 'a', description: 'include completed, failed and interrupted tasks'}),
     interval: Flags.custom<number>({

@@ -8,11 +8,7 @@ export default class Usage extends TaskCommand {
 
 The cost is Claude Code's own figure at API prices; on a subscription login (marked ~) it is an estimate, not a bill.`
 
-  static override examples = [
-    '<%= config.bin %> usage',
-    '<%= config.bin %> usage --since 7d --by repo',
-    '<%= config.bin %> usage --since 2026-05-01 --by task --json | jq ".total.costUsd"',
-  ]
+  static override examples = ['<%= config.bin %> usage', '<%= config.bin %> usage --since 7d --by repo', '<%= config.bin %> usage --since 2026-05-01 --by task --json | jq ".total.costUsd"']
 
   static override flags = {
     since: Flags.string({description: 'only runs that started since: a duration back from now (7d, 12h, 90m) or a date (2026-05-01, UTC)'}),

@@ -59,7 +59,13 @@ function loginEnv() {
   const log = join(t.root, 'fake-setup-token.log')
   t.env.MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND = FAKE_CLAUDE
   t.env.FAKE_SETUP_TOKEN_LOG = log
-  const entries = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')) : [])
+  const entries = () =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' '))
+      : []
   return {t, entries}
 }
 
@@ -139,7 +145,7 @@ describe('makima auth login (fake setup-token)', () => {
     expect(entries().map((e) => e.slice(1).join(' '))).toEqual(['start', `code ${GOOD_CODE}`])
   })
 
-  test('a wrong code: exit 1 with setup-token\'s failure text, and setup-token is ended', async () => {
+  test("a wrong code: exit 1 with setup-token's failure text, and setup-token is ended", async () => {
     const {t, entries} = loginEnv()
     const r = await runCli(['auth', 'login', '--code', 'not-the-code'], {env: t.env, timeoutMs: 30_000})
     expect(r.code).toBe(1)

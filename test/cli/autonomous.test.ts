@@ -15,8 +15,7 @@ useCleanup()
 
 /** How makima marks its continuation prompts (src/lib/tasks/autonomous/session.ts CONTINUATION_MARKER). */
 const MARKER = '[makima autonomous loop]'
-const gate = (ready: boolean, reason: string, blockers: string[] = []) =>
-  `<COMPLETION_GATE>\n${JSON.stringify({ready, reason, blockers})}\n</COMPLETION_GATE>`
+const gate = (ready: boolean, reason: string, blockers: string[] = []) => `<COMPLETION_GATE>\n${JSON.stringify({ready, reason, blockers})}\n</COMPLETION_GATE>`
 
 const isContinuation = (ctx: ScriptContext) => ctx.lastUserText.includes(MARKER)
 /** The requests that start a run: the plan or a continuation prompt is the last message (no tool result yet). */

@@ -15,10 +15,7 @@ const byPath = (a: {path: string}, b: {path: string}) => (a.path < b.path ? -1 :
 describe('makima checkpoint', () => {
   test('commits every change (tracked, untracked, deleted; not ignored) as one commit on the task branch', async () => {
     const w = await checkpointWorld(
-      steps(
-        {bash: "printf 'more\\n' >> README.md && mkdir -p src && printf 'one\\ntwo\\nthree\\n' > src/new.txt && rm old.txt && echo noise > debug.log"},
-        {text: 'Edited the files.'},
-      ),
+      steps({bash: "printf 'more\\n' >> README.md && mkdir -p src && printf 'one\\ntwo\\nthree\\n' > src/new.txt && rm old.txt && echo noise > debug.log"}, {text: 'Edited the files.'}),
       {files: {'README.md': '# test repo\n', 'old.txt': 'a\nb\n', '.gitignore': '*.log\n'}},
     )
     const task = await w.json(['task', 'spawn', '--repo', w.repo.dir, 'edit some files'])
@@ -84,7 +81,10 @@ describe('makima checkpoint', () => {
       [pending, /pending and has no worktree yet/],
       [noRepo, /has no repository/],
     ] as const) {
-      for (const args of [['checkpoint', id], ['task', 'diff', id]]) {
+      for (const args of [
+        ['checkpoint', id],
+        ['task', 'diff', id],
+      ]) {
         const r = await w.makima(args)
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(4)
         expect(r.stderr).toMatch(why)
@@ -95,6 +95,6 @@ describe('makima checkpoint', () => {
     expect(json.code).toBe(4)
     expect(JSON.parse(json.stdout).error.code).toBe('INVALID_STATE')
     expect((await w.makima(['checkpoint', 'ffffffff'])).code).toBe(3)
-    expect((await w.json(['checkpoint', 'list', pending]))).toEqual([])
+    expect(await w.json(['checkpoint', 'list', pending])).toEqual([])
   }, 120_000)
 })

@@ -16,7 +16,7 @@ useCleanup()
 const BINARY = Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0x80, 10, 13, 0])
 
 describe('--continue-from', () => {
-  test('the new worktree has the source task\'s commits and its uncommitted changes; the source is unchanged', async () => {
+  test("the new worktree has the source task's commits and its uncommitted changes; the source is unchanged", async () => {
     const w = await repoWorld(steps({text: 'ok'}))
     // A .gitignore in the base, so an ignored file can be shown not to travel.
     writeFileSync(join(w.repo.dir, '.gitignore'), '*.log\n')
@@ -60,7 +60,9 @@ describe('--continue-from', () => {
     expect(readFileSync(join(dst, 'fresh', 'blob.bin')).equals(BINARY)).toBe(true)
     expect(existsSync(join(dst, 'gone.txt'))).toBe(false)
     expect(existsSync(join(dst, 'debug.log'))).toBe(false)
-    const status = git(dst, 'status', '--porcelain', '--untracked-files=all').split('\n').map((l) => l.trim())
+    const status = git(dst, 'status', '--porcelain', '--untracked-files=all')
+      .split('\n')
+      .map((l) => l.trim())
     expect(status.sort()).toEqual(['D gone.txt', 'M README.md', '?? fresh/blob.bin', '?? fresh/untracked.txt', '?? staged.txt'].sort())
     // The source worktree is exactly as it was: same HEAD, same status, same files.
     expect(git(src, 'rev-parse', 'HEAD')).toBe(sourceHead)
@@ -135,9 +137,7 @@ describe('--files with --parent', () => {
     expect(entries(join(w.t.makimaHome, 'worktrees'))).toEqual(worktreesBefore)
     expect(w.repo.git('branch', '--list', 'makima/*').split('\n')).toHaveLength(1) // the parent's only
 
-    const childId = await w.spawnDetached([
-      '--parent', parentId.slice(0, 6), '--repo', w.repo.dir, '--files', 'notes/plan.md,data,inside-link', 'the child task',
-    ])
+    const childId = await w.spawnDetached(['--parent', parentId.slice(0, 6), '--repo', w.repo.dir, '--files', 'notes/plan.md,data,inside-link', 'the child task'])
     const child = await w.waitCompleted(childId)
     const c = child.worktreePath as string
     expect(child).toMatchObject({state: 'completed', parentTaskId: parentId})

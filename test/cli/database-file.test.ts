@@ -28,7 +28,7 @@ function runUnprivileged(args: string[], t: TestEnv) {
 }
 
 describe('makima.db on disk', () => {
-  it('a first command creates MAKIMA_HOME 0700 and the database 0600, and SQLite\'s -wal/-shm files 0600 too', async () => {
+  it("a first command creates MAKIMA_HOME 0700 and the database 0600, and SQLite's -wal/-shm files 0600 too", async () => {
     const t = testEnv()
     const home = join(t.root, 'fresh', 'makima-home')
     const env = {...t.env, MAKIMA_HOME: home}
@@ -69,7 +69,10 @@ describe('a database makima cannot use', () => {
     const list = await runUnprivileged(['task', 'list'], t)
     expect(list.code).toBe(1)
     expect(list.stderr).toMatch(
-      new RegExp(`^Error: cannot open the database ${db}: its directory ${t.makimaHome} is not writable \\(.*\\); make it writable \\(chmod u\\+w ${t.makimaHome}\\) or set MAKIMA_HOME \\(or localDb\\.path\\) to a directory you can write$`, 'm'),
+      new RegExp(
+        `^Error: cannot open the database ${db}: its directory ${t.makimaHome} is not writable \\(.*\\); make it writable \\(chmod u\\+w ${t.makimaHome}\\) or set MAKIMA_HOME \\(or localDb\\.path\\) to a directory you can write$`,
+        'm',
+      ),
     )
     const doctor = await runUnprivileged(['doctor', '--json'], t)
     expect(doctor.code).toBe(1)

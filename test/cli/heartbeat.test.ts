@@ -14,8 +14,7 @@ import {steps} from '../support/scripted-api.js'
 
 useCleanup()
 
-const WRITE_FILES =
-  "printf 'hello\\nworld\\n' > notes.txt && head -c 4096 /dev/urandom > blob.bin && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod +x tool.sh && printf 'changed\\n' >> README.md"
+const WRITE_FILES = "printf 'hello\\nworld\\n' > notes.txt && head -c 4096 /dev/urandom > blob.bin && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod +x tool.sh && printf 'changed\\n' >> README.md"
 const EXPECTED_STATUS = [' M README.md', '?? blob.bin', '?? notes.txt', '?? tool.sh']
 const SKIP = ['.git', '.makima']
 

@@ -7,15 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, test} from 'vitest'
 
-import {
-  commitMerge,
-  conflictedFiles,
-  listBranchTips,
-  mergeBranch,
-  mergeInProgress,
-  mergeSourceBranch,
-  resolveConflictedFile,
-} from '../../src/lib/git/merge.js'
+import {commitMerge, conflictedFiles, listBranchTips, mergeBranch, mergeInProgress, mergeSourceBranch, resolveConflictedFile} from '../../src/lib/git/merge.js'
 import {Store} from '../../src/lib/store/store.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 import {checkMergeComplete, listTaskBranches, mergeStatus, resolveMergeConflict, skipSubtaskMerge, startMerge} from '../../src/lib/tasks/merges.js'

@@ -85,7 +85,13 @@ describe('refusals', () => {
 
   test('a task without a worktree or repository: exit 4; an unknown task: exit 3', async () => {
     const id = w.noRepoTask.id
-    for (const args of [['status', id], ['branches', id], ['check', id], ['start', id, w.alpha.branch], ['abort', id]]) {
+    for (const args of [
+      ['status', id],
+      ['branches', id],
+      ['check', id],
+      ['start', id, w.alpha.branch],
+      ['abort', id],
+    ]) {
       const r = await w.makima(['merge', ...args])
       expect(r.code, `merge ${args.join(' ')}: ${r.stderr}`).toBe(4)
       expect(r.stderr).toContain('has no repository')

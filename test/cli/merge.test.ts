@@ -91,7 +91,7 @@ describe('merge start / status / resolve / commit', () => {
     expect(after.get(w.beta.branch)).toBe(true)
   }, 120_000)
 
-  test('resolved with ours (human output): the task keeps the first subtask\'s line and gains the rest of the branch', async () => {
+  test("resolved with ours (human output): the task keeps the first subtask's line and gains the rest of the branch", async () => {
     const k = w.integration.ours
     const first = await w.makima(['merge', 'start', k.shortId, w.alpha.branch])
     expect(first.code, first.stderr).toBe(0)
@@ -192,4 +192,3 @@ describe('merge skip / check', () => {
     expect(ok.stdout).toContain('Can complete: 1 merged, 1 skipped')
   }, 120_000)
 })
-

@@ -75,11 +75,7 @@ describe('an orchestrator task (task spawn --orchestrator)', () => {
       () => ({bash: `${OS} wait ${a}; ${OS} wait ${b}; ${OS} list; echo "worktree-a=$(${OS} worktree ${a})"; ${OS} done; echo "done-exit=$?"`}),
       {text: 'ORCHESTRATOR-FINISHED both parts are in'},
     )
-    const subtaskStep = (file: string) =>
-      steps(
-        {bash: `echo made > ${file}; echo "sub-env id=$MAKIMA_TASK_ID key=\${MAKIMA_API_KEY:-none}"; ${CLAUDE_ENV}; ${RUNNER_ENV}`},
-        {text: `wrote ${file}`},
-      )
+    const subtaskStep = (file: string) => steps({bash: `echo made > ${file}; echo "sub-env id=$MAKIMA_TASK_ID key=\${MAKIMA_API_KEY:-none}"; ${CLAUDE_ENV}; ${RUNNER_ENV}`}, {text: `wrote ${file}`})
     const w = await world(byPrompt({'SUBTASK-A': subtaskStep('a.txt'), 'SUBTASK-B': subtaskStep('b.txt'), 'ORCH-PLAN': orchestrator}))
 
     const spawned = await w.makima(['task', 'spawn', '--orchestrator', '--detach', '--repo', w.repo.dir, 'ORCH-PLAN split the work in two'])
@@ -107,7 +103,10 @@ describe('an orchestrator task (task spawn --orchestrator)', () => {
     const subtasks = await w.json(['task', 'list', '--parent', orchId])
     expect(subtasks.map((t: any) => t.id).sort()).toEqual([a, b].sort())
     const byId = new Map<string, any>(subtasks.map((t: any) => [t.id, t]))
-    for (const [id, file, name] of [[a, 'a.txt', 'Part A'], [b, 'b.txt', 'Part B']]) {
+    for (const [id, file, name] of [
+      [a, 'a.txt', 'Part A'],
+      [b, 'b.txt', 'Part B'],
+    ]) {
       const t = byId.get(id)
       expect(t).toMatchObject({state: 'completed', parentTaskId: orchId, name, baseBranch: 'main', repoSource: w.repo.dir, isOrchestrator: false})
       expect(t.worktreePath).not.toBe(orch.worktreePath)
@@ -121,7 +120,10 @@ describe('an orchestrator task (task spawn --orchestrator)', () => {
     expect(last).toContain('done-exit=0')
 
     // Subtasks: their own MAKIMA_TASK_ID (not the orchestrator's), no tool key, not "nested"; runners clean.
-    for (const [id, plan] of [[a, 'SUBTASK-A'], [b, 'SUBTASK-B']]) {
+    for (const [id, plan] of [
+      [a, 'SUBTASK-A'],
+      [b, 'SUBTASK-B'],
+    ]) {
       const sub = conversation(w, plan).map(lastResult).join('\n')
       expect(sub).toContain(`sub-env id=${id} key=none`)
       expect(sub).toContain(`claude-env: MAKIMA_TASK_ID=${id}`)

@@ -57,7 +57,7 @@ describe('--repo <url>', () => {
     expect(tasks.map((t: any) => [t.state, t.repoSource, t.baseBranch])).toEqual(Array(3).fill(['pending', url, 'main']))
   })
 
-  test('a URL that cannot be cloned fails with git\'s message, records nothing and leaves no half-made clone', async () => {
+  test("a URL that cannot be cloned fails with git's message, records nothing and leaves no half-made clone", async () => {
     const w = await repoWorld(steps({text: 'ok'}))
     const r = await w.makima(['task', 'spawn', '--detach', '--repo', 'file:///nonexistent/makima-no-such-repo.git', 'never runs'])
     expect(r.code, r.stderr).toBe(2)
@@ -69,7 +69,7 @@ describe('--repo <url>', () => {
     expect(w.api.calls).toHaveLength(0)
   })
 
-  test('credentials in a repository URL never reach the output (git\'s message included)', async () => {
+  test("credentials in a repository URL never reach the output (git's message included)", async () => {
     const w = await repoWorld(steps({text: 'ok'}))
     const net = await import('node:net')
     const closed = net.createServer()
@@ -124,14 +124,11 @@ describe('--repo new://<name>', () => {
 
 describe('git identity', () => {
   test('a task can commit in a repository when no identity is configured anywhere', async () => {
-    const w = await repoWorld(
-      steps({bash: 'echo committed > c.txt && git add -A && git commit -q -m x && echo COMMIT-OK'}, {text: 'ok'}),
-      {
-        extra: {EMAIL: undefined, GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined},
-        // The test env's ~/.gitconfig has an identity: replace it with one without user.*.
-        prepare: (t) => writeFileSync(join(t.home, '.gitconfig'), '[init]\n\tdefaultBranch = main\n'),
-      },
-    )
+    const w = await repoWorld(steps({bash: 'echo committed > c.txt && git add -A && git commit -q -m x && echo COMMIT-OK'}, {text: 'ok'}), {
+      extra: {EMAIL: undefined, GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined},
+      // The test env's ~/.gitconfig has an identity: replace it with one without user.*.
+      prepare: (t) => writeFileSync(join(t.home, '.gitconfig'), '[init]\n\tdefaultBranch = main\n'),
+    })
     const plainGit = (...args: string[]) => gitWithEnv(w.t.env, w.repo.dir, ...args)
     expect(() => plainGit('config', '--get', 'user.email')).toThrow() // really none anywhere
     const r = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'commit something'])

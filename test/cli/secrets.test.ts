@@ -79,7 +79,9 @@ describe('the server API key', () => {
 describe('a daemon task', () => {
   // The tool shell's parent is claude, whose parent is the daemon: its environment still holds the key.
   test("dumps the daemon's process environment (it holds the key): taskOutput and the store carry none of it", async () => {
-    const api = await startScriptedApi(steps({bash: dump("cat /proc/$(awk '{print $4}' /proc/$PPID/stat)/environ | tr '\\0' '\\n' | grep '^MAKIMA_DAEMON_SERVER_APIKEY='")}, {text: 'environments dumped'}))
+    const api = await startScriptedApi(
+      steps({bash: dump("cat /proc/$(awk '{print $4}' /proc/$PPID/stat)/environ | tr '\\0' '\\n' | grep '^MAKIMA_DAEMON_SERVER_APIKEY='")}, {text: 'environments dumped'}),
+    )
     const w = await daemonWorld(api)
     await w.startDaemon()
     const id = w.spawnTask('dump environments')
@@ -89,7 +91,10 @@ describe('a daemon task', () => {
     const sent = w.server.messages.map((m) => m.raw).filter((raw) => !raw.includes('"type":"authenticate"'))
     expect(sent.join('\n')).toContain('dumped')
     expect(leaked(sent.join('\n'), w.apiKey)).toEqual([])
-    const stored = w.query('SELECT line FROM output WHERE task_id = ?', id).map((row) => row.line).join('\n')
+    const stored = w
+      .query('SELECT line FROM output WHERE task_id = ?', id)
+      .map((row) => row.line)
+      .join('\n')
     expect(leaked(stored, w.apiKey)).toEqual([])
     await w.stopDaemon()
     expect(leaked(w.daemon!.stderr, w.apiKey)).toEqual([])

@@ -7,17 +7,7 @@ import {describe, expect, test} from 'vitest'
 
 import {isAlive, processState, waitFor} from '../support/processes.js'
 import {steps} from '../support/scripted-api.js'
-import {
-  describeTaskProcesses,
-  errorLines,
-  lineCount,
-  runnerPidFromLog,
-  storedTasks,
-  taskPids,
-  taskWorld,
-  useTaskCleanup,
-  type TaskWorld,
-} from '../support/task-helpers.js'
+import {describeTaskProcesses, errorLines, lineCount, runnerPidFromLog, storedTasks, taskPids, taskWorld, useTaskCleanup, type TaskWorld} from '../support/task-helpers.js'
 
 useTaskCleanup()
 
@@ -62,7 +52,10 @@ describe('task pause / resume', () => {
     expect((await w.json(['task', 'show', id])).state).toBe('paused')
 
     const procs = describeTaskProcesses(id)
-    expect(procs.some((p) => p.cmd.includes('ticks.txt')), JSON.stringify(procs)).toBe(true)
+    expect(
+      procs.some((p) => p.cmd.includes('ticks.txt')),
+      JSON.stringify(procs),
+    ).toBe(true)
     expect(procs.filter((p) => p.cmd.includes('sleep')).length, JSON.stringify(procs)).toBeGreaterThanOrEqual(1)
     // SIGSTOP is delivered asynchronously; give the kernel a moment, then every one must be stopped.
     await waitFor(() => describeTaskProcesses(id).every((p) => p.state === 'T'), {
@@ -198,10 +191,7 @@ describe('two CLI processes racing for the only slot', () => {
 
   test('detached spawns: one runs, the other exits 4 and records nothing', async () => {
     const w = await taskWorld(slow(), cap)
-    const exits = await Promise.all([
-      w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'first racer']),
-      w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'second racer']),
-    ])
+    const exits = await Promise.all([w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'first racer']), w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'second racer'])])
     expectOneLoser(exits)
     const list = await w.json(['task', 'list', '--all'])
     expect(list).toHaveLength(1)

@@ -14,9 +14,33 @@ import {describeTaskProcesses, gate, taskWorld, toolResultsText} from '../suppor
 useCleanup()
 
 const TASK_FIELDS = [
-  'id', 'shortId', 'name', 'state', 'plan', 'repoSource', 'baseBranch', 'branch', 'worktreePath', 'parentTaskId',
-  'isOrchestrator', 'pid', 'runnerPid', 'exitCode', 'error', 'failureKind', 'sessionId', 'taskPort', 'createdAt', 'startedAt', 'completedAt', 'origin',
-  'baseSha', 'completionAction', 'usage', 'limits', 'queuePosition',
+  'id',
+  'shortId',
+  'name',
+  'state',
+  'plan',
+  'repoSource',
+  'baseBranch',
+  'branch',
+  'worktreePath',
+  'parentTaskId',
+  'isOrchestrator',
+  'pid',
+  'runnerPid',
+  'exitCode',
+  'error',
+  'failureKind',
+  'sessionId',
+  'taskPort',
+  'createdAt',
+  'startedAt',
+  'completedAt',
+  'origin',
+  'baseSha',
+  'completionAction',
+  'usage',
+  'limits',
+  'queuePosition',
 ]
 
 describe('task spawn (attached)', () => {
@@ -172,7 +196,7 @@ describe('a task without a repository', () => {
 })
 
 describe('output that cannot be stored', () => {
-  test('stops Claude Code and fails the task with SQLite\'s reason, instead of crashing or running on blind', async () => {
+  test("stops Claude Code and fails the task with SQLite's reason, instead of crashing or running on blind", async () => {
     const w = await taskWorld(steps({bash: 'echo unstorable-marker; sleep 30'}, {text: 'never reached'}))
     expect((await w.makima(['task', 'list'])).code).toBe(0) // the database exists
     const db = new Database(join(w.t.makimaHome, 'makima.db'))

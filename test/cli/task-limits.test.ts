@@ -101,7 +101,11 @@ describe('limits that stop the run', () => {
 
     const refused = await w.makima(['task', 'send', task.id, 'go on please'])
     expect(refused.code).toBe(4)
-    expect(refused.stderr).toMatch(new RegExp(`^Error: task ${task.shortId} stopped at a limit \\(limit reached: .* cost \\(max \\$0\\.0001\\)\\): resume it with new limits, e.g. makima task send ${task.shortId} --max-cost 0\\.000\\d+ "\\.\\.\\."\\n$`))
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^Error: task ${task.shortId} stopped at a limit \\(limit reached: .* cost \\(max \\$0\\.0001\\)\\): resume it with new limits, e.g. makima task send ${task.shortId} --max-cost 0\\.000\\d+ "\\.\\.\\."\\n$`,
+      ),
+    )
     const tooLow = await w.makima(['task', 'send', '--max-cost', '0.0001', task.id, 'go on please'])
     expect(tooLow.code).toBe(4)
     expect(tooLow.stderr).toContain('the limits given do not leave room for more')
@@ -152,7 +156,11 @@ describe('limit flags and defaults', () => {
 
   test('config limits.* are the defaults (0 = none); flags win; durations 90s, 30m, 2h, 1h30m', async () => {
     const w = await taskWorld(loop)
-    for (const [key, value] of [['limits.maxTurns', '40'], ['limits.maxCostUsd', '2.5'], ['limits.timeoutSecs', '0']]) {
+    for (const [key, value] of [
+      ['limits.maxTurns', '40'],
+      ['limits.maxCostUsd', '2.5'],
+      ['limits.timeoutSecs', '0'],
+    ]) {
       const set = await w.makima(['config', 'set', key, value])
       expect(set.code, set.stderr).toBe(0)
     }

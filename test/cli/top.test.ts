@@ -125,12 +125,16 @@ async function topInPty(args: string[]) {
       return exit
     },
     press: (keys: string) => child.write(keys),
-    until: (what: string, test: () => boolean, timeoutMs = 15_000) =>
-      waitFor(() => test() || undefined, {timeoutMs, description: `${what}; the screen:\n${JSON.stringify(session.frame)}`}),
+    until: (what: string, test: () => boolean, timeoutMs = 15_000) => waitFor(() => test() || undefined, {timeoutMs, description: `${what}; the screen:\n${JSON.stringify(session.frame)}`}),
     kill: () => child.kill('SIGKILL'),
     /** signal `makima top` itself (the pty runs it under /bin/sh) */
     signalTop: (signal: NodeJS.Signals) => {
-      const pid = Number(execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n')[0])
+      const pid = Number(
+        execFileSync('pgrep', ['-P', String(child.pid)])
+          .toString()
+          .trim()
+          .split('\n')[0],
+      )
       process.kill(pid, signal)
     },
   }
@@ -203,7 +207,10 @@ describe('makima top in a terminal', () => {
     expect(s.output.trimEnd().endsWith(LEAVE_ALT + SHOW_CURSOR)).toBe(true)
   }, 30_000)
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     test(`${signal} (the terminal closing, a kill) restores the terminal and exits ${code}`, async () => {
       session?.kill()
       session = await topInPty(['--all'])

@@ -110,7 +110,13 @@ describe('daemon: Claude Code login flow', () => {
       FAKE_SETUP_TOKEN_LOG: fakeLog,
       MAKIMA_DAEMON_SERVER_APIKEY: apiKey,
     })
-    const fakeRuns = () => (existsSync(fakeLog) ? readFileSync(fakeLog, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')) : [])
+    const fakeRuns = () =>
+      existsSync(fakeLog)
+        ? readFileSync(fakeLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split(' '))
+        : []
     const daemon = spawnCli(['daemon', '--server-url', server.url, '--log-json'], {env: t.env, cwd: repo.dir})
     await server.waitFor((m) => m.type === 'authenticate', 'authenticate')
     // frames before the daemon has taken the server's `authenticated` are dropped: wait for it
@@ -164,11 +170,7 @@ describe('daemon: Claude Code login flow', () => {
     // The right code goes into the new flow's setup-token: success, no commandError.
     from = server.received.length
     server.send({type: 'sendMessage', taskId: task2, message: `AUTH_CODE:${GOOD_CODE}`})
-    const note = await server.waitFor(
-      (m) => m.type === 'taskOutput' && m.taskId === task2 && String(m.output).includes('Claude Code login succeeded'),
-      'the success note on task 2',
-      from,
-    )
+    const note = await server.waitFor((m) => m.type === 'taskOutput' && m.taskId === task2 && String(m.output).includes('Claude Code login succeeded'), 'the success note on task 2', from)
     expect(note.output).toBe(`Claude Code login succeeded on ${hostname()}; this task can be respawned`)
     expect(server.received.slice(from).filter((m) => m.type === 'commandError')).toEqual([])
     const runs = fakeRuns()

@@ -57,7 +57,12 @@ describe('frames that are not commands', () => {
     // a later frame's commandError: frames of a connection are handled in order, so an answer to
     // the binary frame would have come before it
     const probe = await refused({type: 'launchMissiles'}, {code: 'UNKNOWN_COMMAND'})
-    expect(w.server.messages.slice(before).filter((m) => m.msg.type === 'commandError').map((m) => m.msg)).toEqual([probe.error])
+    expect(
+      w.server.messages
+        .slice(before)
+        .filter((m) => m.msg.type === 'commandError')
+        .map((m) => m.msg),
+    ).toEqual([probe.error])
   })
 })
 
@@ -86,7 +91,10 @@ describe('fields', () => {
     await refused({type: 'cloneWorktree', taskId: done}, {code: 'INVALID_FIELD', message: /targetDir/, answer: 'cloneWorktreeResult'})
     await refused({type: 'checkTargetExists', taskId: done, targetDir: ''}, {code: 'INVALID_FIELD', answer: 'checkTargetExistsResult'})
     await refused({type: 'inheritGitConfig', sourceDir: 5}, {code: 'INVALID_FIELD', answer: 'gitConfigInherited'})
-    const noRequest = await refused({type: 'readRepoFile', requestId: 'r1', contractId: id(), filePath: 'README.md', repoPath: w.repo.dir}, {code: 'INVALID_FIELD', message: /requestId/, answer: 'repoFileContent'})
+    const noRequest = await refused(
+      {type: 'readRepoFile', requestId: 'r1', contractId: id(), filePath: 'README.md', repoPath: w.repo.dir},
+      {code: 'INVALID_FIELD', message: /requestId/, answer: 'repoFileContent'},
+    )
     expect(noRequest.answer).toMatchObject({requestId: 'r1', filePath: 'README.md', success: false})
     expect(noRequest.error.requestId).toBe('r1')
   })

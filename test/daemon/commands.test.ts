@@ -40,8 +40,7 @@ describe('every command of the protocol table', () => {
     }
     const gh = fakeGh(w.t.root)
     const daemon = await w.startDaemon([], {extra: {PATH: [gh.bin, w.t.env.PATH].join(delimiter)}})
-    const noError = (taskId: string, commandType: string) =>
-      expect(w.server.messagesOfType('commandError').filter((m) => m.taskId === taskId && m.commandType === commandType)).toEqual([])
+    const noError = (taskId: string, commandType: string) => expect(w.server.messagesOfType('commandError').filter((m) => m.taskId === taskId && m.commandType === commandType)).toEqual([])
 
     const control = w.spawnTask('tick for a long time')
     const parent = w.spawnTask('parent work', {isOrchestrator: true})
@@ -168,7 +167,10 @@ describe('every command of the protocol table', () => {
     const resumedDone = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === sub, 60_000, 'the resumed subtask completes', beforeSend)
     expect(resumedDone).toMatchObject({success: true})
     expect(api.calls.slice(callsBefore).some((c) => c.lastUserText.includes('follow-up for the subtask'))).toBe(true)
-    const subStatuses = w.taskMessages(sub).filter((m) => m.type === 'taskStatusChange').map((m) => m.newStatus)
+    const subStatuses = w
+      .taskMessages(sub)
+      .filter((m) => m.type === 'taskStatusChange')
+      .map((m) => m.newStatus)
     expect(subStatuses.slice(-3)).toEqual(['starting', 'running', 'completed'])
 
     // nothing above was refused

@@ -18,8 +18,7 @@ async function sharedApi(): Promise<ScriptedApi> {
   return api
 }
 
-const running = (taskId: string) =>
-  waitFor(() => describeTaskProcesses(taskId).some((p) => p.cmd === 'sleep 300'), {timeoutMs: 30_000, description: `task ${taskId} runs its tool`})
+const running = (taskId: string) => waitFor(() => describeTaskProcesses(taskId).some((p) => p.cmd === 'sleep 300'), {timeoutMs: 30_000, description: `task ${taskId} runs its tool`})
 
 describe('concurrency caps', () => {
   test('global cap (CLI tasks count), per-contract cap; a refused spawn records nothing; CLI tasks are never reported', async () => {

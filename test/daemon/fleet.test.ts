@@ -75,7 +75,15 @@ async function fleet(extra: Record<string, string> = {}): Promise<Fleet> {
   const scripted = await sharedApi()
   // a moved task gets a conversation history every other time (the other half: the plan and a note)
   let histories = 0
-  const server = await startFleetServer({history: (task) => (histories++ % 2 === 0 ? [{role: 'user', content: task.spawn.plan}, {role: 'assistant', content: `FLEET-HISTORY ${task.id}`}] : undefined)})
+  const server = await startFleetServer({
+    history: (task) =>
+      histories++ % 2 === 0
+        ? [
+            {role: 'user', content: task.spawn.plan},
+            {role: 'assistant', content: `FLEET-HISTORY ${task.id}`},
+          ]
+        : undefined,
+  })
   const apiKey = `mk-secret-${randomBytes(16).toString('hex')}`
   const origin = testEnv()
   const repo = makeRepo(origin.root, {env: origin.env, bare: true, files: {'README.md': '# fleet\n', 'src/app.txt': 'app\n'}})
@@ -113,25 +121,39 @@ async function fleet(extra: Record<string, string> = {}): Promise<Fleet> {
     async startPod(name, opts = {}) {
       const t = env(opts.t)
       if (opts.gitconfig) appendFileSync(join(t.home, '.gitconfig'), opts.gitconfig)
-      const before = opts.t ? server.daemons.get(meta(t, 'daemon.id') ?? '')?.authentications.length ?? 0 : 0
+      const before = opts.t ? (server.daemons.get(meta(t, 'daemon.id') ?? '')?.authentications.length ?? 0) : 0
       const daemon = spawnCli(['daemon', '--server-url', server.url], {env: t.env, cwd: t.root})
       const exited = daemon.wait().then((e) => {
         throw new Error(`daemon ${name} exited (code ${e.code}, signal ${e.signal}) before it authenticated\n${e.stderr}`)
       })
       exited.catch(() => {})
       const daemonId = await Promise.race([
-        server.until(() => {
-          const id = meta(t, 'daemon.id')
-          const known = id ? server.daemons.get(id) : undefined
-          return known?.connected && known.authentications.length > before ? id : undefined
-        }, 30_000, `daemon ${name} authenticated`),
+        server.until(
+          () => {
+            const id = meta(t, 'daemon.id')
+            const known = id ? server.daemons.get(id) : undefined
+            return known?.connected && known.authentications.length > before ? id : undefined
+          },
+          30_000,
+          `daemon ${name} authenticated`,
+        ),
         exited,
       ])
       return {name, t, daemon, daemonId}
     },
     submit(plan) {
       const taskId = randomUUID()
-      return server.submit({taskId, taskName: `${plan.split(' ').slice(0, 2).join('-')}-${taskId.slice(0, 4)}`, plan, repoUrl: `file://${repo.remote}`, depth: 0, isOrchestrator: false, isSupervisor: false, autonomousLoop: false, resumeSession: false})
+      return server.submit({
+        taskId,
+        taskName: `${plan.split(' ').slice(0, 2).join('-')}-${taskId.slice(0, 4)}`,
+        plan,
+        repoUrl: `file://${repo.remote}`,
+        depth: 0,
+        isOrchestrator: false,
+        isSupervisor: false,
+        autonomousLoop: false,
+        resumeSession: false,
+      })
     },
     taskRow(pod, taskId) {
       const db = new Database(join(pod.t.makimaHome, 'makima.db'), {readonly: true, fileMustExist: true})
@@ -152,7 +174,10 @@ function addedFiles(patchData: string): Map<string, string> {
     const name = /^a\/(\S+) b\//.exec(section)?.[1]
     if (!name || !/^new file mode/m.test(section)) continue
     const body = section.slice(section.search(/^@@/m))
-    const lines = body.split('\n').filter((l) => l.startsWith('+')).map((l) => l.slice(1))
+    const lines = body
+      .split('\n')
+      .filter((l) => l.startsWith('+'))
+      .map((l) => l.slice(1))
     files.set(name, `${lines.join('\n')}\n`)
   }
   return files
@@ -251,7 +276,7 @@ describe('a fleet of daemons', () => {
     if (process.env.FLEET_DEBUG) console.log(`${f.server.log.join('\n')}\ndrain ${drainMs} ms\n${exit.stderr.slice(-3000)}`)
   }, 150_000) // ~30 s alone; real Claude Code runs on a shared 2-core machine
 
-  test('a daemon drains while the server is down; a new daemon on its volume delivers the drained tasks\' messages when the server is back, and the tasks go on on another daemon', async () => {
+  test("a daemon drains while the server is down; a new daemon on its volume delivers the drained tasks' messages when the server is back, and the tasks go on on another daemon", async () => {
     const f = await fleet({MAKIMA_DAEMON_DAEMON_DRAINGRACESECS: '3'})
     const first = await f.startPod('a')
     const tasks = [f.submit('fleet writer (down 1)'), f.submit('fleet writer (down 2)')]

@@ -142,6 +142,10 @@ describe('refs: one rule', () => {
     expect(created).toMatchObject({success: true, branchName: 'from-at'})
     const task = await w.json(['task', 'show', done])
     expect(w.repo.git('rev-parse', 'from-at')).toBe(w.repo.git('-C', task.worktreePath, 'rev-parse', 'HEAD'))
-    await refused(w, {type: 'createBranch', taskId: done, branchName: 'x', fromRef: 'main~1'}, {code: 'INVALID_FIELD', message: /fromRef.*revision is a branch name, HEAD, @ or a commit sha/, answer: 'branchCreated'})
+    await refused(
+      w,
+      {type: 'createBranch', taskId: done, branchName: 'x', fromRef: 'main~1'},
+      {code: 'INVALID_FIELD', message: /fromRef.*revision is a branch name, HEAD, @ or a commit sha/, answer: 'branchCreated'},
+    )
   })
 })

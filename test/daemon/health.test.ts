@@ -110,10 +110,13 @@ describe('daemon --metrics-port', () => {
     const held = w.spawnTask('hold on forever')
     await w.server.waitForMessage((m) => m.type === 'taskOutput' && m.taskId === held && m.output.includes('working forever'), 60_000)
     w.daemon!.kill('SIGTERM')
-    await waitFor(async () => {
-      const r = await get(`${base}/readyz`).catch(() => undefined)
-      return r?.status === 503 && r.body.startsWith('draining')
-    }, {timeoutMs: 10_000, description: '/readyz says draining'})
+    await waitFor(
+      async () => {
+        const r = await get(`${base}/readyz`).catch(() => undefined)
+        return r?.status === 503 && r.body.startsWith('draining')
+      },
+      {timeoutMs: 10_000, description: '/readyz says draining'},
+    )
     await w.daemon!.wait()
   })
 

@@ -46,7 +46,11 @@ describe('a task moved from another daemon', () => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{patchData: '@@not base64@@', patchBaseSha: good.patchBaseSha}, 'spawnTask.patchData', /not base64/],
       [{patchData: 'abc', patchBaseSha: good.patchBaseSha}, 'spawnTask.patchData', /not base64/],
-      [{patchData: Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('garbage that is not deflate')]).toString('base64'), patchBaseSha: good.patchBaseSha}, 'spawnTask.patchData', /gzip data is damaged/],
+      [
+        {patchData: Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('garbage that is not deflate')]).toString('base64'), patchBaseSha: good.patchBaseSha},
+        'spawnTask.patchData',
+        /gzip data is damaged/,
+      ],
       [{patchData: gzipSync('not a patch\n').toString('base64'), patchBaseSha: good.patchBaseSha}, 'spawnTask.patchData', /git patch/],
       [{patchData: good.patchData}, 'spawnTask.patchData', /needs patchBaseSha/],
       [{patchData: good.patchData, patchBaseSha: 'HEAD~1'}, 'spawnTask.patchBaseSha', /must be a commit sha/],

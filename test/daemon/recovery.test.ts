@@ -109,8 +109,16 @@ describe('recovery', () => {
     w.spawnTask('check the respawned file', {taskId: lost, resumeSession: true, patchData: gzipSync(patch).toString('base64'), patchBaseSha: lostTask.baseSha})
     const respawned = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === lost, 60_000, 'the respawned task completes', beforeRespawn)
     expect(respawned.success).toBe(true)
-    const respawnStatuses = w.server.messages.slice(beforeRespawn).map((m) => m.msg).filter((m) => m.type === 'taskStatusChange' && m.taskId === lost)
-    expect(respawnStatuses.map((m) => [m.oldStatus, m.newStatus])).toEqual([['interrupted', 'initializing'], ['initializing', 'starting'], ['starting', 'running'], ['running', 'completed']])
+    const respawnStatuses = w.server.messages
+      .slice(beforeRespawn)
+      .map((m) => m.msg)
+      .filter((m) => m.type === 'taskStatusChange' && m.taskId === lost)
+    expect(respawnStatuses.map((m) => [m.oldStatus, m.newStatus])).toEqual([
+      ['interrupted', 'initializing'],
+      ['initializing', 'starting'],
+      ['starting', 'running'],
+      ['running', 'completed'],
+    ])
     const respawnTool = api.calls.flatMap((c) => c.toolResults.map((r) => r.content)).join('\n')
     expect(respawnTool).toContain('back from a patch')
     expect(respawnTool).toContain(lostTask.branch)
@@ -120,7 +128,16 @@ describe('recovery', () => {
     expect(firstRespawnCall.body.messages.length).toBeGreaterThan(1)
     expect(await w.json(['task', 'show', lost])).toMatchObject({state: 'completed', worktreePath: lostTask.worktreePath, sessionId: lostTask.sessionId})
     // a task whose worktree is still there is resumed, not patched
-    const intactRefused = await w.request({type: 'spawnTask', taskId: id, taskName: 'x', plan: 'check the respawned file', repoUrl: w.repo.dir, resumeSession: true, patchData: gzipSync(patch).toString('base64'), patchBaseSha: lostTask.baseSha})
+    const intactRefused = await w.request({
+      type: 'spawnTask',
+      taskId: id,
+      taskName: 'x',
+      plan: 'check the respawned file',
+      repoUrl: w.repo.dir,
+      resumeSession: true,
+      patchData: gzipSync(patch).toString('base64'),
+      patchBaseSha: lostTask.baseSha,
+    })
     expect(intactRefused).toMatchObject({type: 'commandError', code: 'INVALID_STATE'})
 
     // reported once: a third start has nothing to report
@@ -161,7 +178,10 @@ describe('recovery', () => {
     const checkpoint = w.taskMessages(id).find((m) => m.type === 'checkpointCreated')
     expect(checkpoint).toMatchObject({success: true, patchBaseSha: task.baseSha, patchFilesCount: 1})
     expect(gunzipSync(Buffer.from(checkpoint.patchData, 'base64')).toString()).toContain('+halfway there')
-    const end = w.taskMessages(id).filter((m) => m.type === 'taskStatusChange').at(-1)
+    const end = w
+      .taskMessages(id)
+      .filter((m) => m.type === 'taskStatusChange')
+      .at(-1)
     expect(end).toMatchObject({newStatus: 'interrupted'})
     expect(end.seq).toBeGreaterThan(checkpoint.seq)
     const complete = w.taskMessages(id).find((m) => m.type === 'taskComplete')
@@ -212,7 +232,15 @@ describe('recovery', () => {
 
     const broken = randomUUID()
     const conflicting = 'diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-not what the file says\n+x\n'
-    const refused = await w.request({type: 'spawnTask', taskId: broken, taskName: 'broken', plan: 'check the restored file', repoUrl: w.repo.dir, patchData: gzipSync(conflicting).toString('base64'), patchBaseSha: base})
+    const refused = await w.request({
+      type: 'spawnTask',
+      taskId: broken,
+      taskName: 'broken',
+      plan: 'check the restored file',
+      repoUrl: w.repo.dir,
+      patchData: gzipSync(conflicting).toString('base64'),
+      patchBaseSha: base,
+    })
     expect(refused).toMatchObject({type: 'commandError', code: 'INVALID_FIELD'})
     expect(refused.message).toMatch(/patch/)
     expect(await w.json(['task', 'show', broken])).toMatchObject({state: 'failed'})
@@ -222,7 +250,10 @@ describe('recovery', () => {
 
     // A task this daemon never ran, respawned with the server's copy of its conversation: Claude
     // Code gets the history as context before the plan.
-    const history = [{role: 'user', content: 'add the NOTES file'}, {role: 'assistant', content: 'NOTES-HISTORY-MARKER written halfway'}]
+    const history = [
+      {role: 'user', content: 'add the NOTES file'},
+      {role: 'assistant', content: 'NOTES-HISTORY-MARKER written halfway'},
+    ]
     const moved = w.spawnTask('pick up where it stopped', {resumeSession: true, patchData, patchBaseSha: base, conversationHistory: history})
     expect((await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === moved, 60_000)).success).toBe(true)
     const first = api.calls.find((c) => c.lastUserText.includes('pick up where it stopped'))!

@@ -21,9 +21,7 @@ describe('server tasks under the config limits', () => {
     expect(complete.usage).toMatchObject({runs: 1, turns: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costEstimated: false})
     expect(complete.usage.costUsd).toBeGreaterThan(0)
     expect(complete.usage.durationMs).toBeGreaterThan(0)
-    expect(Object.keys(complete.usage).sort()).toEqual(
-      ['cacheReadTokens', 'cacheWriteTokens', 'costEstimated', 'costUsd', 'durationMs', 'inputTokens', 'models', 'outputTokens', 'runs', 'turns'],
-    )
+    expect(Object.keys(complete.usage).sort()).toEqual(['cacheReadTokens', 'cacheWriteTokens', 'costEstimated', 'costUsd', 'durationMs', 'inputTokens', 'models', 'outputTokens', 'runs', 'turns'])
 
     const mine = w.taskMessages(id)
     expect(mine.filter((m) => m.type === 'taskStatusChange').at(-1)).toMatchObject({newStatus: 'failed'})

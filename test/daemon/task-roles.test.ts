@@ -25,10 +25,7 @@ test('supervisor and contract tasks: tool keys registered and only in claude env
   const api = await startScriptedApi(
     byPrompt({
       'SUPERVISOR-FOLLOWUP': {text: 'SUPERVISOR-RESUMED'},
-      'SUPERVISOR-PLAN': steps(
-        {bash: `${CLAUDE_ENV}; ./.makima/orchestrate.sh list; echo "list-exit=$?"; echo "key=$MAKIMA_API_KEY"`},
-        {text: 'SUPERVISOR-FIRST-TURN'},
-      ),
+      'SUPERVISOR-PLAN': steps({bash: `${CLAUDE_ENV}; ./.makima/orchestrate.sh list; echo "list-exit=$?"; echo "key=$MAKIMA_API_KEY"`}, {text: 'SUPERVISOR-FIRST-TURN'}),
       'CONTRACT-PLAN': steps({bash: CLAUDE_ENV}, {text: 'contract piece done'}),
     }),
   )
@@ -57,7 +54,10 @@ test('supervisor and contract tasks: tool keys registered and only in claude env
   // The keys are in each task's claude environment, with the API URL and the contract.
   const supCalls = api.calls.filter((c) => c.firstUserText.includes('SUPERVISOR-PLAN'))
   const pieceCalls = api.calls.filter((c) => c.firstUserText.includes('CONTRACT-PLAN'))
-  for (const [id, key, calls] of [[sup, supKey, supCalls], [piece, pieceKey, pieceCalls]] as const) {
+  for (const [id, key, calls] of [
+    [sup, supKey, supCalls],
+    [piece, pieceKey, pieceCalls],
+  ] as const) {
     const text = resultsText(calls)
     expect(text).toContain(`claude-env: MAKIMA_API_KEY=${key}`)
     expect(text).toContain(`claude-env: MAKIMA_TASK_ID=${id}`)

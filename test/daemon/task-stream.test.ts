@@ -155,15 +155,26 @@ describe('spawnTask', () => {
     const firstCopy = new Map(w.server.messages.filter((m) => m.connection === 1 && typeof m.msg.seq === 'number').map((m) => [m.msg.seq, m.raw]))
     for (const m of w.server.messages.filter((x) => x.connection === 2 && firstCopy.has(x.msg.seq))) expect(m.raw).toBe(firstCopy.get(m.msg.seq))
     // no gap: every seq from 1 to the last
-    const seqs = w.server.uniqueSeqMessages().map((m) => m.seq).sort((a, b) => a - b)
+    const seqs = w.server
+      .uniqueSeqMessages()
+      .map((m) => m.seq)
+      .sort((a, b) => a - b)
     expect(seqs).toEqual(Array.from({length: seqs.length}, (_, i) => i + 1))
     // no lost line: the stream-json lines equal what the store recorded
-    const streamLines = w.taskMessages(id).filter((m) => m.type === 'taskOutput' && m.output.startsWith('{')).map((m) => m.output)
+    const streamLines = w
+      .taskMessages(id)
+      .filter((m) => m.type === 'taskOutput' && m.output.startsWith('{'))
+      .map((m) => m.output)
     expect(streamLines).toEqual(storedLines(w, id, 'stdout'))
     expect(streamLines.filter((l: string) => l.includes('tool_result'))).toHaveLength(TICKS)
     const raw = await w.makima(['task', 'logs', '--raw', id])
     expect(raw.stdout.split('\n').filter((l) => l.startsWith('{'))).toHaveLength(streamLines.length)
-    expect(w.taskMessages(id).filter((m) => m.type === 'taskStatusChange').map((m) => m.newStatus)).toEqual(['initializing', 'starting', 'running', 'completed'])
+    expect(
+      w
+        .taskMessages(id)
+        .filter((m) => m.type === 'taskStatusChange')
+        .map((m) => m.newStatus),
+    ).toEqual(['initializing', 'starting', 'running', 'completed'])
 
     // heartbeat snapshots of the worktree reach the server as checkpointCreated, with their patch
     const task = await w.json(['task', 'show', id])
@@ -206,7 +217,10 @@ describe('spawnTask', () => {
     await w.server.restart()
     const complete = await w.server.waitForMessage((m) => m.type === 'taskComplete' && m.taskId === id, 20_000)
     expect(complete.success).toBe(true)
-    const statuses = w.taskMessages(id).filter((m) => m.type === 'taskStatusChange').map((m) => m.newStatus)
+    const statuses = w
+      .taskMessages(id)
+      .filter((m) => m.type === 'taskStatusChange')
+      .map((m) => m.newStatus)
     expect(statuses).toEqual(['initializing', 'starting', 'running', 'completed'])
     // what was lost is stream output only: the store has every line, the server fewer
     const received = w.taskMessages(id).filter((m) => m.type === 'taskOutput' && m.output.startsWith('{')).length

@@ -12,8 +12,7 @@ import {byPrompt, startScriptedApi, steps, type ScriptedApi} from '../support/sc
 
 useCleanup()
 
-const body = (content: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({model: 'claude-test', max_tokens: 10, messages: [{role: 'user', content}], ...extra})
+const body = (content: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({model: 'claude-test', max_tokens: 10, messages: [{role: 'user', content}], ...extra})
 
 async function post(api: ScriptedApi, path: string, payload: string): Promise<{status: number; headers: Headers; json(): Promise<any>; text(): Promise<string>}> {
   return fetch(`${api.url}${path}`, {method: 'POST', headers: {'content-type': 'application/json'}, body: payload})
@@ -31,7 +30,14 @@ function sse(text: string): {event: string; data: any}[] {
 
 describe('scripted API over HTTP', () => {
   test('streams a tool_use reply as the real API does', async () => {
-    const api = await startScriptedApi(steps({blocks: [{type: 'text', text: 'hi'}, {type: 'tool_use', name: 'Bash', input: {command: 'ls'}}]}))
+    const api = await startScriptedApi(
+      steps({
+        blocks: [
+          {type: 'text', text: 'hi'},
+          {type: 'tool_use', name: 'Bash', input: {command: 'ls'}},
+        ],
+      }),
+    )
     const res = await post(api, '/v1/messages?beta=true', body('go', {stream: true}))
     expect(res.headers.get('content-type')).toBe('text/event-stream')
     const events = sse(await res.text())
@@ -61,12 +67,7 @@ describe('scripted API over HTTP', () => {
     const other = await post(api, '/v1/whatever', '{}')
     expect(other.status).toBe(404)
     expect(await other.json()).toEqual({})
-    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
-      'POST /v1/messages',
-      'POST /v1/messages/count_tokens',
-      'HEAD /',
-      'POST /v1/whatever',
-    ])
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /v1/messages', 'POST /v1/messages/count_tokens', 'HEAD /', 'POST /v1/whatever'])
     expect(api.messageRequests()).toHaveLength(1)
   })
 
@@ -93,14 +94,28 @@ describe('scripted API over HTTP', () => {
   test('context: system reminders skipped, tool results flattened, steps past the end', async () => {
     const api = await startScriptedApi(steps({bash: 'true'}, {text: 'last words'}))
     const messages = [
-      {role: 'user', content: [{type: 'text', text: '<system-reminder>\nnoise\n</system-reminder>\n'}, {type: 'text', text: 'task one'}]},
+      {
+        role: 'user',
+        content: [
+          {type: 'text', text: '<system-reminder>\nnoise\n</system-reminder>\n'},
+          {type: 'text', text: 'task one'},
+        ],
+      },
       {role: 'system', content: 'mid-conversation system text'},
       {role: 'assistant', content: [{type: 'tool_use', id: 't1', name: 'Bash', input: {}}]},
       {role: 'user', content: [{type: 'tool_result', tool_use_id: 't1', content: [{type: 'text', text: 'out'}], is_error: true}]},
       {role: 'assistant', content: [{type: 'text', text: 'x'}]},
       {role: 'user', content: [{type: 'text', text: 'follow-up'}]},
     ]
-    const payload = (n: number) => JSON.stringify({model: 'm', system: [{type: 'text', text: 'S1'}, {type: 'text', text: 'S2'}], messages: messages.slice(0, n)})
+    const payload = (n: number) =>
+      JSON.stringify({
+        model: 'm',
+        system: [
+          {type: 'text', text: 'S1'},
+          {type: 'text', text: 'S2'},
+        ],
+        messages: messages.slice(0, n),
+      })
     await post(api, '/v1/messages', payload(4))
     const reply = await (await post(api, '/v1/messages', payload(6))).json()
     expect(api.calls[0]).toMatchObject({

@@ -11,15 +11,7 @@ import {startScriptedApi, steps} from '../support/scripted-api.js'
 
 useCleanup()
 
-const CLAUDE_ARGS = [
-  '-p',
-  '--output-format',
-  'stream-json',
-  '--input-format',
-  'stream-json',
-  '--verbose',
-  '--dangerously-skip-permissions',
-]
+const CLAUDE_ARGS = ['-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--dangerously-skip-permissions']
 
 const userLine = (text: string) => `${JSON.stringify({type: 'user', message: {role: 'user', content: text}})}\n`
 

@@ -27,10 +27,7 @@ export interface CheckpointWorld {
   git(cwd: string, ...args: string[]): string
 }
 
-export async function checkpointWorld(
-  script: Script,
-  opts: {extra?: Record<string, string | undefined>; files?: Record<string, string>} = {},
-): Promise<CheckpointWorld> {
+export async function checkpointWorld(script: Script, opts: {extra?: Record<string, string | undefined>; files?: Record<string, string>} = {}): Promise<CheckpointWorld> {
   const api = await startScriptedApi(script)
   const t = testEnv({apiUrl: api.url, extra: opts.extra})
   const repo = makeRepo(t.root, {env: t.env, bare: true, files: opts.files})

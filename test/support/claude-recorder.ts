@@ -17,11 +17,9 @@ export async function recordClaudeArgv(w: TaskWorld): Promise<() => string[][]> 
   mkdirSync(dir)
   const wrapper = join(w.t.root, 'claude-argv-recorder.sh')
   const claude = PINNED_CLAUDE
-  writeFileSync(
-    wrapper,
-    `#!/bin/sh\n# records its argv (NUL-separated, one file per process) and runs the real claude\nprintf '%s\\0' "$@" > '${dir}'/"$(date +%s%N)-$$"\nexec '${claude}' "$@"\n`,
-    {mode: 0o755},
-  )
+  writeFileSync(wrapper, `#!/bin/sh\n# records its argv (NUL-separated, one file per process) and runs the real claude\nprintf '%s\\0' "$@" > '${dir}'/"$(date +%s%N)-$$"\nexec '${claude}' "$@"\n`, {
+    mode: 0o755,
+  })
   const set = await w.makima(['config', 'set', 'process.claudeCommand', wrapper])
   expect(set.code, set.stderr).toBe(0)
   return () =>

@@ -200,11 +200,7 @@ export async function runProcess(command: string, args: string[], opts: RunOptio
     timer = setTimeout(() => {
       for (const pid of descendantsOf(p.pid).reverse()) signalSafe(pid, 'SIGKILL')
       signalSafe(-p.pid, 'SIGKILL')
-      reject(
-        new Error(
-          `${command} ${args.join(' ')} timed out after ${timeoutMs} ms\n--- stdout ---\n${p.stdout}\n--- stderr ---\n${p.stderr}`,
-        ),
-      )
+      reject(new Error(`${command} ${args.join(' ')} timed out after ${timeoutMs} ms\n--- stdout ---\n${p.stdout}\n--- stderr ---\n${p.stderr}`))
     }, timeoutMs)
   })
   try {

@@ -86,8 +86,7 @@ export async function daemonWorld(api: ScriptedApi, options: DaemonWorldOptions 
     },
   })
   const repo = makeRepo(t.root, {env: t.env, bare: options.bare})
-  const makima: DaemonWorld['makima'] = (args, opts = {}) =>
-    runCli(args, {env: t.env, cwd: repo.dir, input: opts.input, timeoutMs: opts.timeoutMs ?? 45_000})
+  const makima: DaemonWorld['makima'] = (args, opts = {}) => runCli(args, {env: t.env, cwd: repo.dir, input: opts.input, timeoutMs: opts.timeoutMs ?? 45_000})
 
   const world: DaemonWorld = {
     api,
@@ -149,12 +148,7 @@ export async function daemonWorld(api: ScriptedApi, options: DaemonWorldOptions 
       return taskId
     },
     waitForStatus(taskId, status, timeoutMs = 30_000, fromIndex = 0) {
-      return server.waitForMessage(
-        (m) => m.type === 'taskStatusChange' && m.taskId === taskId && m.newStatus === status,
-        timeoutMs,
-        `taskStatusChange of ${taskId} to ${status}`,
-        fromIndex,
-      )
+      return server.waitForMessage((m) => m.type === 'taskStatusChange' && m.taskId === taskId && m.newStatus === status, timeoutMs, `taskStatusChange of ${taskId} to ${status}`, fromIndex)
     },
     request(command, answerType, timeoutMs = 20_000) {
       const from = server.messages.length

@@ -89,10 +89,7 @@ export function testEnv(opts: TestEnvOptions = {}): TestEnv {
   const makimaHome = join(root, 'makima-home')
   mkdirSync(home, {recursive: true})
   mkdirSync(makimaHome, {recursive: true, mode: 0o700}) // as makima creates it
-  writeFileSync(
-    join(home, '.gitconfig'),
-    '[user]\n\tname = makima test\n\temail = test@makima.invalid\n[init]\n\tdefaultBranch = main\n',
-  )
+  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = makima test\n\temail = test@makima.invalid\n[init]\n\tdefaultBranch = main\n')
   const id = randomUUID()
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),

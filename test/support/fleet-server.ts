@@ -258,7 +258,18 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
         const daemonId = typeof msg.daemonId === 'string' ? msg.daemonId : randomUUID()
         daemon = daemons.get(daemonId)
         if (!daemon) {
-          daemon = {daemonId, hostname: msg.hostname, maxConcurrentTasks: msg.maxConcurrentTasks, connected: false, draining: false, authentications: [], seqs: [], messages: [], duplicates: 0, drops: []}
+          daemon = {
+            daemonId,
+            hostname: msg.hostname,
+            maxConcurrentTasks: msg.maxConcurrentTasks,
+            connected: false,
+            draining: false,
+            authentications: [],
+            seqs: [],
+            messages: [],
+            duplicates: 0,
+            drops: [],
+          }
           daemons.set(daemonId, daemon)
         }
         daemon.authentications.push(msg)
@@ -374,9 +385,12 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
       })
     },
     describe() {
-      const ds = [...daemons.values()].map((d) => `daemon ${short(d.daemonId)}: ${d.connected ? 'connected' : 'gone'}${d.draining ? ', draining' : ''}, load ${load(d.daemonId)}/${d.maxConcurrentTasks}, ${d.seqs.length} seqs`)
+      const ds = [...daemons.values()].map(
+        (d) => `daemon ${short(d.daemonId)}: ${d.connected ? 'connected' : 'gone'}${d.draining ? ', draining' : ''}, load ${load(d.daemonId)}/${d.maxConcurrentTasks}, ${d.seqs.length} seqs`,
+      )
       const ts = [...tasks.values()].map(
-        (t) => `task ${short(t.id)} ${t.state}${t.daemonId ? ` on ${short(t.daemonId)}` : ''}: ${t.assignments.map((a) => short(a.daemonId)).join(' -> ')}; last status ${t.statuses.at(-1)?.to ?? '-'}${t.error ? `; ${t.error}` : ''}`,
+        (t) =>
+          `task ${short(t.id)} ${t.state}${t.daemonId ? ` on ${short(t.daemonId)}` : ''}: ${t.assignments.map((a) => short(a.daemonId)).join(' -> ')}; last status ${t.statuses.at(-1)?.to ?? '-'}${t.error ? `; ${t.error}` : ''}`,
       )
       return [...ds, ...ts].join('\n')
     },

@@ -47,14 +47,8 @@ export async function mergeWorld<Name extends string>(integrations: readonly Nam
   const api = await startScriptedApi(
     byPrompt(
       {
-        'SUBTASK-ALPHA': steps(
-          {bash: "echo alpha > shared.txt && echo 'from alpha' > alpha-only.txt && git add -A && git commit -q -m 'alpha edits shared.txt'"},
-          {text: 'alpha committed'},
-        ),
-        'SUBTASK-BETA': steps(
-          {bash: "echo beta > shared.txt && echo 'from beta' > beta-only.txt && git add -A && git commit -q -m 'beta edits shared.txt'"},
-          {text: 'beta committed'},
-        ),
+        'SUBTASK-ALPHA': steps({bash: "echo alpha > shared.txt && echo 'from alpha' > alpha-only.txt && git add -A && git commit -q -m 'alpha edits shared.txt'"}, {text: 'alpha committed'}),
+        'SUBTASK-BETA': steps({bash: "echo beta > shared.txt && echo 'from beta' > beta-only.txt && git add -A && git commit -q -m 'beta edits shared.txt'"}, {text: 'beta committed'}),
       },
       {text: 'ok'},
     ),

@@ -17,7 +17,10 @@ export function allPids(): number[] {
   } catch {
     return []
   }
-  return entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => p !== process.pid)
+  return entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((p) => p !== process.pid)
 }
 
 /** The environment of a process as a map; undefined if it vanished or cannot be read. */
@@ -139,10 +142,7 @@ export interface WaitForOptions {
  * Polls fn until it returns a truthy value and returns that value. Errors thrown by fn count as
  * "not yet"; on timeout throws with the description and the last value or error.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  {timeoutMs = 10_000, intervalMs = 50, description}: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, {timeoutMs = 10_000, intervalMs = 50, description}: WaitForOptions = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

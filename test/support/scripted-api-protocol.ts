@@ -2,17 +2,9 @@
 // sees) and reply encoding (JSON message and server-sent events), as the real API does it.
 
 /** One block of a scripted assistant reply. `id` of a tool_use is generated when omitted. */
-export type ReplyBlock =
-  | {type: 'text'; text: string}
-  | {type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string}
+export type ReplyBlock = {type: 'text'; text: string} | {type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string}
 
-export type Reply =
-  | {text: string}
-  | {bash: string}
-  | {blocks: ReplyBlock[]}
-  | {status: number; error?: string}
-  | {delayMs: number; then: Reply}
-  | {hang: true}
+export type Reply = {text: string} | {bash: string} | {blocks: ReplyBlock[]} | {status: number; error?: string} | {delayMs: number; then: Reply} | {hang: true}
 
 export interface ToolResult {
   tool_use_id: string
@@ -123,8 +115,7 @@ let toolSeq = 0
 export function replyBlocks(reply: {text: string} | {bash: string} | {blocks: ReplyBlock[]}): ReplyBlock[] {
   let blocks: ReplyBlock[]
   if ('text' in reply) blocks = [{type: 'text', text: reply.text}]
-  else if ('bash' in reply)
-    blocks = [{type: 'tool_use', name: 'Bash', input: {command: reply.bash, description: 'scripted step'}}]
+  else if ('bash' in reply) blocks = [{type: 'tool_use', name: 'Bash', input: {command: reply.bash, description: 'scripted step'}}]
   else blocks = reply.blocks
   return blocks.map((b) => (b.type === 'tool_use' ? {...b, id: b.id ?? `toolu_scripted_${++toolSeq}`} : b))
 }

@@ -4,17 +4,7 @@
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 
-import {
-  buildContext,
-  errorBody,
-  messageJson,
-  replyBlocks,
-  sseEvents,
-  type RecordedRequest,
-  type Reply,
-  type Script,
-  type ScriptContext,
-} from './scripted-api-protocol.js'
+import {buildContext, errorBody, messageJson, replyBlocks, sseEvents, type RecordedRequest, type Reply, type Script, type ScriptContext} from './scripted-api-protocol.js'
 
 export type {RecordedRequest, Reply, ReplyBlock, Script, ScriptContext, ToolResult} from './scripted-api-protocol.js'
 export {realUserText} from './scripted-api-protocol.js'
@@ -120,8 +110,7 @@ export async function startScriptedApi(script: Script): Promise<ScriptedApi> {
       }
       return answer(res, ctx, reply)
     }
-    if (method === 'POST' && path === '/v1/messages/count_tokens')
-      return sendJson(res, 200, JSON.stringify({input_tokens: 1}))
+    if (method === 'POST' && path === '/v1/messages/count_tokens') return sendJson(res, 200, JSON.stringify({input_tokens: 1}))
     if (method === 'HEAD' || method === 'GET') return sendJson(res, 200, '{}', method === 'HEAD')
     return sendJson(res, 404, '{}')
   }

@@ -33,8 +33,7 @@ export async function taskWorld(script: Script, extra: Record<string, string | u
   const api = await startScriptedApi(script)
   const t = testEnv({apiUrl: api.url, extra})
   const repo = makeRepo(t.root, {env: t.env})
-  const makima: TaskWorld['makima'] = (args, opts = {}) =>
-    runCli(args, {env: t.env, cwd: repo.dir, input: opts.input, timeoutMs: opts.timeoutMs ?? 45_000})
+  const makima: TaskWorld['makima'] = (args, opts = {}) => runCli(args, {env: t.env, cwd: repo.dir, input: opts.input, timeoutMs: opts.timeoutMs ?? 45_000})
   return {
     api,
     t,

@@ -10,8 +10,7 @@ import {AutonomousLoop, CONTINUATION_MARKER, assistantText, hashDirectory} from 
 import {parseStreamLine} from '../../src/lib/claude/stream-event.js'
 
 const LIMITS = {maxRuns: 10, maxRunsWithoutProgress: 3, maxSameBlocker: 3}
-const gate = (ready: boolean, reason: string, blockers: string[] = []) =>
-  `<COMPLETION_GATE>${JSON.stringify({ready, reason, blockers})}</COMPLETION_GATE>`
+const gate = (ready: boolean, reason: string, blockers: string[] = []) => `<COMPLETION_GATE>${JSON.stringify({ready, reason, blockers})}</COMPLETION_GATE>`
 
 describe('AutonomousLoop', () => {
   test('a ready gate completes the task', () => {
@@ -113,7 +112,14 @@ describe('assistantText', () => {
   test('top-level assistant text only: not synthetic messages, not sub-agent text, not tool calls', () => {
     const line = (o: object) => parseStreamLine(JSON.stringify(o))
     const msg = (content: unknown[], extra: object = {}, model = 'claude') => line({type: 'assistant', message: {model, content}, parent_tool_use_id: null, ...extra})
-    expect(assistantText(msg([{type: 'text', text: 'hello'}, {type: 'tool_use', id: 't', name: 'Bash', input: {}}]))).toBe('hello\n')
+    expect(
+      assistantText(
+        msg([
+          {type: 'text', text: 'hello'},
+          {type: 'tool_use', id: 't', name: 'Bash', input: {}},
+        ]),
+      ),
+    ).toBe('hello\n')
     expect(assistantText(msg([{type: 'text', text: 'API Error'}], {}, '<synthetic>'))).toBe('')
     expect(assistantText(msg([{type: 'text', text: 'sub'}], {parent_tool_use_id: 'toolu_1'}))).toBe('')
     expect(assistantText(line({type: 'result', result: 'x'}))).toBe('')

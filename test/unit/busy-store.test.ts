@@ -64,7 +64,7 @@ describe('a busy database', () => {
     store.close()
   })
 
-  it('keeps output in the writer thread\'s queue while another process holds the lock, then stores all of it', async () => {
+  it("keeps output in the writer thread's queue while another process holds the lock, then stores all of it", async () => {
     const file = tempDb()
     const store = openWithTask(file, '000000b2')
     expect(store.output.startBackgroundWriter()).toBe(true)

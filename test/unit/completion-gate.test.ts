@@ -23,12 +23,9 @@ describe('parseLastGate', () => {
   })
 
   test('the LAST block decides, whatever came before', () => {
-    const text = [
-      'First I thought:',
-      block('{"ready": true, "reason": "early"}'),
-      'but then the tests failed.',
-      block('{"ready": false, "reason": "tests fail", "blockers": ["fix parser"]}'),
-    ].join('\n')
+    const text = ['First I thought:', block('{"ready": true, "reason": "early"}'), 'but then the tests failed.', block('{"ready": false, "reason": "tests fail", "blockers": ["fix parser"]}')].join(
+      '\n',
+    )
     expect(parseLastGate(text)).toMatchObject({kind: 'gate', ready: false, reason: 'tests fail'})
     const reversed = [block('{"ready": false, "reason": "x"}'), block('{"ready": true, "reason": "now done"}')].join('\n')
     expect(parseLastGate(reversed)).toMatchObject({kind: 'gate', ready: true, reason: 'now done'})

@@ -33,7 +33,13 @@ function aptInstalled(stage: Stage): string[] {
     .filter((i) => i.keyword === 'RUN')
     .flatMap((i) => i.args.split(/&&|;/))
     .filter((cmd) => /\bapt-get install\b/.test(cmd))
-    .flatMap((cmd) => cmd.trim().split(' ').slice(2).filter((w) => !w.startsWith('-')))
+    .flatMap((cmd) =>
+      cmd
+        .trim()
+        .split(' ')
+        .slice(2)
+        .filter((w) => !w.startsWith('-')),
+    )
 }
 
 describe('Dockerfile', () => {
@@ -47,9 +53,7 @@ describe('Dockerfile', () => {
   it("installs exactly the Claude Code version of package.json's devDependency", () => {
     const pinned = pkg.devDependencies['@anthropic-ai/claude-code']
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/)
-    const installs = runtime.instructions
-      .filter((i) => i.keyword === 'RUN')
-      .flatMap((i) => [...i.args.matchAll(/npm install -g [^&;]*?"?@anthropic-ai\/claude-code@([^"\s]+)"?/g)].map((m) => m[1]))
+    const installs = runtime.instructions.filter((i) => i.keyword === 'RUN').flatMap((i) => [...i.args.matchAll(/npm install -g [^&;]*?"?@anthropic-ai\/claude-code@([^"\s]+)"?/g)].map((m) => m[1]))
     expect(installs).toEqual([pinned])
   })
 

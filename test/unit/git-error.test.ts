@@ -12,7 +12,7 @@ describe('classifyGitError and gitMessage', () => {
       ["fatal: 'a..b' is not a valid branch name", 'bad-name'],
       ['error: Your local changes to the following files would be overwritten by merge:\n\ta.txt\nPlease commit your changes or stash them before you merge.\nAborting', 'local-changes'],
       ['error: patch failed: a.txt:1\nerror: a.txt: patch does not apply', 'conflict'],
-      [' ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to \'/r\'', 'rejected'],
+      [" ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to '/r'", 'rejected'],
       ["fatal: Unable to create '/r/.git/index.lock': File exists.", 'locked'],
       ["fatal: Authentication failed for 'https://example.com/r.git/'", 'auth'],
       ["fatal: '/nonexistent/r.git' does not appear to be a git repository\nfatal: Could not read from remote repository.", 'missing-repository'],

@@ -118,8 +118,7 @@ describe('ensureWorktree', () => {
     repo.git('commit', '-q', '-m', 'second')
     repo.git('tag', '-a', '-m', 'an annotated tag', 'v1', 'HEAD~1')
     const locksDir = path.join(root, 'locks')
-    const create = (startAt: string, name: string, worktreePath: string) =>
-      ensureWorktree({repoPath: repo.dir, worktreePath, locksDir, startAt, branch: {name, mode: 'new'}})
+    const create = (startAt: string, name: string, worktreePath: string) => ensureWorktree({repoPath: repo.dir, worktreePath, locksDir, startAt, branch: {name, mode: 'new'}})
 
     const first = path.join(root, 'wt', 'first')
     const {headSha} = await create('main', 'makima/aaaaaaaa-first', first)

@@ -6,13 +6,16 @@ import {describe, expect, test} from 'vitest'
 import {decodeCheckpointPatch, firstMessageOf, historyText} from '../../src/lib/daemon/migration.js'
 
 const DIFF = 'diff --git a/a.txt b/a.txt\nnew file mode 100644\n--- /dev/null\n+++ b/a.txt\n@@ -0,0 +1 @@\n+a\n'
-const spawn = (fields: Record<string, unknown>) => ({taskId: 'x', taskName: 'x', plan: 'the plan', depth: 0, isOrchestrator: false, isSupervisor: false, autonomousLoop: false, resumeSession: false, ...fields}) as any
+const spawn = (fields: Record<string, unknown>) =>
+  ({taskId: 'x', taskName: 'x', plan: 'the plan', depth: 0, isOrchestrator: false, isSupervisor: false, autonomousLoop: false, resumeSession: false, ...fields}) as any
 
 describe('migration', () => {
   test('decodeCheckpointPatch: base64 of gzip (or of a plain diff) to the diff; an empty patch is fine', () => {
     expect(decodeCheckpointPatch(gzipSync(DIFF).toString('base64')).toString()).toBe(DIFF)
     expect(decodeCheckpointPatch(Buffer.from(DIFF).toString('base64')).toString()).toBe(DIFF)
-    const wrapped = gzipSync(DIFF).toString('base64').replace(/(.{20})/g, '$1\n')
+    const wrapped = gzipSync(DIFF)
+      .toString('base64')
+      .replace(/(.{20})/g, '$1\n')
     expect(decodeCheckpointPatch(wrapped).toString()).toBe(DIFF)
     expect(decodeCheckpointPatch(gzipSync('').toString('base64')).length).toBe(0)
     expect(() => decodeCheckpointPatch('a=bc')).toThrow(/spawnTask\.patchData does not decode: it is not base64/)
@@ -26,7 +29,12 @@ describe('migration', () => {
     expect(text).toMatch(/^\[the \d+ earliest of 100 entries are left out\]\n/)
     expect(text).toContain('turn 99 ')
     expect(text).not.toContain('turn 0 ')
-    expect(historyText(history.slice(0, 2))).toBe(history.slice(0, 2).map((e) => JSON.stringify(e)).join('\n'))
+    expect(historyText(history.slice(0, 2))).toBe(
+      history
+        .slice(0, 2)
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    )
     expect(historyText('y'.repeat(50), 20)).toBe(`[the first 30 characters are left out]\n${'y'.repeat(20)}`)
     expect(historyText({a: 1})).toBe('{\n  "a": 1\n}')
   })

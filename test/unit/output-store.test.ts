@@ -33,7 +33,7 @@ describe('OutputStore', () => {
     b.close()
   })
 
-  it('numbers a task\'s lines right when two processes write them in turns (no cached numbering collides)', () => {
+  it("numbers a task's lines right when two processes write them in turns (no cached numbering collides)", () => {
     const file = tempDb()
     const a = Store.open(file)
     const b = Store.open(file)
@@ -44,7 +44,11 @@ describe('OutputStore', () => {
     b.output.flush()
     a.output.push(id('00000010'), 'stdout', 'a2')
     a.output.flush()
-    expect(b.output.read(id('00000010')).map((l) => [l.seq, l.line])).toEqual([[1, 'a1'], [2, 'b1'], [3, 'a2']])
+    expect(b.output.read(id('00000010')).map((l) => [l.seq, l.line])).toEqual([
+      [1, 'a1'],
+      [2, 'b1'],
+      [3, 'a2'],
+    ])
     a.close()
     b.close()
   })
@@ -100,7 +104,7 @@ describe('OutputStore', () => {
     store.close()
   })
 
-  it('a line the background writer cannot store makes flush() throw with SQLite\'s reason', () => {
+  it("a line the background writer cannot store makes flush() throw with SQLite's reason", () => {
     const file = tempDb()
     const store = Store.open(file)
     store.tasks.insert(record(id('00000013')))
@@ -125,8 +129,18 @@ describe('OutputStore', () => {
     expect(store.output.flush()).toBe(7)
     store.output.push(id('0000000e'), 'stdout', 'e again')
     store.output.flush()
-    expect(store.output.read(id('0000000d')).map((l) => [l.seq, l.line])).toEqual([[1, 'd 0'], [2, 'd 1'], [3, 'd 3'], [4, 'd 6']])
-    expect(store.output.read(id('0000000e')).map((l) => [l.seq, l.line])).toEqual([[1, 'e 2'], [2, 'e 4'], [3, 'e 5'], [4, 'e again']])
+    expect(store.output.read(id('0000000d')).map((l) => [l.seq, l.line])).toEqual([
+      [1, 'd 0'],
+      [2, 'd 1'],
+      [3, 'd 3'],
+      [4, 'd 6'],
+    ])
+    expect(store.output.read(id('0000000e')).map((l) => [l.seq, l.line])).toEqual([
+      [1, 'e 2'],
+      [2, 'e 4'],
+      [3, 'e 5'],
+      [4, 'e again'],
+    ])
     store.close()
   })
 
@@ -142,7 +156,11 @@ describe('OutputStore', () => {
     expect(f.length + g.length).toBe(n)
     expect(f.map((l) => l.seq)).toEqual(f.map((_, i) => i + 1))
     expect(g.map((l) => l.seq)).toEqual(g.map((_, i) => i + 1))
-    expect(g.slice(0, 3).map((l) => [l.stream, l.line])).toEqual([['stderr', 'line 0 '], ['stdout', 'line 3 xxx'], ['stdout', 'line 6 xxxxxx']])
+    expect(g.slice(0, 3).map((l) => [l.stream, l.line])).toEqual([
+      ['stderr', 'line 0 '],
+      ['stdout', 'line 3 xxx'],
+      ['stdout', 'line 6 xxxxxx'],
+    ])
     expect(f.at(-1)!.line).toBe(`line 998 ${'x'.repeat(998 % 7)}`)
     store.close()
   })

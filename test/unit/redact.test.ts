@@ -7,9 +7,7 @@ import {NO_USAGE} from '../../src/lib/store/usage-store.js'
 
 describe('credentials in URLs', () => {
   test('user and password (or token) are replaced, the rest of the text is kept', () => {
-    expect(redactCredentials('could not clone https://x-access-token:ghp_abc123@github.com/o/r.git: denied')).toBe(
-      'could not clone https://***@github.com/o/r.git: denied',
-    )
+    expect(redactCredentials('could not clone https://x-access-token:ghp_abc123@github.com/o/r.git: denied')).toBe('could not clone https://***@github.com/o/r.git: denied')
     expect(redactCredentials('ssh://git@host:22/r and https://tok@h/x')).toBe('ssh://***@host:22/r and https://***@h/x')
     expect(redactCredentials('git@github.com:o/r.git /home/me/repo https://github.com/o/r')).toBe('git@github.com:o/r.git /home/me/repo https://github.com/o/r')
   })

@@ -7,15 +7,7 @@ import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
 import {loadConfig} from '../../src/lib/config/load.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
-import {
-  checkTargetExists,
-  cloneWorktree,
-  createBranch,
-  createPR,
-  mergeTaskToTarget,
-  MAX_REPO_FILE_BYTES,
-  readRepoFile,
-} from '../../src/lib/tasks/workspace/repo-ops.js'
+import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, MAX_REPO_FILE_BYTES, readRepoFile} from '../../src/lib/tasks/workspace/repo-ops.js'
 import type {DeliveryContext} from '../../src/lib/tasks/delivery/delivery.js'
 import {git, isolatedGitEnv, makeRepo, tempRoots, type Repo} from '../support/git-fixtures.js'
 
@@ -51,12 +43,45 @@ function fixture(opts: {bare?: boolean; patch?: Partial<TaskRecord>} = {}): Fixt
   const now = new Date().toISOString()
   const id = 'abcd1234-0000-4000-8000-000000000000'
   const task: TaskRecord = {
-    id, shortId: 'abcd1234', name: 'Fixture task', state: 'completed', plan: 'add things', origin: 'cli',
-    repoSource: repo.dir, repoPath: repo.dir, baseBranch: 'main', targetBranch: null, targetRepo: null, branch,
-    worktreePath: worktree, baseSha: repo.head, parentTaskId: null, isOrchestrator: false, isSupervisor: false,
-    autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none',
-    completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: 0, error: null, failureKind: null,
-    sessionId: null, taskPort: null, skipSetup: false, limits: null, queueSeq: null, needsRecovery: false, createdAt: now, startedAt: now, completedAt: now, updatedAt: now,
+    id,
+    shortId: 'abcd1234',
+    name: 'Fixture task',
+    state: 'completed',
+    plan: 'add things',
+    origin: 'cli',
+    repoSource: repo.dir,
+    repoPath: repo.dir,
+    baseBranch: 'main',
+    targetBranch: null,
+    targetRepo: null,
+    branch,
+    worktreePath: worktree,
+    baseSha: repo.head,
+    parentTaskId: null,
+    isOrchestrator: false,
+    isSupervisor: false,
+    autonomous: false,
+    contractId: null,
+    continueFromTaskId: null,
+    copyFiles: null,
+    completionActionKind: 'none',
+    completionAction: null,
+    pid: null,
+    runnerPid: null,
+    runnerStart: null,
+    exitCode: 0,
+    error: null,
+    failureKind: null,
+    sessionId: null,
+    taskPort: null,
+    skipSetup: false,
+    limits: null,
+    queueSeq: null,
+    needsRecovery: false,
+    createdAt: now,
+    startedAt: now,
+    completedAt: now,
+    updatedAt: now,
     ...opts.patch,
   }
   const progress: string[] = []
@@ -128,7 +153,12 @@ describe('readRepoFile', () => {
     mkdirSync(join(f.repo.dir, 'sub', '.git'), {recursive: true})
     writeFileSync(join(f.repo.dir, 'sub', '.git', 'x'), 'x\n')
     symlinkSync('.git/config', join(f.repo.dir, 'config-link'))
-    for (const [root, file] of [[f.repo.dir, 'sub/.git/x'], [join(f.repo.dir, '.git'), 'config'], [f.repo.dir, 'config-link'], [f.worktree, '.git']]) {
+    for (const [root, file] of [
+      [f.repo.dir, 'sub/.git/x'],
+      [join(f.repo.dir, '.git'), 'config'],
+      [f.repo.dir, 'config-link'],
+      [f.worktree, '.git'],
+    ]) {
       const err = await rejection(readRepoFile(root, file))
       expect(err.code, `${root} ${file}`).toBe('INVALID_INPUT')
       expect(err.message).toContain('.git')

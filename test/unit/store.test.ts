@@ -11,7 +11,6 @@ import {id, record, tempDbs} from '../support/store-fixtures.js'
 
 const tempDb = tempDbs()
 
-
 describe('Store on a real SQLite file', () => {
   it('creates the schema once and reopens at the same version, in WAL mode', () => {
     const file = tempDb()
@@ -38,7 +37,12 @@ describe('Store on a real SQLite file', () => {
     expect(store.schemaVersion).toBe(MIGRATIONS.length)
     store.output.push(id('0000000f'), 'stdout', 'new line')
     store.output.flush()
-    expect(store.output.read(id('0000000f')).map((l) => [l.seq, l.line])).toEqual([[1, 'old line 1'], [2, 'old line 2'], [3, 'old line 3'], [4, 'new line']])
+    expect(store.output.read(id('0000000f')).map((l) => [l.seq, l.line])).toEqual([
+      [1, 'old line 1'],
+      [2, 'old line 2'],
+      [3, 'old line 3'],
+      [4, 'new line'],
+    ])
     // (task_id, seq) stays unique
     expect(() => store.db.prepare("INSERT INTO output (task_id, seq, ts, stream, line) VALUES (?, 1, 1, 'stdout', 'dup')").run(id('0000000f'))).toThrow(/UNIQUE/)
     store.close()
@@ -114,7 +118,7 @@ describe('Store on a real SQLite file', () => {
     store.close()
   })
 
-  it('polling the inbox is a plain read: it does not wait behind another process\'s write transaction', () => {
+  it("polling the inbox is a plain read: it does not wait behind another process's write transaction", () => {
     const file = tempDb()
     const store = Store.open(file)
     store.tasks.insert(record(id('00000011')))
@@ -140,7 +144,12 @@ describe('Store on a real SQLite file', () => {
     store.output.push(id('0000000c'), 'stdout', 'x')
     store.output.flush()
     expect(store.tasks.purgeEnded(30)).toEqual([{id: id('0000000c'), repoPath: '/src/repo'}])
-    expect(store.tasks.list({all: true}).map((t) => t.id).sort()).toEqual([id('0000000d'), id('0000000e')])
+    expect(
+      store.tasks
+        .list({all: true})
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual([id('0000000d'), id('0000000e')])
     expect(store.output.count(id('0000000c'))).toBe(0)
     store.close()
   })
@@ -169,7 +178,13 @@ describe('OutboxStore', () => {
   it('numbers messages strictly increasing across restarts, never reusing a seq after acks', () => {
     const file = tempDb()
     const a = Store.open(file)
-    const first = a.outbox.append([{type: 'taskOutput', taskId: 't', body: {output: 'one'}}, {type: 'taskStatusChange', taskId: 't', body: {}}], limits)
+    const first = a.outbox.append(
+      [
+        {type: 'taskOutput', taskId: 't', body: {output: 'one'}},
+        {type: 'taskStatusChange', taskId: 't', body: {}},
+      ],
+      limits,
+    )
     expect(first.messages.map((m) => m.seq)).toEqual([1, 2])
     expect(JSON.parse(first.messages[0].payload)).toEqual({type: 'taskOutput', output: 'one', seq: 1})
     expect(a.outbox.ack(2)).toBe(2)
@@ -184,8 +199,21 @@ describe('OutboxStore', () => {
   it('drops the oldest taskOutput first and never status or completion messages', () => {
     const store = Store.open(tempDb())
     const small = {maxMessages: 3, maxBytes: 1_000_000}
-    store.outbox.append([{type: 'taskStatusChange', body: {n: 1}}, {type: 'taskOutput', body: {n: 2}}, {type: 'taskOutput', body: {n: 3}}], small)
-    const {dropped} = store.outbox.append([{type: 'taskComplete', body: {n: 4}}, {type: 'taskComplete', body: {n: 5}}], small)
+    store.outbox.append(
+      [
+        {type: 'taskStatusChange', body: {n: 1}},
+        {type: 'taskOutput', body: {n: 2}},
+        {type: 'taskOutput', body: {n: 3}},
+      ],
+      small,
+    )
+    const {dropped} = store.outbox.append(
+      [
+        {type: 'taskComplete', body: {n: 4}},
+        {type: 'taskComplete', body: {n: 5}},
+      ],
+      small,
+    )
     expect(dropped).toBe(2)
     expect(store.outbox.pending().map((m) => m.type)).toEqual(['taskStatusChange', 'taskComplete', 'taskComplete'])
     // nothing droppable left: the bound yields rather than lose a completion

@@ -1,14 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
 import {projectRoot} from '../support/env.js'
-import {
-  parseStreamLine,
-  userMessageLine,
-  type ClaudeEvent,
-} from '../../src/lib/claude/stream-event.js'
+import {parseStreamLine, userMessageLine, type ClaudeEvent} from '../../src/lib/claude/stream-event.js'
 import {authFailureOf} from '../../src/lib/claude/auth-failure.js'
-import { isRoutineLine } from '../../src/lib/claude/routine-line.js'
+import {isRoutineLine} from '../../src/lib/claude/routine-line.js'
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 
@@ -19,8 +15,8 @@ function load(file: string): ClaudeEvent[] {
     .map(parseStreamLine)
 }
 
-function only<K extends ClaudeEvent['kind']>(events: ClaudeEvent[], kind: K): Extract<ClaudeEvent, { kind: K }>[] {
-  return events.filter((e): e is Extract<ClaudeEvent, { kind: K }> => e.kind === kind)
+function only<K extends ClaudeEvent['kind']>(events: ClaudeEvent[], kind: K): Extract<ClaudeEvent, {kind: K}>[] {
+  return events.filter((e): e is Extract<ClaudeEvent, {kind: K}> => e.kind === kind)
 }
 
 describe('parseStreamLine on the real fixtures', () => {
@@ -60,8 +56,8 @@ describe('parseStreamLine on the real fixtures', () => {
 
     const results = only(events, 'user').flatMap((e) => e.content)
     expect(results).toEqual([
-      { type: 'tool_result', toolUseId: 'toolu_1', content: '(Bash completed with no output)', isError: false },
-      { type: 'tool_result', toolUseId: 'toolu_2', content: '?? src/', isError: false },
+      {type: 'tool_result', toolUseId: 'toolu_1', content: '(Bash completed with no output)', isError: false},
+      {type: 'tool_result', toolUseId: 'toolu_2', content: '?? src/', isError: false},
     ])
     for (const a of only(events, 'assistant')) {
       expect(a.synthetic).toBe(false)
@@ -98,7 +94,7 @@ describe('parseStreamLine on the real fixtures', () => {
     const events = load('auth-401-first25s.jsonl')
     const retries = only(events, 'api_retry')
     expect(retries).toHaveLength(6)
-    expect(retries[0]).toMatchObject({ attempt: 1, maxRetries: 10, errorStatus: 401, error: 'authentication_failed' })
+    expect(retries[0]).toMatchObject({attempt: 1, maxRetries: 10, errorStatus: 401, error: 'authentication_failed'})
     expect(retries[0].retryDelayMs).toBeCloseTo(529.68, 1)
     const firstRetryIndex = events.findIndex((e) => e.kind === 'api_retry')
     expect(firstRetryIndex).toBe(1)
@@ -114,7 +110,7 @@ describe('parseStreamLine on the real fixtures', () => {
     expect(reasons[1]).toMatch(/OAuth token has expired/)
     expect(reasons[2]).toMatch(/OAuth token has expired/)
     const [result] = only(events, 'result')
-    expect(result).toMatchObject({ isError: true, apiErrorStatus: 401 })
+    expect(result).toMatchObject({isError: true, apiErrorStatus: 401})
   })
 
   it('input-chat: two turns, two results', () => {
@@ -145,7 +141,7 @@ describe('parseStreamLine on the real fixtures', () => {
 describe('parseStreamLine edge cases', () => {
   it('garbage text is invalid', () => {
     const e = parseStreamLine('Error: something went wrong')
-    expect(e).toEqual({ kind: 'invalid', line: 'Error: something went wrong', error: 'not a JSON object' })
+    expect(e).toEqual({kind: 'invalid', line: 'Error: something went wrong', error: 'not a JSON object'})
   })
 
   it('empty and partial lines are invalid', () => {
@@ -167,9 +163,9 @@ describe('parseStreamLine edge cases', () => {
     const e = parseStreamLine('{"type":"rate_limit_event","rate_limit_info":{"status":"allowed"}}')
     expect(e.kind).toBe('unknown')
     expect(e.kind === 'unknown' && e.type).toBe('rate_limit_event')
-    expect(e.kind === 'unknown' && e.raw.rate_limit_info).toEqual({ status: 'allowed' })
+    expect(e.kind === 'unknown' && e.raw.rate_limit_info).toEqual({status: 'allowed'})
     const noType = parseStreamLine('{"foo":1}')
-    expect(noType).toEqual({ kind: 'unknown', type: null, raw: { foo: 1 } })
+    expect(noType).toEqual({kind: 'unknown', type: null, raw: {foo: 1}})
   })
 
   it('accepts a trailing newline / CRLF', () => {
@@ -177,32 +173,52 @@ describe('parseStreamLine edge cases', () => {
   })
 
   it('missing fields give defaults instead of throwing', () => {
-    expect(parseStreamLine('{"type":"system"}')).toMatchObject({ kind: 'system', subtype: '', sessionId: null })
+    expect(parseStreamLine('{"type":"system"}')).toMatchObject({kind: 'system', subtype: '', sessionId: null})
     expect(parseStreamLine('{"type":"system","subtype":"init"}')).toMatchObject({
-      kind: 'init', sessionId: null, cwd: null, model: null, tools: [],
+      kind: 'init',
+      sessionId: null,
+      cwd: null,
+      model: null,
+      tools: [],
     })
     expect(parseStreamLine('{"type":"system","subtype":"api_retry"}')).toMatchObject({
-      kind: 'api_retry', attempt: 0, maxRetries: 0, errorStatus: null, error: null, retryDelayMs: 0,
+      kind: 'api_retry',
+      attempt: 0,
+      maxRetries: 0,
+      errorStatus: null,
+      error: null,
+      retryDelayMs: 0,
     })
     expect(parseStreamLine('{"type":"assistant"}')).toMatchObject({
-      kind: 'assistant', content: [], synthetic: false, parentToolUseId: null, error: null,
+      kind: 'assistant',
+      content: [],
+      synthetic: false,
+      parentToolUseId: null,
+      error: null,
     })
-    expect(parseStreamLine('{"type":"user","message":null}')).toMatchObject({ kind: 'user', content: [] })
+    expect(parseStreamLine('{"type":"user","message":null}')).toMatchObject({kind: 'user', content: []})
     expect(parseStreamLine('{"type":"result","is_error":"yes","total_cost_usd":"1"}')).toMatchObject({
-      kind: 'result', isError: false, apiErrorStatus: null, subtype: '', result: null, durationMs: 0, costUsd: null, numTurns: 0,
+      kind: 'result',
+      isError: false,
+      apiErrorStatus: null,
+      subtype: '',
+      result: null,
+      durationMs: 0,
+      costUsd: null,
+      numTurns: 0,
     })
     const weird = parseStreamLine('{"type":"assistant","message":{"content":[null,7,{"type":"tool_use"},{"type":"text"}]}}')
     expect(weird.kind === 'assistant' && weird.content).toEqual([
-      { type: 'other', raw: null },
-      { type: 'other', raw: 7 },
-      { type: 'tool_use', id: '', name: '', input: {} },
-      { type: 'other', raw: { type: 'text' } },
+      {type: 'other', raw: null},
+      {type: 'other', raw: 7},
+      {type: 'tool_use', id: '', name: '', input: {}},
+      {type: 'other', raw: {type: 'text'}},
     ])
   })
 
   it('user content as a plain string becomes a text block', () => {
     const e = parseStreamLine('{"type":"user","message":{"role":"user","content":"hello"},"session_id":"s1"}')
-    expect(e).toMatchObject({ kind: 'user', sessionId: 's1', content: [{ type: 'text', text: 'hello' }] })
+    expect(e).toMatchObject({kind: 'user', sessionId: 's1', content: [{type: 'text', text: 'hello'}]})
   })
 
   it('flattens array tool_result content and keeps thinking and subagent parent', () => {
@@ -215,38 +231,37 @@ describe('parseStreamLine edge cases', () => {
             type: 'tool_result',
             tool_use_id: 't9',
             is_error: true,
-            content: [{ type: 'text', text: 'line one' }, { type: 'image', source: {} }, { type: 'text', text: 'line two' }],
+            content: [
+              {type: 'text', text: 'line one'},
+              {type: 'image', source: {}},
+              {type: 'text', text: 'line two'},
+            ],
           },
         ],
       },
     })
     const e = parseStreamLine(line)
     expect(e.kind === 'user' && e.parentToolUseId).toBe('toolu_parent')
-    expect(e.kind === 'user' && e.content).toEqual([
-      { type: 'tool_result', toolUseId: 't9', content: 'line one\n[image]\nline two', isError: true },
-    ])
+    expect(e.kind === 'user' && e.content).toEqual([{type: 'tool_result', toolUseId: 't9', content: 'line one\n[image]\nline two', isError: true}])
     const t = parseStreamLine('{"type":"assistant","message":{"content":[{"type":"thinking","thinking":"hmm","signature":"x"}]}}')
-    expect(t.kind === 'assistant' && t.content).toEqual([{ type: 'thinking', text: 'hmm' }])
+    expect(t.kind === 'assistant' && t.content).toEqual([{type: 'thinking', text: 'hmm'}])
   })
 })
 
 describe('authFailureOf', () => {
   it('older text signatures on synthetic assistant text and error results', () => {
-    const synthetic = (text: string) =>
-      parseStreamLine(JSON.stringify({ type: 'assistant', message: { model: '<synthetic>', content: [{ type: 'text', text }] } }))
+    const synthetic = (text: string) => parseStreamLine(JSON.stringify({type: 'assistant', message: {model: '<synthetic>', content: [{type: 'text', text}]}}))
     expect(authFailureOf(synthetic('Invalid API key · Please run /login'))).toBe('Invalid API key · Please run /login')
     expect(authFailureOf(synthetic('API Error: 401 {"type":"error","error":{"type":"authentication_error"}}'))).not.toBeNull()
     expect(authFailureOf(synthetic('API Error: 529 overloaded'))).toBeNull()
-    const errResult = parseStreamLine(JSON.stringify({ type: 'result', is_error: true, result: 'OAuth token has expired' }))
+    const errResult = parseStreamLine(JSON.stringify({type: 'result', is_error: true, result: 'OAuth token has expired'}))
     expect(authFailureOf(errResult)).toBe('OAuth token has expired')
   })
 
   it('does not flag ordinary model text or successful results that mention those words', () => {
-    const modelText = parseStreamLine(
-      JSON.stringify({ type: 'assistant', message: { model: 'claude-opus-4-8', content: [{ type: 'text', text: 'Fixed the "Invalid API key" message' }] } }),
-    )
+    const modelText = parseStreamLine(JSON.stringify({type: 'assistant', message: {model: 'claude-opus-4-8', content: [{type: 'text', text: 'Fixed the "Invalid API key" message'}]}}))
     expect(authFailureOf(modelText)).toBeNull()
-    const ok = parseStreamLine(JSON.stringify({ type: 'result', is_error: false, result: 'Please run /login handled' }))
+    const ok = parseStreamLine(JSON.stringify({type: 'result', is_error: false, result: 'Please run /login handled'}))
     expect(authFailureOf(ok)).toBeNull()
     const retry500 = parseStreamLine('{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"error_status":500,"error":"server_error"}')
     expect(authFailureOf(retry500)).toBeNull()
@@ -258,7 +273,9 @@ describe('isRoutineLine: the lines a run does not parse', () => {
     let routine = 0
     for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl'))) {
       let session: string | null = null
-      for (const line of readFileSync(join(FIXTURES, file), 'utf8').split('\n').filter((l) => l.trim() !== '')) {
+      for (const line of readFileSync(join(FIXTURES, file), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')) {
         const event = parseStreamLine(line)
         if (isRoutineLine(line, session)) {
           routine++
@@ -275,7 +292,7 @@ describe('isRoutineLine: the lines a run does not parse', () => {
 
   it('parses an assistant line of another session, a synthetic error message, results and anything before the session is known', () => {
     const [init, assistant, user] = readFileSync(join(FIXTURES, 'print-twofiles.jsonl'), 'utf8').split('\n')
-    const session = (parseStreamLine(init) as { sessionId: string }).sessionId
+    const session = (parseStreamLine(init) as {sessionId: string}).sessionId
     expect(isRoutineLine(assistant, session)).toBe(true)
     expect(isRoutineLine(user, session)).toBe(true)
     expect(isRoutineLine(init, session)).toBe(true)
@@ -283,8 +300,10 @@ describe('isRoutineLine: the lines a run does not parse', () => {
     expect(isRoutineLine(assistant, '0f2e9f2a-3f7e-41e8-a0d6-feb09cb3eef6')).toBe(false)
     expect(isRoutineLine(assistant.replace('"model":"claude-opus-4-8"', '"model":"<synthetic>"'), session)).toBe(false)
     expect(isRoutineLine(` ${assistant}`, session)).toBe(false)
-    const synthetic = readFileSync(join(FIXTURES, 'api-500.jsonl'), 'utf8').split('\n').find((l) => l.includes('<synthetic>'))!
-    expect(isRoutineLine(synthetic, (parseStreamLine(synthetic) as { sessionId: string }).sessionId)).toBe(false)
+    const synthetic = readFileSync(join(FIXTURES, 'api-500.jsonl'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes('<synthetic>'))!
+    expect(isRoutineLine(synthetic, (parseStreamLine(synthetic) as {sessionId: string}).sessionId)).toBe(false)
   })
 })
 
@@ -293,7 +312,7 @@ describe('userMessageLine', () => {
     const text = 'line one\nline "two" ✓'
     const line = userMessageLine(text)
     expect(line).not.toContain('\n')
-    expect(JSON.parse(line)).toEqual({ type: 'user', message: { role: 'user', content: text } })
-    expect(parseStreamLine(line)).toMatchObject({ kind: 'user', content: [{ type: 'text', text }] })
+    expect(JSON.parse(line)).toEqual({type: 'user', message: {role: 'user', content: text}})
+    expect(parseStreamLine(line)).toMatchObject({kind: 'user', content: [{type: 'text', text}]})
   })
 })

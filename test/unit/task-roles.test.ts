@@ -23,11 +23,45 @@ function task(patch: Partial<TaskRecord> = {}): TaskRecord {
   const now = new Date().toISOString()
   const id = patch.id ?? '0f1e2d3c-4b5a-4697-8877-665544332211'
   return {
-    id, shortId: id.slice(0, 8), name: 'orch', state: 'running', plan: 'p', origin: 'cli', repoSource: null, repoPath: null,
-    baseBranch: null, targetBranch: null, targetRepo: null, branch: null, worktreePath: null, baseSha: null, parentTaskId: null,
-    isOrchestrator: false, isSupervisor: false, autonomous: false, contractId: null, continueFromTaskId: null, copyFiles: null,
-    completionActionKind: 'none', completionAction: null, pid: null, runnerPid: null, runnerStart: null, exitCode: null, error: null, failureKind: null,
-    sessionId: null, taskPort: null, skipSetup: false, limits: null, queueSeq: null, needsRecovery: false, createdAt: now, startedAt: null, completedAt: null, updatedAt: now,
+    id,
+    shortId: id.slice(0, 8),
+    name: 'orch',
+    state: 'running',
+    plan: 'p',
+    origin: 'cli',
+    repoSource: null,
+    repoPath: null,
+    baseBranch: null,
+    targetBranch: null,
+    targetRepo: null,
+    branch: null,
+    worktreePath: null,
+    baseSha: null,
+    parentTaskId: null,
+    isOrchestrator: false,
+    isSupervisor: false,
+    autonomous: false,
+    contractId: null,
+    continueFromTaskId: null,
+    copyFiles: null,
+    completionActionKind: 'none',
+    completionAction: null,
+    pid: null,
+    runnerPid: null,
+    runnerStart: null,
+    exitCode: null,
+    error: null,
+    failureKind: null,
+    sessionId: null,
+    taskPort: null,
+    skipSetup: false,
+    limits: null,
+    queueSeq: null,
+    needsRecovery: false,
+    createdAt: now,
+    startedAt: null,
+    completedAt: null,
+    updatedAt: now,
     ...patch,
   }
 }
@@ -75,7 +109,11 @@ describe('tool keys', () => {
     const kc = keys.keyFor(c)!
     expect(new Set([ka, kb, kc]).size).toBe(3)
     expect(keys.keyFor(plain)).toBeNull()
-    expect(made).toEqual([[a.id, ka], [b.id, kb], [c.id, kc]])
+    expect(made).toEqual([
+      [a.id, ka],
+      [b.id, kb],
+      [c.id, kc],
+    ])
   })
 
   test('redaction takes out every key made and the other known secrets, and keeps a stream-json line valid JSON', () => {
@@ -179,7 +217,10 @@ process.exit(Number(process.env.FAKE_EXIT || 0))
     rmSync(record, {force: true})
     const r = spawnSync('/bin/sh', [script, ...args], {cwd: worktree, encoding: 'utf8', env: {PATH: '/usr/bin:/bin', ...env}})
     const calls = existsSync(record)
-      ? readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {argv: string[]; stdin: string; home: string})
+      ? readFileSync(record, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as {argv: string[]; stdin: string; home: string})
       : []
     return {code: r.status, stdout: r.stdout, stderr: r.stderr, calls}
   }
@@ -205,17 +246,35 @@ process.exit(Number(process.env.FAKE_EXIT || 0))
     const bare = writeOrchestrateScript(task({isOrchestrator: true, worktreePath: path.join(root, 'wt2')}), {execPath: process.execPath, script: fake}, home)
     rmSync(record, {force: true})
     spawnSync('/bin/sh', [bare, 'create', 'n', 'p'], {encoding: 'utf8', env: {PATH: '/usr/bin:/bin'}})
-    const [call] = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const [call] = readFileSync(record, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(call.argv).toEqual(['task', 'create', '--parent=0f1e2d3c-4b5a-4697-8877-665544332211', '--name=n', '-'])
   })
 
   test.each([
     [['list'], ['task', 'list', '--all', '--parent=99999999-8888-4777-8666-555555555555']],
-    [['start', 'abcd'], ['task', 'start', 'abcd', '--detach']],
-    [['wait', 'abcd'], ['task', 'wait', 'abcd']],
-    [['status', 'abcd'], ['task', 'show', 'abcd']],
-    [['output', 'abcd'], ['task', 'logs', 'abcd']],
-    [['stop', 'abcd'], ['task', 'interrupt', 'abcd']],
+    [
+      ['start', 'abcd'],
+      ['task', 'start', 'abcd', '--detach'],
+    ],
+    [
+      ['wait', 'abcd'],
+      ['task', 'wait', 'abcd'],
+    ],
+    [
+      ['status', 'abcd'],
+      ['task', 'show', 'abcd'],
+    ],
+    [
+      ['output', 'abcd'],
+      ['task', 'logs', 'abcd'],
+    ],
+    [
+      ['stop', 'abcd'],
+      ['task', 'interrupt', 'abcd'],
+    ],
   ])('%j runs makima %j and passes its output and exit code through', (args, argv) => {
     const r = run(args, {FAKE_EXIT: '4'})
     expect(r.calls.map((c) => c.argv)).toEqual([argv])

@@ -40,7 +40,18 @@ describe('top cells', () => {
 
 describe('renderTable', () => {
   test('aligned columns; a task without processes has no CPU or RSS, one without runs no cost or turns', () => {
-    const done = row({shortId: 'abcd1234', state: 'completed', name: 'done', processes: 0, cpuPercent: null, rssBytes: null, costUsd: 0.00006, costEstimated: true, turns: 2, lastLine: '✓ done in 2.0s'})
+    const done = row({
+      shortId: 'abcd1234',
+      state: 'completed',
+      name: 'done',
+      processes: 0,
+      cpuPercent: null,
+      rssBytes: null,
+      costUsd: 0.00006,
+      costEstimated: true,
+      turns: 2,
+      lastLine: '✓ done in 2.0s',
+    })
     const pending = row({shortId: 'ffff0000', state: 'pending', name: 'later', processes: 0, cpuPercent: null, rssBytes: null, costUsd: null, turns: 0, lastLine: null})
     const {header, lines} = renderTable([row({}), done, pending], {width: 200, now: NOW})
     expect(header).toBe('ID        STATE      AGE    CPU   RSS       COST  TURNS  NAME     LAST OUTPUT')

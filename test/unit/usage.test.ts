@@ -19,7 +19,10 @@ import {projectRoot} from '../support/env.js'
 import {id, record, tempDbs} from '../support/store-fixtures.js'
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-usage')
-const lines = (version: string, file: string) => readFileSync(join(FIXTURES, version, `${file}.jsonl`), 'utf8').split('\n').filter((l) => l.trim() !== '')
+const lines = (version: string, file: string) =>
+  readFileSync(join(FIXTURES, version, `${file}.jsonl`), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
 const tempDb = tempDbs()
 
 describe('the stream-json parser reads usage by field (both versions)', () => {
@@ -168,7 +171,12 @@ describe('a subscription login: the cost is shown as an estimate', () => {
     const oauth = init.replace('"apiKeySource":"ANTHROPIC_API_KEY"', '"apiKeySource":"none"')
     const renderer = new TranscriptRenderer({color: false, width: 200})
     expect(renderer.render(parseStreamLine(oauth))[0]).toMatch(/subscription login: ~costs are estimates at API prices$/)
-    expect(rest.map(parseStreamLine).flatMap((e) => renderer.render(e)).at(-1)).toMatch(/^✓ done in \S+ · ~\$0\.0001 · 2 turns$/)
+    expect(
+      rest
+        .map(parseStreamLine)
+        .flatMap((e) => renderer.render(e))
+        .at(-1),
+    ).toMatch(/^✓ done in \S+ · ~\$0\.0001 · 2 turns$/)
     const usage = {inputTokens: 1200, outputTokens: 34, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.5, turns: 3, durationMs: 65_000, runs: 2, models: ['m'], costEstimated: true}
     expect(costCell(usage)).toBe('~$0.5000')
     expect(usageRows(usage, {timeoutSecs: 1800, maxTurns: null, maxCostUsd: 2})).toEqual([

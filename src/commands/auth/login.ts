@@ -11,7 +11,12 @@ setup-token creates a long-lived token (valid for a year). makima saves it in MA
 
 makima never starts this by itself: a task whose Claude Code is not logged in fails and says to run it (the daemon starts the same flow for the server).`
 
-  static override examples = ['<%= config.bin %> auth login', '<%= config.bin %> auth login --code "abc123#xyz"', '<%= config.bin %> auth login --json --code "$CODE"', '<%= config.bin %> auth login --show-token   # also print the token, e.g. for a Kubernetes Secret']
+  static override examples = [
+    '<%= config.bin %> auth login',
+    '<%= config.bin %> auth login --code "abc123#xyz"',
+    '<%= config.bin %> auth login --json --code "$CODE"',
+    '<%= config.bin %> auth login --show-token   # also print the token, e.g. for a Kubernetes Secret',
+  ]
 
   static override flags = {
     code: Flags.string({description: 'the code the login page shows (default: asked for on stdin)'}),

@@ -5,13 +5,9 @@ import {formatConfigValue, getConfigEntry} from '../../lib/config/store-file.js'
 
 export default class ConfigGet extends MakimaCommand {
   static override summary = 'Print the effective value of a config key'
-  static override description =
-    'Prints the value makima uses for <key>: environment variable > config.json > default. Secrets (server.apiKey) are masked.'
+  static override description = 'Prints the value makima uses for <key>: environment variable > config.json > default. Secrets (server.apiKey) are masked.'
 
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> process.maxConcurrentTasks',
-    '<%= config.bin %> <%= command.id %> server.url --json',
-  ]
+  static override examples = ['<%= config.bin %> <%= command.id %> process.maxConcurrentTasks', '<%= config.bin %> <%= command.id %> server.url --json']
 
   static override args = {
     key: configKeyArg,

@@ -10,7 +10,7 @@ import {displayValue} from '../../lib/config/values.js'
 export default class ConfigSet extends MakimaCommand {
   static override summary = 'Set a config key in $MAKIMA_HOME/config.json'
   static override description =
-    'Validates the value against the key\'s type (number, boolean, URL, JSON array of strings...) and stores it typed. An environment variable for the key still takes precedence.'
+    "Validates the value against the key's type (number, boolean, URL, JSON array of strings...) and stores it typed. An environment variable for the key still takes precedence."
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> process.maxConcurrentTasks 3',

@@ -28,7 +28,10 @@ export default class DaemonStatus extends MakimaCommand {
         since: running ? (current?.at ?? null) : null,
         daemonId: store.getMeta('daemon.id') ?? null,
         serverUrl: config.server.url,
-        activeTasks: store.tasks.list({states: ACTIVE_STATES}).filter((t) => t.origin === 'daemon').map((t) => ({id: t.id, state: t.state, name: t.name})),
+        activeTasks: store.tasks
+          .list({states: ACTIVE_STATES})
+          .filter((t) => t.origin === 'daemon')
+          .map((t) => ({id: t.id, state: t.state, name: t.name})),
         tasksByState: numbers.tasksByState,
         slots: numbers.slots,
         outbox: numbers.outbox,

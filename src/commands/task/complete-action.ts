@@ -38,7 +38,7 @@ export default class TaskCompleteAction extends TaskCommand {
       {config: manager.config, store, env: process.env, progress},
     )
     if (this.jsonEnabled()) this.logJson(payload)
-    else this.say(payload.success ? payload.prUrl ?? payload.message : `Failed: ${payload.message}`)
+    else this.say(payload.success ? (payload.prUrl ?? payload.message) : `Failed: ${payload.message}`)
     if (!payload.success) this.exit(1)
     return undefined
   }

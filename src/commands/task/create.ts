@@ -6,10 +6,12 @@ import {specFlags, specFromFlags} from '../../cli/task-flags.js'
 
 export default class TaskCreate extends TaskCommand {
   static override summary = 'Record a pending task without running it'
-  static override description =
-    'The task is validated and recorded as pending; it holds no concurrency slot until `makima task start <id>`. Prints the task id.'
+  static override description = 'The task is validated and recorded as pending; it holds no concurrency slot until `makima task start <id>`. Prints the task id.'
 
-  static override examples = ['<%= config.bin %> task create --repo . --name docs "Document the config keys"', 'ID=$(<%= config.bin %> task create --repo . "Fix the flaky test") && <%= config.bin %> task start $ID --detach']
+  static override examples = [
+    '<%= config.bin %> task create --repo . --name docs "Document the config keys"',
+    'ID=$(<%= config.bin %> task create --repo . "Fix the flaky test") && <%= config.bin %> task start $ID --detach',
+  ]
   static override args = {plan: Args.string({required: true, description: 'what the task should do; "-" reads it from stdin'})}
   static override flags = {...specFlags}
 

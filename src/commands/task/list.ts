@@ -34,7 +34,15 @@ export default class TaskList extends TaskCommand {
       return bytes === null || bytes === undefined ? '-' : formatBytes(bytes)
     }
     const {costCell, ESTIMATE_NOTE} = await import('../../lib/ui/usage-format.js')
-    const rows = objects.map((t) => [t.shortId, t.queuePosition ? `queued #${t.queuePosition}` : t.state, formatAge(t.createdAt), costCell(t.usage), t.branch ?? '-', ...(flags.size ? [size(t.id)] : []), t.name])
+    const rows = objects.map((t) => [
+      t.shortId,
+      t.queuePosition ? `queued #${t.queuePosition}` : t.state,
+      formatAge(t.createdAt),
+      costCell(t.usage),
+      t.branch ?? '-',
+      ...(flags.size ? [size(t.id)] : []),
+      t.name,
+    ])
     const header = ['ID', 'STATE', 'AGE', 'COST', 'BRANCH', ...(flags.size ? ['SIZE'] : []), 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
     for (const row of [header, ...rows]) this.say(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))

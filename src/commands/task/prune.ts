@@ -13,7 +13,7 @@ export default class TaskPrune extends TaskCommand {
     '<%= config.bin %> task prune --pool',
   ]
   static override flags = {
-    merged: Flags.boolean({description: "only tasks whose branch is merged into its base branch (also after a squash or rebase merge)"}),
+    merged: Flags.boolean({description: 'only tasks whose branch is merged into its base branch (also after a squash or rebase merge)'}),
     'older-than': Flags.string({description: 'only tasks that ended longer ago than this (30m, 12h, 7d, 2w)'}),
     state: Flags.string({description: 'only tasks in these ended states (comma-separated: completed,failed,interrupted)'}),
     'delete-branch': Flags.boolean({description: 'also delete the task branches that are merged'}),

@@ -43,7 +43,12 @@ export default class TaskShow extends TaskCommand {
     const {runLines, usageRows} = await import('../../lib/ui/usage-format.js')
     rows.push(...usageRows(task.usage, task.limits))
     for (const [key, value] of rows) if (value !== null && value !== undefined) this.say(`${key.padEnd(12)} ${value}`)
-    if (task.usage.runs > 0) this.say(`runs\n${runLines(store.usage.runs(task.id)).map((l) => `  ${l}`).join('\n')}`)
+    if (task.usage.runs > 0)
+      this.say(
+        `runs\n${runLines(store.usage.runs(task.id))
+          .map((l) => `  ${l}`)
+          .join('\n')}`,
+      )
     this.say(`plan\n${task.plan.replace(/^/gm, '  ')}`)
     return undefined
   }

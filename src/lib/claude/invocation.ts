@@ -42,7 +42,10 @@ export function claudeArgv(settings: ClaudeSettings, options: InvocationOptions 
 export function resolveClaudeCommand(command: string, envPath: string | undefined, cwd = process.cwd()): string {
   const candidates = command.includes('/')
     ? [path.resolve(cwd, command)]
-    : (envPath ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command))
+    : (envPath ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command))
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK)

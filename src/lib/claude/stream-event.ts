@@ -17,12 +17,12 @@ import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 export type JsonObject = Record<string, unknown>
 
 export type ContentBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: JsonObject }
+  | {type: 'text'; text: string}
+  | {type: 'tool_use'; id: string; name: string; input: JsonObject}
   /** `content` is flattened: text blocks joined with newlines, images as "[image]". */
-  | { type: 'tool_result'; toolUseId: string; content: string; isError: boolean }
-  | { type: 'thinking'; text: string }
-  | { type: 'other'; raw: unknown }
+  | {type: 'tool_result'; toolUseId: string; content: string; isError: boolean}
+  | {type: 'thinking'; text: string}
+  | {type: 'other'; raw: unknown}
 
 export interface InitEvent {
   kind: 'init'
@@ -111,15 +111,7 @@ export interface InvalidEvent {
   error: string
 }
 
-export type ClaudeEvent =
-  | InitEvent
-  | ApiRetryEvent
-  | SystemEvent
-  | AssistantEvent
-  | UserEvent
-  | ResultEvent
-  | UnknownEvent
-  | InvalidEvent
+export type ClaudeEvent = InitEvent | ApiRetryEvent | SystemEvent | AssistantEvent | UserEvent | ResultEvent | UnknownEvent | InvalidEvent
 
 export type ClaudeEventKind = ClaudeEvent['kind']
 
@@ -146,16 +138,16 @@ export function parseStreamLine(line: string): ClaudeEvent {
   // Cheap pre-check so stray text (stderr, partial lines) does not cost a thrown exception.
   let i = 0
   while (i < line.length && isSpace(line.charCodeAt(i))) i++
-  if (i >= line.length) return { kind: 'invalid', line, error: 'empty line' }
-  if (line.charCodeAt(i) !== 0x7b /* { */) return { kind: 'invalid', line, error: 'not a JSON object' }
+  if (i >= line.length) return {kind: 'invalid', line, error: 'empty line'}
+  if (line.charCodeAt(i) !== 0x7b /* { */) return {kind: 'invalid', line, error: 'not a JSON object'}
 
   let parsed: unknown
   try {
     parsed = JSON.parse(line)
   } catch (err) {
-    return { kind: 'invalid', line, error: err instanceof Error ? err.message : String(err) }
+    return {kind: 'invalid', line, error: err instanceof Error ? err.message : String(err)}
   }
-  if (!isObject(parsed)) return { kind: 'invalid', line, error: 'not a JSON object' }
+  if (!isObject(parsed)) return {kind: 'invalid', line, error: 'not a JSON object'}
   return eventOf(parsed)
 }
 
@@ -210,7 +202,7 @@ export function eventOf(raw: JsonObject): ClaudeEvent {
         raw,
       }
     default:
-      return { kind: 'unknown', type, raw }
+      return {kind: 'unknown', type, raw}
   }
 }
 
@@ -220,7 +212,7 @@ function systemEvent(raw: JsonObject, sessionId: string | null): ClaudeEvent {
     const tools: string[] = []
     if (Array.isArray(raw.tools)) for (const t of raw.tools) if (typeof t === 'string') tools.push(t)
     const version = str(raw.claude_code_version)
-    return { kind: 'init', sessionId, cwd: str(raw.cwd), model: str(raw.model), tools, version, apiKeySource: str(raw.apiKeySource), raw }
+    return {kind: 'init', sessionId, cwd: str(raw.cwd), model: str(raw.model), tools, version, apiKeySource: str(raw.apiKeySource), raw}
   }
   if (subtype === 'api_retry') {
     return {
@@ -234,11 +226,11 @@ function systemEvent(raw: JsonObject, sessionId: string | null): ClaudeEvent {
       raw,
     }
   }
-  return { kind: 'system', subtype, sessionId, raw }
+  return {kind: 'system', subtype, sessionId, raw}
 }
 
 function contentOf(content: unknown): ContentBlock[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }]
+  if (typeof content === 'string') return [{type: 'text', text: content}]
   if (!Array.isArray(content)) return []
   const blocks: ContentBlock[] = []
   for (const b of content) blocks.push(blockOf(b))
@@ -246,10 +238,10 @@ function contentOf(content: unknown): ContentBlock[] {
 }
 
 function blockOf(b: unknown): ContentBlock {
-  if (!isObject(b)) return typeof b === 'string' ? { type: 'text', text: b } : { type: 'other', raw: b }
+  if (!isObject(b)) return typeof b === 'string' ? {type: 'text', text: b} : {type: 'other', raw: b}
   switch (b.type) {
     case 'text':
-      if (typeof b.text === 'string') return { type: 'text', text: b.text }
+      if (typeof b.text === 'string') return {type: 'text', text: b.text}
       break
     case 'tool_use':
       return {
@@ -266,10 +258,10 @@ function blockOf(b: unknown): ContentBlock {
         isError: b.is_error === true,
       }
     case 'thinking':
-      if (typeof b.thinking === 'string') return { type: 'thinking', text: b.thinking }
+      if (typeof b.thinking === 'string') return {type: 'thinking', text: b.thinking}
       break
   }
-  return { type: 'other', raw: b }
+  return {type: 'other', raw: b}
 }
 
 /** Tool result content is a string or an array of text/image blocks; make it one string. */
@@ -295,5 +287,5 @@ function flattenToolResult(content: unknown): string {
  * (the writer adds "\n"). Checked with the real CLI 2.1.197: a plain string content works.
  */
 export function userMessageLine(text: string): string {
-  return JSON.stringify({ type: 'user', message: { role: 'user', content: text } })
+  return JSON.stringify({type: 'user', message: {role: 'user', content: text}})
 }

@@ -42,10 +42,7 @@ export function readConfigFile(home: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new MakimaError(
-      'INVALID_INPUT',
-      `${file} is not valid JSON (${(error as Error).message}); fix it or remove it to go back to defaults`,
-    )
+    throw new MakimaError('INVALID_INPUT', `${file} is not valid JSON (${(error as Error).message}); fix it or remove it to go back to defaults`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MakimaError('INVALID_INPUT', `${file} must hold a JSON object`)

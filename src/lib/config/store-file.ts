@@ -18,10 +18,7 @@ const DIR_MODE = 0o700
 export function requireKeySpec(key: string): KeySpec {
   const spec = keySpec(key)
   if (!spec) {
-    throw new MakimaError(
-      'INVALID_INPUT',
-      `unknown config key ${JSON.stringify(key)}; valid keys: ${CONFIG_KEYS.map((s) => s.key).join(', ')}`,
-    )
+    throw new MakimaError('INVALID_INPUT', `unknown config key ${JSON.stringify(key)}; valid keys: ${CONFIG_KEYS.map((s) => s.key).join(', ')}`)
   }
   return spec
 }

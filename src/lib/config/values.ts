@@ -8,8 +8,7 @@ import type {KeySpec} from './keys.js'
  * start-up-critical `task list`, and zod's import alone costs ~100 ms (docs/design.md).
  */
 export function coerceValue(spec: KeySpec, raw: unknown, source: string): unknown {
-  const bad = (why: string) =>
-    new MakimaError('INVALID_INPUT', `invalid value ${JSON.stringify(raw)} for ${spec.key} (from ${source}): ${why}`)
+  const bad = (why: string) => new MakimaError('INVALID_INPUT', `invalid value ${JSON.stringify(raw)} for ${spec.key} (from ${source}): ${why}`)
   switch (spec.type) {
     case 'string':
     case 'secret': {

@@ -17,7 +17,6 @@ import path from 'node:path'
 import {AUTH_CODE_PREFIX} from './auth-flow.js'
 import {answerRefusedMove, checkpointPatchOf, firstMessageOf, requirePatchBase} from './migration.js'
 
-
 /** Run one validated command; returns its answer message (if it has one). Throws MakimaError on failure. */
 export async function dispatch(command: Command, ctx: DispatchContext): Promise<OutgoingMessage | void> {
   const handler = (TASK_HANDLERS[command.type] ?? GIT_HANDLERS[command.type]) as Handler<CommandType> | undefined

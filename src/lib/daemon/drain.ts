@@ -72,7 +72,10 @@ export async function drainTasks(ctx: DrainContext): Promise<DrainSummary> {
   ctx.writer.flush()
   const acked = await waitForAcks(ctx, deadline)
   const seconds = (Date.now() - started) / 1000
-  ctx.log('info', `drain done in ${seconds.toFixed(1)}s: ${ids.length} task(s) ended, ${handedOver} handed over with a patch; ${acked ? 'the server acked every message' : `${ctx.store.outbox.depth.messages} message(s) left unacked in the outbox for the next start`}`)
+  ctx.log(
+    'info',
+    `drain done in ${seconds.toFixed(1)}s: ${ids.length} task(s) ended, ${handedOver} handed over with a patch; ${acked ? 'the server acked every message' : `${ctx.store.outbox.depth.messages} message(s) left unacked in the outbox for the next start`}`,
+  )
   return {tasks: ids.length, handedOver, acked, seconds}
 }
 

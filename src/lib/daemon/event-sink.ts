@@ -40,7 +40,11 @@ export class OutboxWriter {
         return
       case 'complete':
         if (this.isSupervisor(event.taskId)) return
-        this.enqueue({type: 'taskComplete', taskId: event.taskId, body: {taskId: event.taskId, success: event.success, error: event.error ?? undefined, usage: event.usage?.runs ? event.usage : undefined}})
+        this.enqueue({
+          type: 'taskComplete',
+          taskId: event.taskId,
+          body: {taskId: event.taskId, success: event.success, error: event.error ?? undefined, usage: event.usage?.runs ? event.usage : undefined},
+        })
         this.flush() // completions are stored at once
         return
     }

@@ -3,16 +3,7 @@ import path from 'node:path'
 import {configuredIdentity} from '../git/identity.js'
 import {createCheckpoint} from '../tasks/checkpoints/checkpoints.js'
 import {retryCompletionAction} from '../tasks/delivery/actions.js'
-import {
-  abortTaskMerge,
-  checkMergeComplete,
-  commitTaskMerge,
-  listTaskBranches,
-  mergeStatus,
-  resolveMergeConflict,
-  skipSubtaskMerge,
-  startMerge,
-} from '../tasks/merges.js'
+import {abortTaskMerge, checkMergeComplete, commitTaskMerge, listTaskBranches, mergeStatus, resolveMergeConflict, skipSubtaskMerge, startMerge} from '../tasks/merges.js'
 import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, readRepoFile} from '../tasks/workspace/repo-ops.js'
 import {cleanupTask} from '../tasks/workspace/cleanup.js'
 import {taskDiff} from '../tasks/workspace/diff.js'

@@ -41,24 +41,40 @@ export async function createMetrics(source: MetricsSource): Promise<DaemonMetric
   client.collectDefaultMetrics({register: registry})
   const registers = [registry]
   const gauge = (name: string, help: string, collect: (g: Gauge) => void, labelNames: string[] = []) =>
-    new client.Gauge({name, help, labelNames, registers, collect(this: Gauge) {
-      collect(this)
-    }})
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect(this: Gauge) {
+        collect(this)
+      },
+    })
   const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({name, help, labelNames, registers})
 
   const numbers = () => daemonNumbers(source.store, source.config)
-  gauge('makima_tasks', "The server's tasks on this daemon's machine, by state", (g) => {
-    const {tasksByState} = numbers()
-    for (const state of TASK_STATES) g.set({state}, tasksByState[state])
-  }, ['state'])
+  gauge(
+    'makima_tasks',
+    "The server's tasks on this daemon's machine, by state",
+    (g) => {
+      const {tasksByState} = numbers()
+      for (const state of TASK_STATES) g.set({state}, tasksByState[state])
+    },
+    ['state'],
+  )
   gauge('makima_slots_used', 'Concurrency slots in use (every active task on the machine)', (g) => g.set(numbers().slots.used))
   gauge('makima_slots_max', 'The concurrency cap (process.maxConcurrentTasks)', (g) => g.set(source.config.process.maxConcurrentTasks))
   gauge('makima_outbox_messages', 'Messages stored for the server and not yet acknowledged', (g) => g.set(source.store.outbox.depth.messages))
   gauge('makima_outbox_bytes', 'Bytes of the unacknowledged messages', (g) => g.set(source.store.outbox.depth.bytes))
   gauge('makima_outbox_oldest_unacked_age_seconds', 'Age of the oldest unacknowledged message (0 when none)', (g) => g.set(numbers().outbox.oldestUnackedAgeSecs ?? 0))
-  gauge('makima_connection_state', 'The server connection: 1 for the current state', (g) => {
-    for (const state of CONNECTION_STATES) g.set({state}, source.connection.state === state ? 1 : 0)
-  }, ['state'])
+  gauge(
+    'makima_connection_state',
+    'The server connection: 1 for the current state',
+    (g) => {
+      for (const state of CONNECTION_STATES) g.set({state}, source.connection.state === state ? 1 : 0)
+    },
+    ['state'],
+  )
   gauge('makima_connection_reconnects', 'Connections authenticated after the first one, since the daemon started', (g) => g.set(Math.max(0, source.connection.stats.connects - 1)))
   gauge('makima_connection_last_connect_timestamp_seconds', 'When the connection was last authenticated (0: never)', (g) => g.set((source.connection.stats.lastConnectedAt ?? 0) / 1000))
   gauge('makima_messages_sent', 'Messages sent to the server since the daemon started (resends included)', (g) => g.set(source.connection.stats.messagesSent))
@@ -74,17 +90,27 @@ export async function createMetrics(source: MetricsSource): Promise<DaemonMetric
          FROM runs r JOIN tasks t ON t.id = r.task_id WHERE t.origin = 'daemon' GROUP BY contract`,
       )
       .all() as {contract: string; cost: number; input: number; output: number; cacheRead: number; cacheWrite: number}[]
-  gauge('makima_cost_usd', "Claude Code's reported cost of the server's tasks kept on this volume, by contract (an estimate on a subscription login)", (g) => {
-    for (const row of spend()) g.set({contract: row.contract}, row.cost ?? 0)
-  }, ['contract'])
-  gauge('makima_tokens', "Tokens of the server's tasks kept on this volume, by contract and kind", (g) => {
-    for (const row of spend()) {
-      g.set({contract: row.contract, kind: 'input'}, row.input ?? 0)
-      g.set({contract: row.contract, kind: 'output'}, row.output ?? 0)
-      g.set({contract: row.contract, kind: 'cache_read'}, row.cacheRead ?? 0)
-      g.set({contract: row.contract, kind: 'cache_write'}, row.cacheWrite ?? 0)
-    }
-  }, ['contract', 'kind'])
+  gauge(
+    'makima_cost_usd',
+    "Claude Code's reported cost of the server's tasks kept on this volume, by contract (an estimate on a subscription login)",
+    (g) => {
+      for (const row of spend()) g.set({contract: row.contract}, row.cost ?? 0)
+    },
+    ['contract'],
+  )
+  gauge(
+    'makima_tokens',
+    "Tokens of the server's tasks kept on this volume, by contract and kind",
+    (g) => {
+      for (const row of spend()) {
+        g.set({contract: row.contract, kind: 'input'}, row.input ?? 0)
+        g.set({contract: row.contract, kind: 'output'}, row.output ?? 0)
+        g.set({contract: row.contract, kind: 'cache_read'}, row.cacheRead ?? 0)
+        g.set({contract: row.contract, kind: 'cache_write'}, row.cacheWrite ?? 0)
+      }
+    },
+    ['contract', 'kind'],
+  )
   gauge('makima_database_last_write_age_seconds', 'Seconds since the database last accepted a write from the daemon', (g) => g.set((Date.now() - source.lastDbWriteAt) / 1000))
 
   const started = counter('makima_tasks_started_total', 'Tasks that started running (Claude Code started) on this daemon')

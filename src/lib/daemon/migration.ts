@@ -30,7 +30,10 @@ const isGzip = (data: Buffer) => data.length >= 2 && data[0] === 0x1f && data[1]
 export function decodeCheckpointPatch(patchData: string): Buffer {
   const compact = patchData.replace(/\s+/g, '')
   if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
-    throw new MakimaError('INVALID_INPUT', `spawnTask.patchData does not decode: it is not base64 (${compact.length} characters${compact.length % 4 === 0 ? ', misplaced "="' : ', not a multiple of 4'})`)
+    throw new MakimaError(
+      'INVALID_INPUT',
+      `spawnTask.patchData does not decode: it is not base64 (${compact.length} characters${compact.length % 4 === 0 ? ', misplaced "="' : ', not a multiple of 4'})`,
+    )
   }
   const bytes = Buffer.from(compact, 'base64')
   let patch = bytes
@@ -42,7 +45,10 @@ export function decodeCheckpointPatch(patchData: string): Buffer {
     }
   }
   if (patch.length > 0 && !/^diff --git /m.test(patch.subarray(0, 64 * 1024).toString('latin1'))) {
-    throw new MakimaError('INVALID_INPUT', `spawnTask.patchData does not decode to a git patch: ${bytes.length} bytes${isGzip(bytes) ? ' of gzip' : ' (not gzip)'} with no "diff --git" header; send base64 of the gzip of \`git diff --binary <patchBaseSha>\``)
+    throw new MakimaError(
+      'INVALID_INPUT',
+      `spawnTask.patchData does not decode to a git patch: ${bytes.length} bytes${isGzip(bytes) ? ' of gzip' : ' (not gzip)'} with no "diff --git" header; send base64 of the gzip of \`git diff --binary <patchBaseSha>\``,
+    )
   }
   return patch
 }

@@ -61,30 +61,39 @@ function pathLengthProblem(value: string): string | undefined {
 }
 
 /** A path relative to a root given by the command: no NUL, not absolute, no "..", bounded. */
-export const relPath = z.string().min(1).superRefine((value, ctx) => {
-  const problem = value.includes('\0')
-    ? 'contains a NUL byte'
-    : pathLengthProblem(value) ?? (value.startsWith('/') || value.split(/[\\/]/).includes('..') ? `path ${quoted(value)} escapes its root` : undefined)
-  if (problem) ctx.addIssue({code: 'custom', message: problem})
-})
+export const relPath = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = value.includes('\0')
+      ? 'contains a NUL byte'
+      : (pathLengthProblem(value) ?? (value.startsWith('/') || value.split(/[\\/]/).includes('..') ? `path ${quoted(value)} escapes its root` : undefined))
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
 
 /**
  * A directory of this machine: absolute or starting with `~/` (`~` alone is the home directory).
  * A relative path would depend on the daemon's working directory. Where it may point is checked
  * by server-paths.ts (docs/protocol-paths.md).
  */
-export const dir = z.string().min(1).superRefine((value, ctx) => {
-  const problem = value.includes('\0')
-    ? 'contains a NUL byte'
-    : pathLengthProblem(value) ?? (value.startsWith('/') || value === '~' || value.startsWith('~/') ? undefined : `path ${quoted(value)} must be absolute or start with ~/`)
-  if (problem) ctx.addIssue({code: 'custom', message: problem})
-})
+export const dir = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = value.includes('\0')
+      ? 'contains a NUL byte'
+      : (pathLengthProblem(value) ?? (value.startsWith('/') || value === '~' || value.startsWith('~/') ? undefined : `path ${quoted(value)} must be absolute or start with ~/`))
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
 
 /** A repository source (a path, a URL or new://<name>): no NUL, at most MAX_PATH_BYTES. */
-export const source = z.string().min(1).superRefine((value, ctx) => {
-  const problem = value.includes('\0') ? 'contains a NUL byte' : bytes(value) > MAX_PATH_BYTES ? `is longer than ${MAX_PATH_BYTES} bytes` : undefined
-  if (problem) ctx.addIssue({code: 'custom', message: problem})
-})
+export const source = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = value.includes('\0') ? 'contains a NUL byte' : bytes(value) > MAX_PATH_BYTES ? `is longer than ${MAX_PATH_BYTES} bytes` : undefined
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
 
 /**
  * How deep a JSON value nests (a scalar is 0), counted without recursion (a value nested a

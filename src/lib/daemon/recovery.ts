@@ -26,9 +26,7 @@ import type {OutgoingMessage} from './event-sink.js'
  * daemon to send. `runnerPids`: runners of other tasks and this process (never signalled).
  */
 export async function recoverOrphanedTasks(store: Store, runnerPids: () => ReadonlySet<number>): Promise<OutgoingMessage[]> {
-  const orphans = store.tasks
-    .list({all: true})
-    .filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
+  const orphans = store.tasks.list({all: true}).filter((t) => t.origin === 'daemon' && (t.needsRecovery || (isActive(t.state) && !(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))))
   if (orphans.length === 0) return []
   // one pass over the process table and one git call per repository for all of them
   const processes = findProcessesOfTasks(orphans, runnerPids())
@@ -140,9 +138,7 @@ export async function worktreesIntact(tasks: readonly TaskRecord[]): Promise<Map
       }
     }),
   )
-  await Promise.all(
-    tasks.filter((t) => !result.has(t.id)).map(async (t) => result.set(t.id, await worktreeHealthy(t.worktreePath).catch(() => false))),
-  )
+  await Promise.all(tasks.filter((t) => !result.has(t.id)).map(async (t) => result.set(t.id, await worktreeHealthy(t.worktreePath).catch(() => false))))
   return result
 }
 

@@ -99,9 +99,7 @@ export class ServerPaths {
     const {baseDir, reposDir} = this.managed()
     const roots = this.readRoots()
     const allowed =
-      this.known().some((dir) => isInside(resolved, dir)) ||
-      [baseDir, reposDir].some((dir) => resolved !== dir && isInside(resolved, dir)) ||
-      roots.some((dir) => isInside(resolved, dir))
+      this.known().some((dir) => isInside(resolved, dir)) || [baseDir, reposDir].some((dir) => resolved !== dir && isInside(resolved, dir)) || roots.some((dir) => isInside(resolved, dir))
     if (!allowed) {
       const configured = roots.length > 0 ? roots.join(', ') : 'none set'
       throw refuse(

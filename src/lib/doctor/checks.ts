@@ -8,7 +8,6 @@ export type {CheckResult, CheckStatus, DoctorContext} from './check-result.js'
 
 const NETWORK_TIMEOUT_MS = 3000
 
-
 /** Run a program; undefined when it is not installed. */
 async function run(command: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 5000): Promise<{ok: boolean; out: string} | undefined> {
   const {execa} = await import('execa')
@@ -28,7 +27,7 @@ export function checkNode(ctx: DoctorContext): CheckResult {
       check: 'node',
       status: 'warn',
       detail: `Node ${ctx.nodeVersion}: Node ${major} reached end of life in ${major === 20 ? 'April 2026' : 'June 2024'}; makima supports ${SUPPORTED_NODE}`,
-      fix: 'install Node.js 24 (LTS), then npm rebuild in makima\'s folder (or reinstall makima)',
+      fix: "install Node.js 24 (LTS), then npm rebuild in makima's folder (or reinstall makima)",
     }
   }
   return {check: 'node', status: 'ok', detail: `Node ${ctx.nodeVersion}`}
@@ -37,9 +36,7 @@ export function checkNode(ctx: DoctorContext): CheckResult {
 export async function checkGit(ctx: DoctorContext): Promise<CheckResult> {
   const {gitVersion} = await import('../git/git-runner.js')
   const version = await gitVersion(ctx.env)
-  return version
-    ? {check: 'git', status: 'ok', detail: version}
-    : {check: 'git', status: 'fail', detail: 'git was not found', fix: 'install git (apt-get install git)'}
+  return version ? {check: 'git', status: 'ok', detail: version} : {check: 'git', status: 'fail', detail: 'git was not found', fix: 'install git (apt-get install git)'}
 }
 
 export async function checkClaude(ctx: DoctorContext): Promise<CheckResult> {
@@ -156,7 +153,8 @@ export async function checkServer(ctx: DoctorContext): Promise<CheckResult | und
   } catch (error) {
     return {check: 'server', status: 'fail', detail: (error as Error).message, fix: 'point server.apiKeyFile at a readable file holding the key'}
   }
-  if (!apiKey) return {check: 'server', status: 'warn', detail: 'no server API key (needed only by makima daemon)', fix: 'set MAKIMA_DAEMON_SERVER_APIKEY, or makima config set server.apiKeyFile <file>'}
+  if (!apiKey)
+    return {check: 'server', status: 'warn', detail: 'no server API key (needed only by makima daemon)', fix: 'set MAKIMA_DAEMON_SERVER_APIKEY, or makima config set server.apiKeyFile <file>'}
   const {daemonUrl} = await import('../daemon/connection.js')
   const {default: WebSocket} = await import('ws')
   const url = daemonUrl(ctx.config.server.url)

@@ -20,7 +20,7 @@ export async function checkDaemon(ctx: DoctorContext): Promise<CheckResult | und
     const numbers = daemonNumbers(store, ctx.config)
     const running = claim !== null && isSameProcessAlive(claim.pid, claim.start)
     const state = JSON.parse(store.getMeta('daemon.state') ?? 'null') as {state: string; pid?: number} | null
-    const connection = running && state?.pid === claim?.pid ? state?.state ?? 'starting' : 'not running'
+    const connection = running && state?.pid === claim?.pid ? (state?.state ?? 'starting') : 'not running'
     const active = numbers.tasksByState.running + numbers.tasksByState.paused + numbers.tasksByState.starting + numbers.tasksByState.initializing
     const {messages, oldestUnackedAgeSecs} = numbers.outbox
     const backlog = messages === 0 ? 'outbox empty' : `outbox ${messages} unacknowledged, oldest ${Math.round(oldestUnackedAgeSecs ?? 0)}s old`

@@ -25,13 +25,10 @@ const ACTIONS: Record<string, FileAction> = {A: 'added', C: 'added', M: 'modifie
  */
 export async function changesBetween(cwd: string, from: string, to: string): Promise<Changes> {
   const base = ['diff-tree', '-r', '-z', '-M', '--no-color', '--no-ext-diff', '--no-textconv']
-  const [status, numstat] = await Promise.all([
-    git([...base, '--name-status', from, to], {cwd}),
-    git([...base, '--numstat', from, to], {cwd}),
-  ])
+  const [status, numstat] = await Promise.all([git([...base, '--name-status', from, to], {cwd}), git([...base, '--numstat', from, to], {cwd})])
   const filesChanged: FileChange[] = []
   const fields = status.stdout.split('\0')
-  for (let i = 0; i < fields.length - 1; ) {
+  for (let i = 0; i < fields.length - 1;) {
     const code = fields[i++]
     const letter = code.charAt(0)
     if (letter === 'R' || letter === 'C') {

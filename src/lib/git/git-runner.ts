@@ -47,10 +47,13 @@ export async function git(args: string[], options: GitOptions): Promise<GitResul
     const out: Buffer[] = []
     const err: Buffer[] = []
     let timedOut = false
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true
-      child.kill('SIGTERM')
-    }, options.timeoutMs)
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            child.kill('SIGTERM')
+          }, options.timeoutMs)
     child.stdout!.on('data', (chunk: Buffer) => out.push(chunk))
     child.stderr!.on('data', (chunk: Buffer) => err.push(chunk))
     child.once('error', (error: NodeJS.ErrnoException) => {

@@ -86,9 +86,7 @@ export async function mergeSourceBranch(worktree: string): Promise<string | unde
   return first ? first.replace(/^refs\/heads\//, '') : head
 }
 
-export type MergeOutcome =
-  | {kind: 'merged'; commitSha: string; upToDate: boolean}
-  | {kind: 'conflicts'; conflicts: string[]; message: string}
+export type MergeOutcome = {kind: 'merged'; commitSha: string; upToDate: boolean} | {kind: 'conflicts'; conflicts: string[]; message: string}
 
 /**
  * Merge local branch `branch` into the worktree's HEAD with a merge commit (--no-ff). Clean: the
@@ -191,9 +189,7 @@ export interface BranchTip {
 export async function listBranchTips(repo: string, prefix: string, mergedInto: string): Promise<BranchTip[]> {
   const pattern = `refs/heads/${prefix}`
   const all = await gitText(['for-each-ref', '--format=%(refname)%00%(objectname)%00%(subject)', pattern], {cwd: repo})
-  const merged = new Set(
-    (await gitText(['for-each-ref', `--merged=${mergedInto}`, '--format=%(refname)', pattern], {cwd: repo})).split('\n').filter(Boolean),
-  )
+  const merged = new Set((await gitText(['for-each-ref', `--merged=${mergedInto}`, '--format=%(refname)', pattern], {cwd: repo})).split('\n').filter(Boolean))
   return all
     .split('\n')
     .filter(Boolean)

@@ -42,10 +42,7 @@ export async function gitDirAndCommit(repo: string, which: 'git-dir' | 'git-comm
  * (detached). Both are asked at once (two short git commands; task spawn waits for them).
  */
 export async function defaultBranch(repo: string): Promise<string | undefined> {
-  const [origin, head] = await Promise.all([
-    git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {cwd: repo, allowFailure: true}),
-    currentBranch(repo),
-  ])
+  const [origin, head] = await Promise.all([git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {cwd: repo, allowFailure: true}), currentBranch(repo)])
   if (origin.exitCode === 0 && origin.stdout.trim()) return origin.stdout.trim().replace(/^origin\//, '')
   return head
 }

@@ -20,10 +20,7 @@ export interface TargetMergeOptions {
 }
 
 export type TargetMergeOutcome =
-  | {status: 'merged'; commitSha: string; targetSha: string}
-  | {status: 'up-to-date'; commitSha: string}
-  | {status: 'diverged'; targetSha: string}
-  | {status: 'missing-target'}
+  {status: 'merged'; commitSha: string; targetSha: string} | {status: 'up-to-date'; commitSha: string} | {status: 'diverged'; targetSha: string} | {status: 'missing-target'}
 
 /**
  * Merge a task branch into the target branch of the target repository without a working tree.
@@ -47,9 +44,7 @@ export async function mergeIntoTarget(options: TargetMergeOptions): Promise<Targ
     const fetched = `${options.scratchRef}/target`
     const incoming = `${options.scratchRef}/incoming`
     try {
-      const targetTip = target.sameRepo
-        ? await branchTip(repo, target.branch)
-        : await fetchBranchTip(repo, target.destination, target.branch, fetched)
+      const targetTip = target.sameRepo ? await branchTip(repo, target.branch) : await fetchBranchTip(repo, target.destination, target.branch, fetched)
       if (!targetTip) return {status: 'missing-target'}
       if (await isAncestor(repo, taskTip, targetTip)) return {status: 'up-to-date', commitSha: targetTip}
       if (!(await isAncestor(repo, targetTip, taskTip))) return {status: 'diverged', targetSha: targetTip}

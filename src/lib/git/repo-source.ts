@@ -74,7 +74,11 @@ export function validateRepoUrl(url: string): string {
 
 /** The cache directory of a URL: <reposDir>/<readable name>-<short hash of the URL>. */
 export function cloneDirFor(url: string, reposDir: string): string {
-  const last = url.replace(/[/\\]+$/, '').split(/[/:\\]/).pop() ?? ''
+  const last =
+    url
+      .replace(/[/\\]+$/, '')
+      .split(/[/:\\]/)
+      .pop() ?? ''
   const readable = slugify(last.replace(/\.git$/i, ''), 40)
   const hash = createHash('sha256').update(url).digest('hex').slice(0, 10)
   return path.join(reposDir, `${readable}-${hash}`)

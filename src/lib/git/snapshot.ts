@@ -35,14 +35,7 @@ export async function writeWorktreeTree(worktreePath: string): Promise<string> {
  * as a commit on the side ref refs/makima/checkpoints/<taskId>/<n> whose parent is HEAD: HEAD, the
  * branch and the worktree's own index never move. Returns undefined when nothing differs from HEAD.
  */
-export async function createSnapshot(
-  worktreePath: string,
-  taskId: string,
-  number: number,
-  baseSha: string,
-  message: string,
-  tree?: string,
-): Promise<Snapshot | undefined> {
+export async function createSnapshot(worktreePath: string, taskId: string, number: number, baseSha: string, message: string, tree?: string): Promise<Snapshot | undefined> {
   tree ??= await writeWorktreeTree(worktreePath)
   if (tree === (await resolveTree(worktreePath, 'HEAD'))) return undefined
   const commitSha = await commitTree(worktreePath, tree, ['HEAD'], message)

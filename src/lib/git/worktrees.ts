@@ -71,9 +71,7 @@ export async function ensureWorktree(options: EnsureWorktreeOptions): Promise<{h
       excludeMakimaDirIn(commonDir)
       return {headSha: sha, pooled: true}
     }
-    const args = reused
-      ? ['--', worktreePath, branch!.name]
-      : [...(branch ? [branch.mode === 'reset' ? '-B' : '-b', branch.name] : ['--detach']), '--', worktreePath, sha]
+    const args = reused ? ['--', worktreePath, branch!.name] : [...(branch ? [branch.mode === 'reset' ? '-B' : '-b', branch.name] : ['--detach']), '--', worktreePath, sha]
     await git([...(await (checkout ?? checkoutConfig(repoPath))), 'worktree', 'add', '--quiet', ...args], {cwd: repoPath})
     excludeMakimaDirIn(commonDir)
     return {headSha: sha, pooled: false}

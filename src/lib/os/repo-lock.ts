@@ -15,15 +15,17 @@ const chains = new Map<string, Promise<unknown>>()
 export async function withRepoLock<T>(locksDir: string, repoPath: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
   const key = path.resolve(repoPath)
   const previous = chains.get(key) ?? Promise.resolve()
-  const run = previous.catch(() => undefined).then(async () => {
-    const lockDir = path.join(locksDir, `${createHash('sha1').update(key).digest('hex').slice(0, 16)}.lock`)
-    await acquire(lockDir, key, timeoutMs)
-    try {
-      return await fn()
-    } finally {
-      rmSync(lockDir, {recursive: true, force: true})
-    }
-  })
+  const run = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const lockDir = path.join(locksDir, `${createHash('sha1').update(key).digest('hex').slice(0, 16)}.lock`)
+      await acquire(lockDir, key, timeoutMs)
+      try {
+        return await fn()
+      } finally {
+        rmSync(lockDir, {recursive: true, force: true})
+      }
+    })
   chains.set(key, run)
   try {
     return await run

@@ -68,12 +68,7 @@ export function resumeTaskProcesses(taskId: string, claudePid: number | null, ex
  * End every process of the task: SIGSTOP all (nothing forks meanwhile), SIGTERM all, SIGCONT so
  * they can handle it, SIGKILL what is left after `graceMs`, and sweep again until none is left.
  */
-export async function terminateTaskProcesses(
-  taskId: string,
-  claudePid: number | null,
-  graceMs: number,
-  exclude?: ReadonlySet<number>,
-): Promise<void> {
+export async function terminateTaskProcesses(taskId: string, claudePid: number | null, graceMs: number, exclude?: ReadonlySet<number>): Promise<void> {
   let pids = pauseTaskProcesses(taskId, claudePid, exclude)
   signalAll(pids, 'SIGTERM')
   signalAll(pids, 'SIGCONT')

@@ -44,9 +44,7 @@ export function serverApiKey(config: Config): ServerKey | undefined {
   const key = config.server.apiKey
   if (key) {
     const inFile = getPath(readConfigFile(config.home), 'server.apiKey') === key
-    return inFile
-      ? {key, source: 'config.json', where: path.join(config.home, 'config.json')}
-      : {key, source: 'flag or environment', where: 'MAKIMA_DAEMON_SERVER_APIKEY or --api-key'}
+    return inFile ? {key, source: 'config.json', where: path.join(config.home, 'config.json')} : {key, source: 'flag or environment', where: 'MAKIMA_DAEMON_SERVER_APIKEY or --api-key'}
   }
   if (config.server.apiKeyFile) {
     const file = path.resolve(expandHome(config.server.apiKeyFile))
@@ -78,7 +76,9 @@ export function knownSecrets(config: Config, env: Record<string, string | undefi
 export function exposedSecrets(config: Config, env: Record<string, string | undefined>): string[] {
   const out: string[] = []
   if (getPath(readConfigFile(config.home), 'server.apiKey') !== undefined) {
-    out.push(`server.apiKey is stored in ${path.join(config.home, 'config.json')}, which every task can read: move it to MAKIMA_DAEMON_SERVER_APIKEY or server.apiKeyFile, then \`makima config unset server.apiKey\``)
+    out.push(
+      `server.apiKey is stored in ${path.join(config.home, 'config.json')}, which every task can read: move it to MAKIMA_DAEMON_SERVER_APIKEY or server.apiKeyFile, then \`makima config unset server.apiKey\``,
+    )
   }
   const sandboxed = config.process.bubblewrap.enabled
   if (config.server.apiKeyFile && !sandboxed) {
@@ -88,7 +88,9 @@ export function exposedSecrets(config: Config, env: Record<string, string | unde
     if (isLoose(file)) out.push(`the server API key file ${file} is readable by other users: chmod 600 ${file}`)
   }
   if (env.MAKIMA_DAEMON_SERVER_APIKEY && !sandboxed) {
-    out.push('MAKIMA_DAEMON_SERVER_APIKEY is in the environment: a task can read a process environment of your user in /proc; enable process.bubblewrap.enabled so tasks run in their own process namespace')
+    out.push(
+      'MAKIMA_DAEMON_SERVER_APIKEY is in the environment: a task can read a process environment of your user in /proc; enable process.bubblewrap.enabled so tasks run in their own process namespace',
+    )
   }
   return out
 }

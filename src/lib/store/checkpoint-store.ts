@@ -74,9 +74,7 @@ export class CheckpointStore {
 
   /** The checkpoint of that kind with the highest number, if any. */
   latest(taskId: string, kind: CheckpointRecord['kind']): CheckpointRecord | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE task_id = ? AND kind = ? ORDER BY number DESC LIMIT 1`).get(taskId, kind) as
-      | Record<string, unknown>
-      | undefined
+    const row = this.db.prepare(`${SELECT} WHERE task_id = ? AND kind = ? ORDER BY number DESC LIMIT 1`).get(taskId, kind) as Record<string, unknown> | undefined
     return row ? fromRow(row) : undefined
   }
 

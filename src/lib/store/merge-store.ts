@@ -29,9 +29,12 @@ export class MergeStore {
 
   /** The skipped subtasks of a task, by subtask id. */
   skips(taskId: string): Map<string, MergeSkip> {
-    const rows = this.db
-      .prepare('SELECT task_id, subtask_id, reason, created_at FROM merge_skips WHERE task_id = ? ORDER BY created_at')
-      .all(taskId) as {task_id: string; subtask_id: string; reason: string; created_at: string}[]
+    const rows = this.db.prepare('SELECT task_id, subtask_id, reason, created_at FROM merge_skips WHERE task_id = ? ORDER BY created_at').all(taskId) as {
+      task_id: string
+      subtask_id: string
+      reason: string
+      created_at: string
+    }[]
     return new Map(rows.map((r) => [r.subtask_id, {taskId: r.task_id, subtaskId: r.subtask_id, reason: r.reason, createdAt: r.created_at}]))
   }
 

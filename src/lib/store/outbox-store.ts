@@ -77,9 +77,7 @@ export class OutboxStore {
     let dropped = 0
     while (this.count > limits.maxMessages || this.bytes > limits.maxBytes) {
       const excess = Math.max(this.count - limits.maxMessages, 1)
-      const victims = this.db
-        .prepare('SELECT seq, bytes FROM outbox WHERE type = ? ORDER BY seq LIMIT ?')
-        .all(DROPPABLE, Math.min(excess + 100, 10_000)) as {seq: number; bytes: number}[]
+      const victims = this.db.prepare('SELECT seq, bytes FROM outbox WHERE type = ? ORDER BY seq LIMIT ?').all(DROPPABLE, Math.min(excess + 100, 10_000)) as {seq: number; bytes: number}[]
       if (victims.length === 0) break // only undroppable messages left: keep them
       const del = this.db.prepare('DELETE FROM outbox WHERE seq = ?')
       for (const v of victims) {

@@ -208,9 +208,7 @@ export class OutputStore {
   }
 
   lastLine(taskId: string, stream: OutputStream = 'stdout'): OutputLine | undefined {
-    return this.db
-      .prepare('SELECT seq, ts, stream, line FROM output WHERE task_id = ? AND stream = ? ORDER BY seq DESC LIMIT 1')
-      .get(taskId, stream) as OutputLine | undefined
+    return this.db.prepare('SELECT seq, ts, stream, line FROM output WHERE task_id = ? AND stream = ? ORDER BY seq DESC LIMIT 1').get(taskId, stream) as OutputLine | undefined
   }
 
   count(taskId: string): number {

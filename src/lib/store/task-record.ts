@@ -117,9 +117,7 @@ export interface TaskJson {
 }
 
 export function toTaskJson(task: TaskRecord, usage: TaskUsage, queuePosition: number | null = null): TaskJson {
-  const completionAction =
-    task.completionAction ??
-    (task.completionActionKind === 'none' ? null : {action: task.completionActionKind, ok: null, error: null, url: null})
+  const completionAction = task.completionAction ?? (task.completionActionKind === 'none' ? null : {action: task.completionActionKind, ok: null, error: null, url: null})
   return {
     id: task.id,
     shortId: task.shortId,

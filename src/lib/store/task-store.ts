@@ -252,14 +252,9 @@ export class TaskStore {
       )
     }
     if (!task.contractId || caps.maxTasksPerContract === undefined) return
-    const perContract = this.db
-      .prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL}) AND contract_id = ? AND id != ?`)
-      .get(task.contractId, task.id) as {n: number}
+    const perContract = this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE state IN (${ACTIVE_SQL}) AND contract_id = ? AND id != ?`).get(task.contractId, task.id) as {n: number}
     if (perContract.n >= caps.maxTasksPerContract) {
-      throw new MakimaError(
-        'CONTRACT_CONCURRENCY_LIMIT',
-        `contract ${task.contractId} already has ${perContract.n} active tasks (process.maxTasksPerContract = ${caps.maxTasksPerContract})`,
-      )
+      throw new MakimaError('CONTRACT_CONCURRENCY_LIMIT', `contract ${task.contractId} already has ${perContract.n} active tasks (process.maxTasksPerContract = ${caps.maxTasksPerContract})`)
     }
   }
 
@@ -282,9 +277,10 @@ export class TaskStore {
     const cutoff = new Date(Date.now() - days * 86_400_000).toISOString()
     const expired = () =>
       (
-        this.db
-          .prepare(`SELECT id, repo_path FROM tasks WHERE state IN ('completed','failed','interrupted') AND coalesce(completed_at, updated_at) < ?`)
-          .all(cutoff) as {id: string; repo_path: string | null}[]
+        this.db.prepare(`SELECT id, repo_path FROM tasks WHERE state IN ('completed','failed','interrupted') AND coalesce(completed_at, updated_at) < ?`).all(cutoff) as {
+          id: string
+          repo_path: string | null
+        }[]
       ).map((r) => ({id: r.id, repoPath: r.repo_path}))
     if (expired().length === 0) return []
     return immediate(this.db, () => {

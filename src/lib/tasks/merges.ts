@@ -2,17 +2,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {MakimaError} from '../errors.js'
-import {
-  abortMerge,
-  commitMerge,
-  conflictedFiles,
-  listBranchTips,
-  mergeBranch,
-  mergeSourceBranch,
-  MERGE_STRATEGIES,
-  resolveConflictedFile,
-  type MergeStrategy,
-} from '../git/merge.js'
+import {abortMerge, commitMerge, conflictedFiles, listBranchTips, mergeBranch, mergeSourceBranch, MERGE_STRATEGIES, resolveConflictedFile, type MergeStrategy} from '../git/merge.js'
 import {branchTip, currentBranch, headCommit, isAncestor} from '../git/refs.js'
 import {withRepoLock} from '../os/repo-lock.js'
 import {worktreeHealthy} from '../git/worktrees.js'
@@ -126,9 +116,7 @@ export async function startMerge(ctx: MergeContext, idOrPrefix: string, sourceBr
   return locked(ctx, worktree, async () => {
     const outcome = await mergeBranch(worktree, sourceBranch)
     if (outcome.kind === 'conflicts') return {taskId: task.id, success: false, message: outcome.message, conflicts: outcome.conflicts}
-    const message = outcome.upToDate
-      ? `Already up to date: ${sourceBranch} is already merged into ${own ?? 'HEAD'}`
-      : `Merged ${sourceBranch} into ${own ?? 'HEAD'} without conflicts`
+    const message = outcome.upToDate ? `Already up to date: ${sourceBranch} is already merged into ${own ?? 'HEAD'}` : `Merged ${sourceBranch} into ${own ?? 'HEAD'} without conflicts`
     return {taskId: task.id, success: true, message, commitSha: outcome.commitSha}
   })
 }

@@ -159,7 +159,10 @@ export class TopScreen {
 
   private move(delta: number): void {
     if (this.rows.length === 0) return
-    const index = Math.max(0, this.rows.findIndex((r) => r.id === this.selectedId))
+    const index = Math.max(
+      0,
+      this.rows.findIndex((r) => r.id === this.selectedId),
+    )
     this.selectedId = this.rows[Math.min(this.rows.length - 1, Math.max(0, index + delta))].id
     this.draw()
   }

@@ -47,7 +47,11 @@ export function formatBytes(bytes: number | null): string {
 /* eslint-disable no-control-regex -- escape sequences and control characters are what this drops (a block: prettier may break the line) */
 /** One line of printable text: control characters become spaces, whitespace runs collapse. */
 export function oneLine(text: string): string {
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim()
+  return text
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
 }
 /* eslint-enable no-control-regex */
 
@@ -120,7 +124,10 @@ export function renderFrame(rows: readonly TopRow[], options: FrameOptions): str
   const title = fit(`makima top · ${active} active${options.all ? ` · ${rows.length} shown` : ''} · ${clock} · every ${options.intervalSecs}s${estimate}`, width)
   const {header, lines} = renderTable(rows, {width: width - 2, now})
   const room = height - 5 // title, header, (rows), blank, status, keys
-  const selected = Math.max(0, rows.findIndex((r) => r.id === options.selectedId))
+  const selected = Math.max(
+    0,
+    rows.findIndex((r) => r.id === options.selectedId),
+  )
   const first = Math.min(Math.max(0, selected - room + 1), Math.max(0, rows.length - room))
   const out = [title, `${TERM.inverse}${`  ${header}`.padEnd(width)}${TERM.reset}`]
   if (rows.length === 0) out.push(options.all ? '  No tasks.' : '  No active tasks (start makima top --all to include finished ones).')

@@ -6,7 +6,7 @@
  * Pure: `render` returns lines to print (no trailing newlines) and never writes anywhere.
  * The caller decides `color` (isTTY, NO_COLOR); this module only respects the flag.
  */
-import type { ClaudeEvent, ContentBlock, JsonObject } from '../claude/stream-event.js'
+import type {ClaudeEvent, ContentBlock, JsonObject} from '../claude/stream-event.js'
 
 export interface TranscriptOptions {
   color: boolean
@@ -137,7 +137,7 @@ export class TranscriptRenderer {
     return out
   }
 
-  private renderResult(event: Extract<ClaudeEvent, { kind: 'result' }>): string {
+  private renderResult(event: Extract<ClaudeEvent, {kind: 'result'}>): string {
     const failed = event.isError || event.subtype.startsWith('error')
     if (failed) {
       const why = event.result?.trim() || event.subtype || 'unknown error'
@@ -206,7 +206,10 @@ function truncate(text: string, max: number): string {
 /* eslint-disable no-control-regex -- ANSI escapes are what this drops (a block: prettier may break the line) */
 /** Drops ANSI escapes and carriage returns from tool output so they cannot garble the terminal. */
 function stripControl(text: string): string {
-  const clean = text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\r\n/g, '\n').replace(/\t/g, '  ')
+  const clean = text
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    .replace(/\r\n/g, '\n')
+    .replace(/\t/g, '  ')
   if (!clean.includes('\r')) return clean
   // A bare \r rewrites the line (progress bars): keep what a terminal would finally show.
   return clean

@@ -78,7 +78,12 @@ export function reportLines(report: UsageReport): string[] {
   ]
   const table = [head, ...report.rows.map((r) => cells(r.label, r)), cells('total', report.total)]
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)))
-  const lines = table.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
+  const lines = table.map((r) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  )
   if (report.total.costEstimated) lines.push(`~ ${ESTIMATE_NOTE}`)
   return lines
 }

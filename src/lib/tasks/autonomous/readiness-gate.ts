@@ -72,7 +72,11 @@ export function readGateBody(body: string): GateReading {
 
 /** A blocker as compared between runs: case, spacing and trailing punctuation do not matter. */
 export function blockerKey(blocker: string): string {
-  return blocker.toLowerCase().replace(/\s+/g, ' ').replace(/[.!;:,\s]+$/, '').trim()
+  return blocker
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!;:,\s]+$/, '')
+    .trim()
 }
 
 /** ```json ... ``` around the object (models like to add one). */

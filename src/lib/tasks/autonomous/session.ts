@@ -51,9 +51,7 @@ export interface RunObservation {
 }
 
 export type LoopDecision =
-  | {action: 'complete'; run: number; line: string}
-  | {action: 'continue'; run: number; nextRun: number; line: string; prompt: string}
-  | {action: 'fail'; run: number; line: string; error: string}
+  {action: 'complete'; run: number; line: string} | {action: 'continue'; run: number; nextRun: number; line: string; prompt: string} | {action: 'fail'; run: number; line: string; error: string}
 
 /**
  * The loop's bookkeeping and decisions, with no I/O: feed it each run's observation, it says

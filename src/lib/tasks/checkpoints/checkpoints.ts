@@ -53,12 +53,7 @@ export function requireWorktree(task: TaskRecord, what: string): string {
  * branch, numbered per task and recorded in the store. Nothing to commit -> `success: false`.
  * `includePatch` attaches the protocol patch (against the task's baseSha) when it fits the cap.
  */
-export async function createCheckpoint(
-  store: Store,
-  config: Config,
-  task: TaskRecord,
-  options: {message?: string; includePatch?: boolean} = {},
-): Promise<CheckpointCreated> {
+export async function createCheckpoint(store: Store, config: Config, task: TaskRecord, options: {message?: string; includePatch?: boolean} = {}): Promise<CheckpointCreated> {
   const wt = requireWorktree(task, 'checkpoint')
   const branchName = await currentBranch(wt)
   if (!branchName) throw new MakimaError('INVALID_STATE', `HEAD is detached in the worktree of task ${task.shortId} (${wt}): check out a branch to commit on`)
@@ -133,12 +128,7 @@ export interface SnapshotTaken {
  * and the compressed patch fits checkpointPatches.maxPatchSizeBytes. Undefined when the worktree
  * equals HEAD. `tree`: the worktree's tree when the caller wrote it already.
  */
-export async function takeSnapshot(
-  store: Store,
-  config: Config,
-  task: TaskRecord,
-  options: {message: string; label: string; tree?: string},
-): Promise<SnapshotTaken | undefined> {
+export async function takeSnapshot(store: Store, config: Config, task: TaskRecord, options: {message: string; label: string; tree?: string}): Promise<SnapshotTaken | undefined> {
   const wt = requireWorktree(task, 'snapshot')
   const baseSha = task.baseSha ?? (await headCommit(wt))
   const number = store.checkpoints.nextNumber(task.id, 'snapshot')

@@ -38,7 +38,10 @@ export async function restoreCheckpoint(
   if (!existsSync(task.repoPath)) throw new MakimaError('INVALID_STATE', `the repository of task ${task.shortId} (${task.repoPath}) is gone`)
   const cp = store.checkpoints.get(task.id, kind, number)
   if (!cp) {
-    const have = store.checkpoints.list(task.id).filter((c) => c.kind === kind).map((c) => c.number)
+    const have = store.checkpoints
+      .list(task.id)
+      .filter((c) => c.kind === kind)
+      .map((c) => c.number)
     const listing = have.length > 0 ? `it has ${kind}s ${have.join(', ')}` : `it has no ${kind}s`
     throw new MakimaError('NOT_FOUND', `task ${task.shortId} has no ${kind} ${number} (${listing}; see makima checkpoint list ${task.shortId})`)
   }

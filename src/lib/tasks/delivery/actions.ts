@@ -66,11 +66,7 @@ export async function retryCompletionAction(
   return {success: result.ok === true, message, ...(result.url ? {prUrl: result.url} : {})}
 }
 
-async function performCompletionAction(
-  task: TaskRecord,
-  action: Exclude<CompletionActionKind, 'none'>,
-  ctx: CompletionContext,
-): Promise<Performed> {
+async function performCompletionAction(task: TaskRecord, action: Exclude<CompletionActionKind, 'none'>, ctx: CompletionContext): Promise<Performed> {
   ctx.progress(`Completion action: ${action}`)
   try {
     const target = await resolveDeliveryTarget(task)

@@ -10,12 +10,7 @@ import {currentBranch, defaultBranch} from '../../git/refs.js'
 import {mergeIntoTarget} from '../../git/remote-merge.js'
 import {cleanEnvironment} from '../../claude/task-env.js'
 import {createPullRequest, type PullRequest} from '../../git/remote-pr.js'
-import {
-  localPathOfUrl,
-  push,
-  remoteUrl,
-  type DeliveryTarget,
-} from '../../git/remote.js'
+import {localPathOfUrl, push, remoteUrl, type DeliveryTarget} from '../../git/remote.js'
 import {resolveTargetRepo, sameRepository} from '../../git/repo-dirs.js'
 import type {TaskRecord} from '../../store/task-record.js'
 import {redactCredentials} from '../../redact.js'
@@ -44,7 +39,6 @@ export function requireRepository(task: TaskRecord): {repo: string; branch: stri
   }
   return {repo: task.repoPath, branch: task.branch}
 }
-
 
 /**
  * The target of a task: `--target-repo` (a path) / `--target-branch`; by default the source
@@ -92,7 +86,10 @@ export async function commitTaskWork(task: TaskRecord, ctx: Pick<DeliveryContext
   }
   const current = await currentBranch(worktree)
   if (current !== branch) {
-    throw new MakimaError('FAILED', `the worktree ${worktree} is ${current ? `on branch ${current}` : 'on a detached HEAD'}, not on the task branch ${branch}: check ${branch} out there again, then retry`)
+    throw new MakimaError(
+      'FAILED',
+      `the worktree ${worktree} is ${current ? `on branch ${current}` : 'on a detached HEAD'}, not on the task branch ${branch}: check ${branch} out there again, then retry`,
+    )
   }
   const operation = await operationInProgress(worktree)
   if (operation) throw new MakimaError('FAILED', `a ${operation} is in progress in ${worktree}: finish or abort it first`)

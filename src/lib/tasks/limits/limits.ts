@@ -26,8 +26,7 @@ const UNITS: Record<string, number> = {s: 1, m: 60, h: 3600, d: 86_400}
 /** "90s", "30m", "2h", "1d", "1h30m" or a plain number of seconds -> seconds; throws INVALID_INPUT naming the value. */
 export function parseDuration(value: string, what = '--timeout'): number {
   const text = value.trim().toLowerCase()
-  const bad = () =>
-    new MakimaError('INVALID_INPUT', `${what} "${value}" is not a duration: give a number with a unit, e.g. 90s, 30m, 2h or 1h30m`)
+  const bad = () => new MakimaError('INVALID_INPUT', `${what} "${value}" is not a duration: give a number with a unit, e.g. 90s, 30m, 2h or 1h30m`)
   if (/^\d+(\.\d+)?$/.test(text)) {
     const secs = Number(text)
     if (!(secs > 0)) throw bad()
@@ -45,7 +44,12 @@ export function formatDuration(secs: number): string {
   if (secs < 60) return `${Number(secs.toFixed(1))}s`
   let rest = Math.round(secs)
   let out = ''
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size)
     rest -= n * size
     if (n > 0) out += `${n}${unit}`

@@ -119,7 +119,15 @@ export class TaskRun {
       this.storeOutput(() => this.meter?.end())
       this.storeOutput(() => this.options.store.output.flush())
       exit = {...exit, stderrTail: this.redact(exit.stderrTail)}
-      return {exit, lastResult: this.lastResult, interrupted: this.interruptRequested, interruptReason: this.interruptReason, authFailure: this.authFailure, storeFailure: this.storeFailure, limit: this.limit}
+      return {
+        exit,
+        lastResult: this.lastResult,
+        interrupted: this.interruptRequested,
+        interruptReason: this.interruptReason,
+        authFailure: this.authFailure,
+        storeFailure: this.storeFailure,
+        limit: this.limit,
+      }
     })
   }
 

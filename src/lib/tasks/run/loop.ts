@@ -156,5 +156,14 @@ function completionContext(host: TaskHost, taskId: string): CompletionContext {
 
 /** A run that ended the way a finished turn ends: claude exited 0 after a successful result. */
 function endedNormally(outcome: RunOutcome): boolean {
-  return !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.limit && !outcome.exit.spawnError && outcome.exit.code === 0 && outcome.lastResult !== null && !outcome.lastResult.isError
+  return (
+    !outcome.interrupted &&
+    !outcome.authFailure &&
+    !outcome.storeFailure &&
+    !outcome.limit &&
+    !outcome.exit.spawnError &&
+    outcome.exit.code === 0 &&
+    outcome.lastResult !== null &&
+    !outcome.lastResult.isError
+  )
 }

@@ -54,7 +54,10 @@ export function parseDuration(value: string, what = '--older-than'): number {
 
 /** The states of --state (comma-separated): ended states only, INVALID_INPUT naming a bad one. */
 export function parseEndedStates(value: string): TaskState[] {
-  const states = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const states = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   for (const state of states) {
     if (!(ENDED_STATES as readonly string[]).includes(state)) {
       throw new MakimaError('INVALID_INPUT', `--state "${state}" is not an ended state: use ${ENDED_STATES.join(', ')} (running and paused tasks are never pruned)`)
