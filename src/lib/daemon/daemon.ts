@@ -8,25 +8,12 @@ import {loginFlows} from './login-flows.js'
 import {DaemonConnection} from './connection.js'
 import type {DispatchContext} from './dispatch-context.js'
 import {OutboxWriter, type OutgoingMessage} from './event-sink.js'
-import type {Logger} from './logger.js'
-import type {SecretRedactor} from '../secrets/redactor.js'
 import {handleServerFrame, sendCommandError, type FrameHost} from './frames.js'
 import {claimDaemonHome, recoverOrphanedTasks} from './recovery.js'
 import {ServerPaths} from './server-paths.js'
+import type {DaemonOptions} from './daemon-options.js'
 
-export interface DaemonOptions {
-  config: Config
-  apiKey: string
-  env: Record<string, string | undefined>
-  version: string
-  hostname: string
-  log: Logger
-  /** the secrets the logger and every task's output are cleaned of; tool keys are added as tasks get them */
-  redactor: SecretRedactor
-  runnerEntry: {execPath: string; script: string}
-  /** the CLAUDE_CODE_OAUTH_TOKEN the daemon was started with: a token its login flow saves replaces it */
-  originalOauthToken?: string
-}
+export type {DaemonOptions} from './daemon-options.js'
 
 export const DAEMON_RESTART_EXIT_CODE = 42
 

@@ -1,6 +1,6 @@
 import {redactCredentials} from '../redact.js'
 import type {TaskLimits} from '../tasks/limits/limits.js'
-import type {TaskUsage} from './usage-store.js'
+import type {TaskUsage} from './task-usage.js'
 /** A task as the store keeps it, and the lifecycle states of docs/cli.md. */
 export const TASK_STATES = ['pending', 'queued', 'initializing', 'starting', 'running', 'paused', 'completed', 'failed', 'interrupted'] as const
 export type TaskState = (typeof TASK_STATES)[number]

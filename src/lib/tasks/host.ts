@@ -46,4 +46,10 @@ export interface TaskHost {
   acquire(taskId: string, from: readonly TaskState[]): TaskRecord
   /** start a detached runner for a task that holds a slot */
   startDetachedRunner(taskId: string): TaskRecord
+  /** the concurrency caps slots are taken under */
+  caps(): {maxConcurrentTasks: number; maxTasksPerContract?: number}
+  /** queued tasks this process waits for (attached --queue) */
+  readonly queuedHere: Set<string>
+  /** start the queued tasks that fit in the free slots (queue.ts) */
+  promoteQueued(): TaskRecord[]
 }

@@ -10,41 +10,22 @@ import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, WAITING_STATES, isActive, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
 import type {TaskUsage} from '../store/usage-store.js'
-import type {CheckpointCreated} from './checkpoints/checkpoints.js'
 import {spawnDetachedRunner} from './run/detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
 import {purgeExpiredTasks} from './history.js'
-import type {MakimaEntry} from './roles/orchestrate-script.js'
-import {isSameProcessAlive, processStartToken} from '../os/process-table.js'
+import {processStartToken} from '../os/process-table.js'
 import {reapStaleTasks} from './run/stale-runners.js'
 import type {TaskHost} from './host.js'
 import type {RoleContext} from './roles/role.js'
 import type {TaskRun} from './run/claude-run.js'
 import {resolveTaskSpec, type TaskSpec} from './spec.js'
 import {ToolKeys} from './roles/tool-keys.js'
+import {promoteQueued, queueOrTake} from './queue.js'
 import {setUpWorkspaceOrFail} from './workspace/setup.js'
 import type {TaskLimits} from './limits/limits.js'
+import type {TaskManagerOptions} from './manager-options.js'
 
-export interface TaskManagerOptions {
-  store: Store
-  config: Config
-  /** environment tasks and runners inherit (cleaned); commands pass process.env */
-  env: Record<string, string | undefined>
-  /** each heartbeat snapshot as the protocol's checkpointCreated payload (the daemon sends it) */
-  onCheckpoint?: (taskId: string, payload: CheckpointCreated) => void
-  /** how to start a detached runner: `<execPath> <script> task run <id>` (also written into .makima/orchestrate.sh) */
-  runnerEntry?: MakimaEntry
-  /** each tool key made for a task this process runs (the daemon registers it: registerToolKey) */
-  onToolKey?: (taskId: string, toolKey: string) => void
-  /** the process's known secrets, taken out of every output line (the daemon shares its logger's);
-   * the server API key and Claude Code's credentials of config and env are added here */
-  redactor?: SecretRedactor
-  /**
-   * worktree.warmPool: top the repository's pool up again when a task's run ends (the daemon
-   * refills in its own process); without it a detached `task pool-fill` does (tasks/workspace/pool.ts)
-   */
-  poolRefill?: (repoPath: string, base: string) => void
-}
+export type {TaskManagerOptions} from './manager-options.js'
 
 /**
  * The lifecycle of tasks: create, take a slot, set up the worktree, run Claude Code (here or in a
@@ -61,7 +42,7 @@ export class TaskManager implements TaskHost {
   /** set by abandonLocal: runs end without recording an outcome (kept for recovery) */
   abandoning = false
   /** queued tasks this process waits for (attached --queue): promoted here, run here */
-  private readonly queuedHere = new Set<string>()
+  readonly queuedHere = new Set<string>()
   /** tool keys of the tasks this process runs: in memory only (tasks/roles/tool-keys.ts) */
   private readonly toolKeys: ToolKeys
 
@@ -147,61 +128,23 @@ export class TaskManager implements TaskHost {
 
   /**
    * admit, or when the cap is full (or tasks are already queued) record the task as `queued`
-   * (task spawn --queue). `waitHere`: this process waits for it (attached) and is its owner;
-   * otherwise it has none and whichever process promotes it starts a detached runner.
+   * (task spawn --queue; tasks/queue.ts). `waitHere`: this process waits for it (attached).
    */
   async admitOrQueue(spec: TaskSpec, waitHere: boolean): Promise<TaskRecord> {
     this.claudePath()
     await purgeExpiredTasks(this.store, this.config)
-    const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
-    return this.queueOrTake(task, ['pending'], waitHere)
+    return queueOrTake(this, await resolveTaskSpec(spec, this.config, this.store.tasks), ['pending'], waitHere)
   }
 
   /** acquire with the queue of admitOrQueue (task start --queue). */
   acquireOrQueue(taskId: string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
     this.claudePath()
-    return this.queueOrTake(taskId, from, waitHere)
+    return queueOrTake(this, taskId, from, waitHere)
   }
 
-  private queueOrTake(task: TaskRecord | string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
-    const owner: TaskPatch = waitHere ? this.runnerPatch() : {runnerPid: null, runnerStart: null}
-    const admitted = this.changed(this.store.tasks.admitOrQueue(task, this.caps(), from, this.runnerPatch(), owner))
-    if (admitted.state !== 'queued') return admitted
-    if (waitHere) this.queuedHere.add(admitted.id)
-    this.promoteQueued() // slots may be free with a queue nobody has promoted yet
-    // Detached, a task promoted just now already has its runner: the caller only prints the id.
-    return waitHere ? this.store.tasks.require(admitted.id) : admitted
-  }
-
-  /**
-   * Start the queued tasks that fit in the free slots, oldest first (task-store.ts promoteQueued).
-   * A promoted task this process is waiting for is left to that wait (its state is now
-   * `initializing`); for every other one this process starts a detached runner, so a queued task
-   * runs even when the process that queued it is gone. Called whenever a slot may have freed:
-   * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
-   */
+  /** Start the queued tasks that fit in the free slots, oldest first (tasks/queue.ts). */
   promoteQueued(): TaskRecord[] {
-    let changes: StateChange[]
-    try {
-      changes = this.store.tasks.promoteQueued(this.caps(), this.runnerPatch() as {runnerPid: number; runnerStart: string | null}, (t) =>
-        Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)),
-      )
-    } catch {
-      return [] // busy or closed: the next slot to free tries again
-    }
-    const promoted: TaskRecord[] = []
-    for (const change of changes) {
-      const task = this.changed(change)
-      promoted.push(task)
-      if (this.queuedHere.delete(task.id)) continue
-      try {
-        this.progress(task.id, 'a slot is free: starting (queued task)')
-        this.startDetachedRunner(task.id)
-      } catch (error) {
-        this.finish(task.id, 'failed', {error: `could not start a runner for the queued task: ${(error as Error).message}`})
-      }
-    }
-    return promoted
+    return promoteQueued(this)
   }
 
   /** Take a slot for an existing task (pending, or ended for a resumed session). */
@@ -210,7 +153,8 @@ export class TaskManager implements TaskHost {
     return this.changed(this.store.tasks.acquireSlot(taskId, this.caps(), from, {...this.runnerPatch(), ...patch}))
   }
 
-  private caps() {
+  /** the concurrency caps slots are taken under */
+  caps() {
     return {maxConcurrentTasks: this.config.process.maxConcurrentTasks, maxTasksPerContract: this.config.process.maxTasksPerContract}
   }
 
@@ -225,22 +169,6 @@ export class TaskManager implements TaskHost {
     const ctx = {config: this.config, store: this.store, env: this.options.env, progress: (m: string) => this.progress(task.id, m)}
     const patch = await setUpWorkspaceOrFail(task, ctx, (failed) => this.finish(task.id, 'failed', failed))
     return this.store.tasks.update(task.id, patch)
-  }
-
-  /**
-   * worktree.warmPool: refill the pool of the task's repository in the background when it is
-   * short (a spawn may have taken one), at the task's base branch. Called when a run ends, not
-   * when the worktree is taken: a refill is a whole checkout, which beside the task just started
-   * took its share of the 2 CPUs of the bench machine (and, on its disk, the kernel's inode
-   * allocation): a pooled task of 1.4-1.8 s took 3-3.8 s when its refill ran beside it.
-   */
-  private async refillPool(task: TaskRecord): Promise<void> {
-    if (!task.repoPath || !(this.config.worktree.warmPool > 0)) return
-    const [{poolLocation, startDetachedRefill}, {poolSize}] = await Promise.all([import('./workspace/pool.js'), import('../git/worktree-pool.js')])
-    if (poolSize(poolLocation(this.config).root, task.repoPath) >= this.config.worktree.warmPool) return
-    const base = task.baseBranch ?? 'HEAD'
-    if (this.options.poolRefill) return this.options.poolRefill(task.repoPath, base)
-    if (this.options.runnerEntry) startDetachedRefill(this.options.runnerEntry, this.config.home, task.repoPath, base, cleanEnvironment(this.options.env))
   }
 
   /**
@@ -261,11 +189,10 @@ export class TaskManager implements TaskHost {
   async run(taskId: string): Promise<TaskRecord> {
     const {runTaskHere} = await import('./run/loop.js')
     const ended = await runTaskHere(this, taskId)
-    if (this.config.history.maxWorktreeBytes > 0 && !this.abandoning) {
-      const {enforceWorktreeBudget} = await import('./workspace/disk-policy.js')
-      for (const pruned of await enforceWorktreeBudget(this, taskId).catch(() => [])) this.note(taskId, pruned.message)
+    if (!this.abandoning) {
+      const {afterRun} = await import('./workspace/after-run.js')
+      await afterRun(this, ended, this.options)
     }
-    if (!this.abandoning) await this.refillPool(ended).catch(() => undefined)
     return ended
   }
 
@@ -328,10 +255,7 @@ export class TaskManager implements TaskHost {
     return resumeTask(this, idOrPrefix)
   }
 
-  /**
-   * End a task and every process it started. The owning process does the work when alive (so it
-   * records the outcome); otherwise this process does. Returns once the task has ended.
-   */
+  /** End a task and every process it started, in the owning process when alive (controls.ts). */
   async interrupt(idOrPrefix: string, reason?: string): Promise<TaskRecord> {
     const {interruptTask} = await import('./controls.js')
     return interruptTask(this, idOrPrefix, reason)
@@ -342,10 +266,7 @@ export class TaskManager implements TaskHost {
     return [...this.runs.keys()]
   }
 
-  /**
-   * End every process of the tasks this process runs without recording an outcome: the tasks stay
-   * active in the store, flagged for recovery (daemon shutdown; the next start reports them).
-   */
+  /** End this process's tasks' processes without an outcome: kept for recovery (daemon restart). */
   async abandonLocal(): Promise<void> {
     this.abandoning = true
     this.stopping = true
@@ -358,11 +279,7 @@ export class TaskManager implements TaskHost {
     await Promise.all([...this.runs.values()].map((run) => run.interrupt()))
   }
 
-  /**
-   * A follow-up message. Active task: delivered to claude's stdin by its owner (a paused task is
-   * resumed first). Ended task with a session and a worktree: a slot is taken and the session is
-   * resumed with the message in a detached runner (or here when `inProcess`).
-   */
+  /** A follow-up message: to the running claude, or resuming an ended session (controls.ts). */
   async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
     const {sendMessage} = await import('./controls.js')
     return sendMessage(this, idOrPrefix, message, options)

@@ -9,7 +9,7 @@ import {isDirty} from '../../git/snapshot.js'
 import {removeWorktree} from '../../git/worktrees.js'
 import {isActive} from '../../store/task-record.js'
 import {takeSnapshot} from '../checkpoints/checkpoints.js'
-import type {TaskManager} from '../manager.js'
+import type {TaskHost} from '../host.js'
 import {runTeardown} from './environment.js'
 import {FINAL_SNAPSHOT_LABEL} from './setup.js'
 
@@ -29,7 +29,7 @@ export interface CleanupResult {
  * as a final snapshot (side ref + patch in the store), so nothing is lost. The branch is deleted
  * only when asked and merged into the base branch, or with force.
  */
-export async function cleanupTask(manager: TaskManager, idOrPrefix: string, options: {deleteBranch?: boolean; force?: boolean}): Promise<CleanupResult> {
+export async function cleanupTask(manager: TaskHost, idOrPrefix: string, options: {deleteBranch?: boolean; force?: boolean}): Promise<CleanupResult> {
   manager.reap()
   const {store, config} = manager
   const task = store.tasks.resolve(idOrPrefix)
@@ -61,7 +61,7 @@ export async function cleanupTask(manager: TaskManager, idOrPrefix: string, opti
         result.snapshot = {ref: ref!, commitSha: commitSha!, restore: `makima checkpoint restore ${task.shortId} ${number} ${restoreDir}`}
       }
     }
-    const teardownError = await runTeardown(task, wt, {config, store, env: manager.env, progress: (m) => manager.note(task.id, m)})
+    const teardownError = await runTeardown(task, wt, {config, store, env: manager.env, progress: (m) => manager.progress(task.id, m)})
     if (teardownError) result.teardownError = teardownError
     await removeWorktree(task.repoPath, wt, path.join(config.home, 'locks'))
     result.worktreeRemoved = true

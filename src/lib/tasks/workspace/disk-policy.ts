@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {allPooledWorktrees, removePooledWorktree} from '../../git/worktree-pool.js'
 import {diskUsage, formatBytes} from '../../os/disk-usage.js'
 import {ENDED_STATES} from '../../store/task-record.js'
-import type {TaskManager} from '../manager.js'
+import type {TaskHost} from '../host.js'
 import {cleanupTask} from './cleanup.js'
 import {poolLocation} from './pool.js'
 
@@ -23,7 +23,7 @@ export interface BudgetPrune {
  * is the result the user is about to look at. Running and paused tasks are never touched (only
  * ended ones count).
  */
-export async function enforceWorktreeBudget(manager: TaskManager, keep: string): Promise<BudgetPrune[]> {
+export async function enforceWorktreeBudget(manager: TaskHost, keep: string): Promise<BudgetPrune[]> {
   const limit = manager.config.history.maxWorktreeBytes
   if (!(limit > 0)) return []
   const ended = endedUsage(manager)
@@ -57,7 +57,7 @@ export async function enforceWorktreeBudget(manager: TaskManager, keep: string):
  * May the warm pool make one more worktree within history.maxWorktreeBytes (always, when it is
  * 0)? Counted as for enforceWorktreeBudget, with the new one as large as the newest pooled one.
  */
-export function poolWithinBudget(manager: TaskManager): boolean {
+export function poolWithinBudget(manager: TaskHost): boolean {
   const limit = manager.config.history.maxWorktreeBytes
   if (!(limit > 0)) return true
   const pooled = pooledUsage(manager)
@@ -65,7 +65,7 @@ export function poolWithinBudget(manager: TaskManager): boolean {
   return total + (pooled.at(-1)?.bytes ?? 0) <= limit
 }
 
-function endedUsage(manager: TaskManager) {
+function endedUsage(manager: TaskHost) {
   return manager.store.tasks
     .list({states: ENDED_STATES})
     .filter((t) => t.worktreePath && existsSync(t.worktreePath))
@@ -73,6 +73,6 @@ function endedUsage(manager: TaskManager) {
 }
 
 /** The warm pool's worktrees, oldest first, with their size. */
-function pooledUsage(manager: TaskManager) {
+function pooledUsage(manager: TaskHost) {
   return allPooledWorktrees(poolLocation(manager.config).root).map((e) => ({...e, bytes: diskUsage(e.dir) ?? 0}))
 }

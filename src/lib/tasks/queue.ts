@@ -1,0 +1,48 @@
+import {isSameProcessAlive} from '../os/process-table.js'
+import type {TaskPatch, TaskRecord, TaskState} from '../store/task-record.js'
+import type {StateChange} from '../store/task-store.js'
+import type {TaskHost} from './host.js'
+
+// The machine's queue of tasks waiting for a slot (task spawn/start --queue): the store decides
+// (task-store.ts admitOrQueue/promoteQueued, in the IMMEDIATE transaction of the slots); these
+// are the TaskManager's side of it.
+
+/** Take a slot, or record the task as `queued` when the cap is full or others already wait. */
+export function queueOrTake(m: TaskHost, task: TaskRecord | string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
+  const owner: TaskPatch = waitHere ? m.runnerPatch() : {runnerPid: null, runnerStart: null}
+  const admitted = m.changed(m.store.tasks.admitOrQueue(task, m.caps(), from, m.runnerPatch(), owner))
+  if (admitted.state !== 'queued') return admitted
+  if (waitHere) m.queuedHere.add(admitted.id)
+  m.promoteQueued() // slots may be free with a queue nobody has promoted yet
+  // Detached, a task promoted just now already has its runner: the caller only prints the id.
+  return waitHere ? m.store.tasks.require(admitted.id) : admitted
+}
+
+/**
+ * Start the queued tasks that fit in the free slots, oldest first (task-store.ts promoteQueued).
+ * A promoted task this process is waiting for is left to that wait (its state is now
+ * `initializing`); for every other one this process starts a detached runner, so a queued task
+ * runs even when the process that queued it is gone. Called whenever a slot may have freed:
+ * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
+ */
+export function promoteQueued(m: TaskHost): TaskRecord[] {
+  let changes: StateChange[]
+  try {
+    changes = m.store.tasks.promoteQueued(m.caps(), m.runnerPatch() as {runnerPid: number; runnerStart: string | null}, (t) => Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))
+  } catch {
+    return [] // busy or closed: the next slot to free tries again
+  }
+  const promoted: TaskRecord[] = []
+  for (const change of changes) {
+    const task = m.changed(change)
+    promoted.push(task)
+    if (m.queuedHere.delete(task.id)) continue
+    try {
+      m.progress(task.id, 'a slot is free: starting (queued task)')
+      m.startDetachedRunner(task.id)
+    } catch (error) {
+      m.finish(task.id, 'failed', {error: `could not start a runner for the queued task: ${(error as Error).message}`})
+    }
+  }
+  return promoted
+}
