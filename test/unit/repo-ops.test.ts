@@ -5,6 +5,7 @@ import {mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync, existsS
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
+import {record} from '../support/store-fixtures.js'
 import {loadConfig} from '../../src/lib/config/load.js'
 import type {TaskRecord} from '../../src/lib/store/task-record.js'
 import {checkTargetExists, cloneWorktree, createBranch, createPR, mergeTaskToTarget, MAX_REPO_FILE_BYTES, readRepoFile} from '../../src/lib/tasks/workspace/repo-ops.js'
@@ -41,49 +42,11 @@ function fixture(opts: {bare?: boolean; patch?: Partial<TaskRecord>} = {}): Fixt
   const worktree = join(root, 'worktree')
   git(repo.dir, 'worktree', 'add', '-q', '-b', branch, worktree, 'main')
   const now = new Date().toISOString()
-  const id = 'abcd1234-0000-4000-8000-000000000000'
-  const task: TaskRecord = {
-    id,
-    shortId: 'abcd1234',
-    name: 'Fixture task',
-    state: 'completed',
-    plan: 'add things',
-    origin: 'cli',
-    repoSource: repo.dir,
-    repoPath: repo.dir,
-    baseBranch: 'main',
-    targetBranch: null,
-    targetRepo: null,
-    branch,
-    worktreePath: worktree,
-    baseSha: repo.head,
-    parentTaskId: null,
-    isOrchestrator: false,
-    isSupervisor: false,
-    autonomous: false,
-    contractId: null,
-    continueFromTaskId: null,
-    copyFiles: null,
-    completionActionKind: 'none',
-    completionAction: null,
-    pid: null,
-    runnerPid: null,
-    runnerStart: null,
-    exitCode: 0,
-    error: null,
-    failureKind: null,
-    sessionId: null,
-    taskPort: null,
-    skipSetup: false,
-    limits: null,
-    queueSeq: null,
-    needsRecovery: false,
-    createdAt: now,
-    startedAt: now,
-    completedAt: now,
-    updatedAt: now,
+  const task = record('abcd1234-0000-4000-8000-000000000000', {
+    ...{name: 'Fixture task', state: 'completed', plan: 'add things', repoSource: repo.dir, repoPath: repo.dir, baseBranch: 'main', branch},
+    ...{worktreePath: worktree, baseSha: repo.head, exitCode: 0, startedAt: now, completedAt: now},
     ...opts.patch,
-  }
+  })
   const progress: string[] = []
   const makimaHome = join(root, 'makima-home')
   mkdirSync(makimaHome)

@@ -15,55 +15,13 @@ import {orchestrateScript, writeOrchestrateScript} from '../../src/lib/tasks/rol
 import {setUpRole} from '../../src/lib/tasks/roles/role.js'
 import {SecretRedactor} from '../../src/lib/secrets/redactor.js'
 import {ToolKeys} from '../../src/lib/tasks/roles/tool-keys.js'
+import {record} from '../support/store-fixtures.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'makima-roles-'))
 afterAll(() => rmSync(root, {recursive: true, force: true}))
 
 function task(patch: Partial<TaskRecord> = {}): TaskRecord {
-  const now = new Date().toISOString()
-  const id = patch.id ?? '0f1e2d3c-4b5a-4697-8877-665544332211'
-  return {
-    id,
-    shortId: id.slice(0, 8),
-    name: 'orch',
-    state: 'running',
-    plan: 'p',
-    origin: 'cli',
-    repoSource: null,
-    repoPath: null,
-    baseBranch: null,
-    targetBranch: null,
-    targetRepo: null,
-    branch: null,
-    worktreePath: null,
-    baseSha: null,
-    parentTaskId: null,
-    isOrchestrator: false,
-    isSupervisor: false,
-    autonomous: false,
-    contractId: null,
-    continueFromTaskId: null,
-    copyFiles: null,
-    completionActionKind: 'none',
-    completionAction: null,
-    pid: null,
-    runnerPid: null,
-    runnerStart: null,
-    exitCode: null,
-    error: null,
-    failureKind: null,
-    sessionId: null,
-    taskPort: null,
-    skipSetup: false,
-    limits: null,
-    queueSeq: null,
-    needsRecovery: false,
-    createdAt: now,
-    startedAt: null,
-    completedAt: null,
-    updatedAt: now,
-    ...patch,
-  }
+  return record(patch.id ?? '0f1e2d3c-4b5a-4697-8877-665544332211', {name: 'orch', state: 'running', plan: 'p', ...patch})
 }
 
 describe('system prompts', () => {
