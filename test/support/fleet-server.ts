@@ -1,113 +1,20 @@
-// A makima server for a fleet of daemons (issue 11, docs/fleet.md): a real `ws` WebSocketServer on
-// 127.0.0.1 (port 0 at first, the same port after restart()), path /ws/daemon, speaking
-// docs/protocol.md to any number of daemons at once. It plays what the fleet server does:
-//
-// - each task submitted goes to the least-busy connected daemon with a free slot (its own count of
-//   the tasks it gave that daemon, against the maxConcurrentTasks the daemon announced), never back
-//   to a daemon (daemonId) that had the task before while another one can take it;
-// - it keeps the last checkpoint patch of each task (checkpointCreated with patchData, from the
-//   daemon that has the task now);
-// - when a daemon's connection drops (a dead daemon), or a task ends drained (taskComplete
-//   success: false with a "drained:" error, after the drain's checkpointCreated), or a daemon reports
-//   it recovered the task (taskRecoveryDetected), the task is sent again to another daemon: the
-//   original spawnTask with the last patch (patchData, patchBaseSha, resumeSession: true), or as it
-//   was when there is no patch yet;
-// - a spawnTask refused because the daemon is draining or full goes back to the queue;
-// - every seq is acked as it arrives, duplicates (resent after a reconnect) are dropped, and the
-//   seqs of each daemon (by daemonId, which a new daemon on the same volume shares) are kept for
-//   a gap check.
-//
-// While the server itself is down (close() until restart()) the drops are its own doing: no task
-// moves then. Its state (tasks, daemons, seqs) outlives a restart, as a real server's database.
+// A makima server for a fleet of daemons (issue 11, docs/fleet.md): a real `ws` server on
+// 127.0.0.1 (port 0, the same port after restart()), path /ws/daemon, speaking docs/protocol.md to
+// any number of daemons. Each task goes to the least-busy connected daemon with a free slot (never
+// back to one that had it while another can take it); the last checkpoint patch of each task is
+// kept; a dropped connection, a drained task or a recovery report sends the task again elsewhere
+// with that patch (resumeSession: true), or as first sent; a spawnTask refused as draining or full
+// goes back to the queue; seqs are acked, duplicates dropped, each daemon's seqs kept for a gap
+// check. While the server is down (close() until restart()) no task moves; its state outlives a
+// restart, as a real server's database.
 import {randomUUID} from 'node:crypto'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 
 import {WebSocketServer, type WebSocket} from 'ws'
 
-export interface FleetAssignment {
-  daemonId: string
-  at: number
-  /** the patch it was sent with (undefined: the original spawnTask) */
-  patch?: FleetPatch
-  /** when the daemon reported the task running (taskStatusChange to running) */
-  runningAt?: number
-}
-
-export interface FleetPatch {
-  patchData: string
-  patchBaseSha: string
-  /** the daemon it came from, its seq, and when it arrived */
-  daemonId: string
-  seq: number
-  at: number
-}
-
-export interface FleetTask {
-  id: string
-  /** the spawnTask as submitted */
-  spawn: Record<string, any>
-  state: 'queued' | 'assigned' | 'completed' | 'failed'
-  /** daemonId the task is on now (assigned), or was on last */
-  daemonId?: string
-  assignments: FleetAssignment[]
-  lastPatch?: FleetPatch
-  /** why it moved each time ("connection of <id> dropped", "drained on <id>", ...) */
-  moves: {at: number; from: string; why: string}[]
-  error?: string
-  /** commandErrors the daemons answered its spawnTask with */
-  refusals: any[]
-  /** every taskStatusChange of the task, with the daemon it came from */
-  statuses: {daemonId: string; from: string; to: string; at: number}[]
-}
-
-export interface FleetDaemon {
-  daemonId: string
-  hostname: string
-  maxConcurrentTasks: number
-  connected: boolean
-  /** refused a spawnTask as draining: nothing more is sent to it */
-  draining: boolean
-  /** every authenticate this daemonId sent */
-  authentications: any[]
-  /** unique seqs received (first copy of each) */
-  seqs: number[]
-  /** every message with a seq, first copy of each, in arrival order */
-  messages: any[]
-  /** duplicates dropped */
-  duplicates: number
-  /** when the server noticed each drop of its connection (not counting the server's own close) */
-  drops: number[]
-}
-
-export interface FleetServerOptions {
-  /** conversationHistory to send with a moved task (none when it returns undefined) */
-  history?: (task: FleetTask) => unknown
-}
-
-export interface FleetServer {
-  readonly port: number
-  /** ws://127.0.0.1:<port> (the daemon appends /ws/daemon) */
-  readonly url: string
-  readonly tasks: Map<string, FleetTask>
-  readonly daemons: Map<string, FleetDaemon>
-  /** frames that were not JSON (a daemon must never send one) */
-  readonly badFrames: string[]
-  /** what the server did, in order, for failure messages */
-  readonly log: string[]
-  /** queue a task (a spawnTask without `type`; taskId, taskName and plan at least) and dispatch */
-  submit(spawn: Record<string, unknown>): FleetTask
-  /** resolves once `predicate` holds (checked at every change and every 200 ms); throws with the task table on timeout */
-  until<T>(predicate: () => T, timeoutMs?: number, description?: string): Promise<NonNullable<T>>
-  /** the task table, one line a task, for messages */
-  describe(): string
-  /** the daemonId each task id was last on */
-  taskDaemon(taskId: string): string | undefined
-  /** drops every connection and stops listening (the server is down: nothing moves) */
-  close(): Promise<void>
-  /** listens again on the same port, state kept */
-  restart(): Promise<void>
-}
+export type {FleetAssignment, FleetDaemon, FleetPatch, FleetServer, FleetServerOptions, FleetTask} from './fleet-types.js'
+import {describeFleet, loadOf, newDaemon, short, waitUntil, type FleetDaemon, type FleetServer, type FleetServerOptions, type FleetTask} from './fleet-types.js'
 
 const live = new Set<FleetServer>()
 
@@ -130,14 +37,9 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
   let tcp = new Set<Socket>()
   let down = false
   const started = Date.now()
-
   const note = (text: string) => log.push(`+${((Date.now() - started) / 1000).toFixed(2)}s ${text}`)
-  const notify = () => {
-    for (const w of [...waiters]) w()
-  }
-  const load = (daemonId: string) => [...tasks.values()].filter((t) => t.state === 'assigned' && t.daemonId === daemonId).length
-  const short = (id: string | undefined) => (id ? id.slice(0, 8) : '-')
-
+  const notify = () => [...waiters].forEach((w) => w())
+  const load = (daemonId: string) => loadOf(tasks, daemonId)
   const send = (daemonId: string, message: object): boolean => {
     const ws = sockets.get(daemonId)
     if (!ws || ws.readyState !== ws.OPEN) return false
@@ -258,18 +160,7 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
         const daemonId = typeof msg.daemonId === 'string' ? msg.daemonId : randomUUID()
         daemon = daemons.get(daemonId)
         if (!daemon) {
-          daemon = {
-            daemonId,
-            hostname: msg.hostname,
-            maxConcurrentTasks: msg.maxConcurrentTasks,
-            connected: false,
-            draining: false,
-            authentications: [],
-            seqs: [],
-            messages: [],
-            duplicates: 0,
-            drops: [],
-          }
+          daemon = newDaemon(daemonId, msg)
           daemons.set(daemonId, daemon)
         }
         daemon.authentications.push(msg)
@@ -361,39 +252,14 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
       dispatch()
       return task
     },
-    until(predicate, timeoutMs = 30_000, description) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          let value: any
-          try {
-            value = predicate()
-          } catch {
-            value = undefined
-          }
-          if (value) {
-            waiters.delete(check)
-            clearTimeout(timer)
-            resolve(value)
-          }
-        }
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`fleet server: not ${description ?? predicate.toString().slice(0, 200)} within ${timeoutMs} ms\n${server.describe()}\n${log.slice(-30).join('\n')}`))
-        }, timeoutMs)
-        waiters.add(check)
-        check()
-      })
-    },
-    describe() {
-      const ds = [...daemons.values()].map(
-        (d) => `daemon ${short(d.daemonId)}: ${d.connected ? 'connected' : 'gone'}${d.draining ? ', draining' : ''}, load ${load(d.daemonId)}/${d.maxConcurrentTasks}, ${d.seqs.length} seqs`,
-      )
-      const ts = [...tasks.values()].map(
-        (t) =>
-          `task ${short(t.id)} ${t.state}${t.daemonId ? ` on ${short(t.daemonId)}` : ''}: ${t.assignments.map((a) => short(a.daemonId)).join(' -> ')}; last status ${t.statuses.at(-1)?.to ?? '-'}${t.error ? `; ${t.error}` : ''}`,
-      )
-      return [...ds, ...ts].join('\n')
-    },
+    until: (predicate, timeoutMs = 30_000, description) =>
+      waitUntil(
+        waiters,
+        predicate,
+        timeoutMs,
+        () => `fleet server: not ${description ?? predicate.toString().slice(0, 200)} within ${timeoutMs} ms\n${server.describe()}\n${log.slice(-30).join('\n')}`,
+      ),
+    describe: () => describeFleet(daemons, tasks),
     taskDaemon: (taskId) => tasks.get(taskId)?.daemonId,
     async close() {
       live.delete(server)
