@@ -4,12 +4,14 @@
 // every frame received is recorded, seqs are acked automatically, never, or by hand, and commands
 // go to the authenticated daemon with send().
 import {randomUUID} from 'node:crypto'
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo, Socket} from 'node:net'
+import type {Server} from 'node:http'
+import type {Socket} from 'node:net'
 
-import {WebSocketServer, type WebSocket} from 'ws'
+import type {WebSocket, WebSocketServer} from 'ws'
 
-export const DAEMON_PATH = '/ws/daemon'
+import {listenForDaemons} from './daemon-endpoint.js'
+
+export {DAEMON_PATH} from './daemon-endpoint.js'
 
 /** on: ack each seq as it arrives; off: never ack; manual: only ack(seq) from the test. */
 export type AckMode = 'on' | 'off' | 'manual'
@@ -152,31 +154,8 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   }
 
   const listen = async (onPort: number) => {
-    sockets = new Set()
-    http = createServer((_req, res) => {
-      res.writeHead(426)
-      res.end()
-    })
-    http.on('connection', (s: Socket) => {
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
-    })
-    wss = new WebSocketServer({noServer: true, maxPayload: 100 * 1024 * 1024})
-    const w = wss
-    http.on('upgrade', (req, socket, head) => {
-      const path = (req.url ?? '/').split('?')[0]
-      if (path !== DAEMON_PATH) {
-        socket.destroy()
-        return
-      }
-      w.handleUpgrade(req, socket, head, (ws) => onConnection(ws, path))
-    })
-    const h = http
-    await new Promise<void>((resolve, reject) => {
-      h.once('error', reject)
-      h.listen(onPort, '127.0.0.1', () => resolve())
-    })
-    port = (h.address() as AddressInfo).port
+    const endpoint = await listenForDaemons(onPort, onConnection)
+    ;({http, wss, sockets, port} = endpoint)
   }
 
   await listen(0)

@@ -8,10 +8,12 @@
 // check. While the server is down (close() until restart()) no task moves; its state outlives a
 // restart, as a real server's database.
 import {randomUUID} from 'node:crypto'
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo, Socket} from 'node:net'
+import type {Server} from 'node:http'
+import type {Socket} from 'node:net'
 
-import {WebSocketServer, type WebSocket} from 'ws'
+import type {WebSocket, WebSocketServer} from 'ws'
+
+import {listenForDaemons} from './daemon-endpoint.js'
 
 export type {FleetAssignment, FleetDaemon, FleetPatch, FleetServer, FleetServerOptions, FleetTask} from './fleet-types.js'
 import {describeFleet, loadOf, newDaemon, short, waitUntil, type FleetDaemon, type FleetServer, type FleetServerOptions, type FleetTask} from './fleet-types.js'
@@ -194,30 +196,8 @@ export async function startFleetServer(options: FleetServerOptions = {}): Promis
   }
 
   const listen = async (onPort: number) => {
-    tcp = new Set()
-    http = createServer((_req, res) => {
-      res.writeHead(426)
-      res.end()
-    })
-    http.on('connection', (s: Socket) => {
-      tcp.add(s)
-      s.on('close', () => tcp.delete(s))
-    })
-    wss = new WebSocketServer({noServer: true, maxPayload: 100 * 1024 * 1024})
-    const w = wss
-    http.on('upgrade', (req, socket, head) => {
-      if ((req.url ?? '/').split('?')[0] !== '/ws/daemon') {
-        socket.destroy()
-        return
-      }
-      w.handleUpgrade(req, socket, head, (ws) => onConnection(ws))
-    })
-    const h = http
-    await new Promise<void>((resolve, reject) => {
-      h.once('error', reject)
-      h.listen(onPort, '127.0.0.1', () => resolve())
-    })
-    port = (h.address() as AddressInfo).port
+    const endpoint = await listenForDaemons(onPort, (ws) => onConnection(ws))
+    ;({http, wss, sockets: tcp, port} = endpoint)
   }
 
   // Tasks wait in the queue for a slot: look again now and then, not only on events.

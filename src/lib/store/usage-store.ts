@@ -81,18 +81,8 @@ export const USAGE_COLUMNS_SQL = `
   coalesce(max(r.api_key_source = 'none'), 0) AS costEstimated,
   json_group_array(json(r.models)) AS models`
 
-interface UsageRow {
-  runs: number
-  inputTokens: number
-  outputTokens: number
-  cacheReadTokens: number
-  cacheWriteTokens: number
-  costUsd: number
-  turns: number
-  durationMs: number
-  costEstimated: number
-  models: string | null
-}
+/** A row of USAGE_COLUMNS_SQL: TaskUsage as SQLite returns it (a 0/1 flag, models as JSON text). */
+type UsageRow = Omit<TaskUsage, 'costEstimated' | 'models'> & {costEstimated: number; models: string | null}
 
 /** A row of USAGE_COLUMNS_SQL as a TaskUsage. */
 export function usageOfRow(row: UsageRow | undefined): TaskUsage {
