@@ -23,6 +23,7 @@ import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {CLAUDE_FIGURES} from './claude-figures.js'
+import {CLAUDE_WORKTREE_FIGURES} from './claude-worktree-figures.js'
 import {DAEMON_FIGURES} from './daemon-figures.js'
 import {FLEET_FIGURES} from './fleet-figures.js'
 import {LIVE_FIGURES} from './live-figures.js'
@@ -189,7 +190,11 @@ function table(rows) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...details].join('\n')
 }
 
-/** Where the repository figures run: a tmpfs when there is one (repo-figures.js says why). */
+/**
+ * Where the fleet figures run: MAKIMA_BENCH_TMPDIR, else a tmpfs when there is one (fleet-figures.js).
+ * The repository figures run in MAKIMA_BENCH_TMPDIR too when it is set, else on the disk, where
+ * makima's worktrees are (repo-figures.js says why).
+ */
 function fastTmpdir() {
   const candidates = [process.env.MAKIMA_BENCH_TMPDIR, '/dev/shm'].filter(Boolean)
   for (const dir of candidates) {
@@ -234,8 +239,9 @@ async function main() {
       const {value, detail} = await figure.measure({root: ROOT, scratch, quick: QUICK})
       rows.push(valueRow({id: figure.id, figure: figure.title, value, unit: figure.unit, op: figure.target.op, target: figure.target.value, detail}))
     }
-    const ctx = {scratch, fastScratch, quick: QUICK, shared: {}}
-    for (const figure of [...REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES, ...FLEET_FIGURES].filter((f) => wanted(f.id))) {
+    const repoScratch = process.env.MAKIMA_BENCH_TMPDIR ? fastScratch : scratch
+    const ctx = {scratch, fastScratch, repoScratch, quick: QUICK, shared: {}}
+    for (const figure of [...REPO_FIGURES, ...CLAUDE_WORKTREE_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES, ...FLEET_FIGURES].filter((f) => wanted(f.id))) {
       progress(figure.title)
       try {
         rows.push(...(await figure.measure(ctx)))

@@ -174,6 +174,11 @@ export function valueRow({id, figure, value, unit, op, target, detail, ok = true
   return {figure, makima: value, yardstick: null, ratio: null, target, ok: op ? met && ok : null, id, unit, targetKind: op ? `makima ${op}` : 'info', yardstickCommand: null, runs, detail}
 }
 
+/** The ratio of each pair (makima run i / yardstick run i), as text: `1.02, 0.95, ...`. */
+export function pairRatios(m, y) {
+  return m.map((v, i) => `${(v / y[i]).toFixed(2)}x`).join(', ')
+}
+
 /** A row comparing makima with a yardstick: ratio of medians, ok when ratio <= target. */
 export function ratioRow({id, figure, makimaMs, yardMs, target, yardstickCommand, runs, detail, ok = true}) {
   const ratio = round(median(makimaMs) / median(yardMs), 2)

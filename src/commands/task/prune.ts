@@ -4,7 +4,7 @@ import {TaskCommand} from '../../cli/task-command.js'
 
 export default class TaskPrune extends TaskCommand {
   static override summary = 'Remove the worktrees of ended tasks that match (uncommitted work is kept as a snapshot first)'
-  static override description = `Looks at ended tasks with a repository (completed, failed, interrupted; never a running or paused one) and removes the worktrees of those matching every filter given, as \`task cleanup\` does: uncommitted or untracked work is first stored as a final snapshot and the command prints how to restore it; the task's teardown command runs first. --merged keeps only tasks whose branch is in its base branch: reachable from it, every commit's patch already there (a rebase merge), or merging it would change nothing (a squash merge). With --delete-branch the branches go too, but only merged ones: commits not in the base stay on their branch. --dry-run lists what would go and why. Broken worktrees of the warm pool (worktree.warmPool: made ahead of time under worktree.baseDir/.pool, whose maker stopped before they were ready) always go; --pool removes the whole pool (it is made again after the next spawn while worktree.warmPool is set).`
+  static override description = `Looks at ended tasks with a repository (completed, failed, interrupted; never a running or paused one) and removes the worktrees of those matching every filter given, as \`task cleanup\` does: uncommitted or untracked work is first stored as a final snapshot and the command prints how to restore it; the task's teardown command runs first. --merged keeps only tasks whose branch is in its base branch: reachable from it, every commit's patch already there (a rebase merge), or merging it would change nothing (a squash merge). With --delete-branch the branches go too, but only merged ones: commits not in the base stay on their branch. --dry-run lists what would go and why. Broken worktrees of the warm pool (worktree.warmPool: made ahead of time under worktree.baseDir/.pool, whose maker stopped before they were ready) always go; --pool removes the whole pool (made again when the next task ends while worktree.warmPool is set); alone it prunes no task: add a filter (e.g. --state completed,failed,interrupted) to prune tasks too.`
   static override examples = [
     '<%= config.bin %> task prune --merged --dry-run',
     '<%= config.bin %> task prune --merged --delete-branch',
@@ -18,7 +18,7 @@ export default class TaskPrune extends TaskCommand {
     state: Flags.string({description: 'only tasks in these ended states (comma-separated: completed,failed,interrupted)'}),
     'delete-branch': Flags.boolean({description: 'also delete the task branches that are merged'}),
     'dry-run': Flags.boolean({description: 'list what would be removed and why, remove nothing'}),
-    pool: Flags.boolean({description: 'also remove the warm pool of ready worktrees (worktree.warmPool) of every repository'}),
+    pool: Flags.boolean({description: 'remove the warm pool of ready worktrees (worktree.warmPool) of every repository; alone, no task is pruned'}),
   }
 
   async run(): Promise<unknown> {

@@ -16,7 +16,10 @@ export interface PruneOptions {
   states?: TaskState[]
   deleteBranch?: boolean
   dryRun?: boolean
-  /** also remove every worktree of the warm pool (worktree.warmPool); broken pooled ones always go */
+  /**
+   * remove every worktree of the warm pool (worktree.warmPool; broken pooled ones always go); with
+   * none of the task filters (merged, olderThanMs, states, deleteBranch) no task is touched
+   */
   pool?: boolean
 }
 
@@ -72,14 +75,15 @@ export function parseEndedStates(value: string): TaskState[] {
  * the filters, as `task cleanup` does: uncommitted work is first kept as a final snapshot. A
  * branch is deleted only when it is merged (by any of MergedHow), so unpushed commits stay on it.
  * dryRun: only says what would go and why. Broken worktrees of the warm pool always go, and with
- * `pool` every pooled worktree.
+ * `pool` every pooled worktree (`pool` alone prunes only the pool).
  */
 export async function pruneTasks(manager: TaskManager, options: PruneOptions): Promise<PruneResult> {
   manager.reap()
   const states = options.states ?? [...ENDED_STATES]
   const now = Date.now()
   const pruned: PruneEntry[] = []
-  for (const task of manager.store.tasks.list({all: true})) {
+  const poolOnly = options.pool && !options.merged && options.olderThanMs === undefined && options.states === undefined && !options.deleteBranch
+  for (const task of poolOnly ? [] : manager.store.tasks.list({all: true})) {
     if (!states.includes(task.state) || !task.repoPath) continue
     const hasWorktree = Boolean(task.worktreePath && existsSync(task.worktreePath))
     if (!hasWorktree && !(options.deleteBranch && task.branch)) continue
