@@ -4,7 +4,7 @@
 import {describe, expect, test} from 'vitest'
 
 import {steps} from '../support/scripted-api.js'
-import {errorLines, taskWorld, useTaskCleanup} from '../support/task-helpers.js'
+import {errorLines, gate, taskWorld, useTaskCleanup} from '../support/task-helpers.js'
 
 useTaskCleanup()
 
@@ -53,7 +53,15 @@ describe('task spawn --queue with a cap of one slot', () => {
   }, 180_000)
 
   test('without --queue the full cap still exits 4; interrupting a queued task removes it from the queue', async () => {
-    const w = await taskWorld(slow(), cap)
+    // the first task holds its slot until the queue has been looked at (a loaded machine is slow)
+    const hold = gate()
+    const w = await taskWorld(
+      steps(async () => {
+        await hold.opened
+        return {text: 'held, then done'}
+      }),
+      cap,
+    )
     const first = await w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'first'])
     expect(first.code, first.stderr).toBe(0)
     const refused = await w.makima(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'refused'])
@@ -65,6 +73,7 @@ describe('task spawn --queue with a cap of one slot', () => {
     expect(interrupted.state).toBe('interrupted')
     expect(interrupted.error).toBe('removed from the queue')
     expect((await w.json(['task', 'show', b])).queuePosition).toBe(1)
+    hold.open()
     const waited = await w.makima(['task', 'wait', b, '--timeout', '60'], {timeoutMs: 70_000})
     expect(waited.code, waited.stderr).toBe(0)
     expect((await w.json(['task', 'show', a])).startedAt).toBeNull()

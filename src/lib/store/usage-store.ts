@@ -1,4 +1,4 @@
-import {retryWhileBusy} from './busy.js'
+import {retryWhileBusy, withBusyTimeout} from './busy.js'
 import {immediate, type Db} from './database.js'
 import {ACTIVE_STATES} from './task-record.js'
 import type {TaskUsage} from './task-usage.js'
@@ -136,11 +136,17 @@ export class UsageStore {
     })
   }
 
-  updateRun(taskId: string, number: number, patch: RunPatch): void {
+  /**
+   * `wait: false`: one try without waiting for another process's write lock (throws SQLite's busy
+   * error): the run's periodic writes, which must never hold up the run's thread (store/busy.ts).
+   */
+  updateRun(taskId: string, number: number, patch: RunPatch, options: {wait?: boolean} = {}): void {
     const keys = (Object.keys(patch) as (keyof RunPatch)[]).filter((k) => patch[k] !== undefined)
     if (keys.length === 0) return
     const update = this.db.prepare(`UPDATE runs SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE task_id = ? AND number = ?`)
-    retryWhileBusy(this.db, () => update.run(...keys.map((k) => toRow(k, patch[k])), taskId, number))
+    const run = () => update.run(...keys.map((k) => toRow(k, patch[k])), taskId, number)
+    if (options.wait === false) withBusyTimeout(this.db, 0, run)
+    else retryWhileBusy(this.db, run)
   }
 
   runs(taskId: string): RunRecord[] {

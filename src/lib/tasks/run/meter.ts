@@ -1,5 +1,6 @@
 import {addTokens, NO_TOKENS, RunCost, type TokenUsage} from '../../claude/usage.js'
 import type {ContentBlock, InitEvent, ResultEvent} from '../../claude/stream-event.js'
+import {isBusy} from '../../store/busy.js'
 import type {Store} from '../../store/store.js'
 import type {TaskRecord} from '../../store/task-record.js'
 import type {RunKind, TaskUsage} from '../../store/usage-store.js'
@@ -56,6 +57,8 @@ export class RunMeter {
   private inited = false
   private readonly models: string[] = []
   /** id of the assistant message seen last: the lines of one message come one after another */
+  /** what the init line told (Claude Code's version, the login), written with the next numbers */
+  private runInfo: {cliVersion?: string; apiKeySource?: string} = {}
   private lastMessageId: string | null = null
   private initModel: string | null = null
   private sessionId: string | null
@@ -120,8 +123,17 @@ export class RunMeter {
     if (timeout != null && this.used().durationMs >= timeout * 1000) this.trip(timeoutMessage(this.limits!))
     if (this.now() - this.lastWrite < WRITE_MS) return
     this.limits = this.options.store.tasks.get(this.options.task.id)?.limits ?? this.limits
-    if (this.dirty) this.write({})
-    else this.lastWrite = this.now()
+    if (!this.dirty) {
+      this.lastWrite = this.now()
+      return
+    }
+    try {
+      this.write({}, false)
+    } catch (error) {
+      // another process holds the database: the numbers stay counted here, written on a later tick
+      if (!isBusy(error)) throw error
+      this.lastWrite = this.now()
+    }
   }
 
   /** The run ended: its end time and final numbers. */
@@ -149,7 +161,9 @@ export class RunMeter {
     this.initModel = event.model
     const {store, task} = this.options
     this.cost.begin(event.version, store.usage.sessionTotal(task.id, this.sessionId, this.number))
-    store.usage.updateRun(task.id, this.number, {sessionId: this.sessionId, cliVersion: event.version, apiKeySource: event.apiKeySource})
+    // written with the next numbers (write): never a wait on a busy database here
+    this.runInfo = {cliVersion: event.version ?? undefined, apiKeySource: event.apiKeySource ?? undefined}
+    this.dirty = true
   }
 
   private onResult(event: ResultEvent): void {
@@ -172,18 +186,24 @@ export class RunMeter {
     this.options.onLimit(message)
   }
 
-  private write(extra: {endedMs?: number}): void {
+  private write(extra: {endedMs?: number}, wait = true): void {
     const {store, task} = this.options
-    store.usage.updateRun(task.id, this.number, {
-      ...this.tokens,
-      costUsd: this.cost.costUsd,
-      reportedCostUsd: this.cost.lastReported ?? undefined,
-      turns: this.turns,
-      results: this.results,
-      models: this.models,
-      sessionId: this.sessionId,
-      ...extra,
-    })
+    store.usage.updateRun(
+      task.id,
+      this.number,
+      {
+        ...this.runInfo,
+        ...this.tokens,
+        costUsd: this.cost.costUsd,
+        reportedCostUsd: this.cost.lastReported ?? undefined,
+        turns: this.turns,
+        results: this.results,
+        models: this.models,
+        sessionId: this.sessionId,
+        ...extra,
+      },
+      {wait},
+    )
     this.dirty = false
     this.lastWrite = this.now()
   }
