@@ -20,7 +20,7 @@ import {pathToFileURL} from 'node:url'
 
 import {newestClaude} from './newest-claude.js'
 import {bigRepo} from './repo-figures.js'
-import {ROOT, benchWorld, git, loadScriptedApi, makima, pairRatios, ratioRow, sleep, timed} from './support.js'
+import {ROOT, benchWorld, git, gitTraceSeconds, loadScriptedApi, makima, pairRatios, ratioRow, sleep, timed, traceFile} from './support.js'
 
 const PLAN = 'Write the file bench-output.txt.'
 const OUTPUT = 'bench-output.txt'
@@ -55,9 +55,17 @@ async function claudeWorktree(ctx) {
     const extra = {MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: claude.path}
     const plain = benchWorld(ctx.repoScratch, 'claude-wt', {apiUrl: api.url, extra})
     const pooled = benchWorld(ctx.repoScratch, 'claude-wt-pool', {apiUrl: api.url, extra: {...extra, MAKIMA_DAEMON_WORKTREE_WARMPOOL: '1'}})
+    // MAKIMA_BENCH_TRACE: seconds of each run's checkout (git's own), to say where the time goes
+    const checkouts = {m0: [], m1: [], claude: []}
+    const traced = (env, kind) => {
+      const file = traceFile(`claude-worktree-${kind}`)
+      return {env: file ? {...env, GIT_TRACE2_EVENT: file} : env, done: () => file && checkouts[kind].push(gitTraceSeconds(file).checkout)}
+    }
     const makimaRun = (world) => async () => {
       if (world === pooled) await poolReady(world, repo)
-      const {ms, stdout} = await makima(['task', 'spawn', '--json', '--repo', repo, PLAN], {env: world.env, capture: true})
+      const trace = traced(world.env, world === pooled ? 'm1' : 'm0')
+      const {ms, stdout} = await makima(['task', 'spawn', '--json', '--repo', repo, PLAN], {env: trace.env, capture: true})
+      trace.done()
       const task = JSON.parse(stdout)
       if (task.state !== 'completed' || !existsSync(path.join(task.worktreePath, OUTPUT))) {
         throw new Error(`bench: task ${task.shortId} ${task.state} (${task.error}); ${OUTPUT} ${existsSync(path.join(task.worktreePath ?? '', OUTPUT)) ? 'written' : 'missing'}`)
@@ -70,7 +78,9 @@ async function claudeWorktree(ctx) {
     let n = 0
     const claudeRun = async () => {
       const name = `bench-${process.pid}-${++n}`
-      const {ms} = await timed(claude.path, ['-p', '--worktree', name, '--dangerously-skip-permissions', PLAN], {env: plain.env, cwd: repo})
+      const trace = traced(plain.env, 'claude')
+      const {ms} = await timed(claude.path, ['-p', '--worktree', name, '--dangerously-skip-permissions', PLAN], {env: trace.env, cwd: repo})
+      trace.done()
       const wt = path.join(repo, '.claude', 'worktrees', name)
       if (!existsSync(path.join(wt, OUTPUT))) throw new Error(`bench: claude -p --worktree did not write ${OUTPUT} in ${wt}`)
       removeWorktreeAndBranch(repo, wt, `worktree-${name}`, plain.env)
@@ -97,7 +107,11 @@ async function claudeWorktree(ctx) {
       }
     }
     const ms = (list) => list.map((v) => v.toFixed(0)).join(', ')
-    const where = `Claude Code ${claude.version} (${claude.how}); ${files} files; runs in ${ctx.repoScratch}`
+    const secs = (list) => list.map((v) => v.toFixed(2)).join(', ')
+    const checkoutText = checkouts.claude.length
+      ? `; checkouts (git's seconds, warm-up first): makima ${secs(checkouts.m0)}; claude ${secs(checkouts.claude)}; pooled makima ${secs(checkouts.m1)}`
+      : ''
+    const where = `Claude Code ${claude.version} (${claude.how}); ${files} files; runs in ${ctx.repoScratch}${checkoutText}`
     const yard = `claude -p --worktree (${claude.version})`
     return [
       ratioRow({

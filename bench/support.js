@@ -174,6 +174,35 @@ export function valueRow({id, figure, value, unit, op, target, detail, ok = true
   return {figure, makima: value, yardstick: null, ratio: null, target, ok: op ? met && ok : null, id, unit, targetKind: op ? `makima ${op}` : 'info', yardstickCommand: null, runs, detail}
 }
 
+/**
+ * MAKIMA_BENCH_TRACE=<dir>: the git trace (GIT_TRACE2_EVENT) a run writes, for figures that say
+ * where their time goes; undefined when not asked for.
+ */
+export function traceFile(name) {
+  const dir = process.env.MAKIMA_BENCH_TRACE
+  if (!dir) return undefined
+  mkdirSync(dir, {recursive: true})
+  return path.join(dir, `${name}-${process.hrtime.bigint()}.json`)
+}
+
+/**
+ * Seconds of the top-level git commands of a GIT_TRACE2_EVENT file that check out a tree
+ * (`worktree add`, `checkout -b/-B`), and of all top-level git commands.
+ */
+export function gitTraceSeconds(file) {
+  const procs = new Map()
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue
+    const e = JSON.parse(line)
+    const p = procs.get(e.sid) ?? {}
+    procs.set(e.sid, p)
+    if (e.event === 'start') Object.assign(p, {top: !e.sid.includes('/'), checkout: / worktree add (?!.*--no-checkout)| checkout --quiet -[bB] /.test(` ${e.argv.join(' ')} `)})
+    if (e.event === 'exit') p.secs = e.t_abs
+  }
+  const top = [...procs.values()].filter((p) => p.top && p.secs !== undefined)
+  return {checkout: top.filter((p) => p.checkout).reduce((a, p) => a + p.secs, 0), git: top.reduce((a, p) => a + p.secs, 0)}
+}
+
 /** The ratio of each pair (makima run i / yardstick run i), as text: `1.02, 0.95, ...`. */
 export function pairRatios(m, y) {
   return m.map((v, i) => `${(v / y[i]).toFixed(2)}x`).join(', ')
