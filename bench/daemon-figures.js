@@ -201,7 +201,7 @@ async function recoveryStartup({scratch, quick}) {
             repoSource: repo, repoPath: repo, baseBranch: 'main', targetBranch: null, targetRepo: null, branch: `makima/bench-${i}`,
             worktreePath: wt, baseSha: head, parentTaskId: null, isOrchestrator: false, isSupervisor: false, autonomous: false,
             contractId: null, continueFromTaskId: null, copyFiles: null, completionActionKind: 'none', completionAction: null,
-            pid: gone, runnerPid: gone, runnerStart: null, exitCode: null, error: null, sessionId: randomUUID(), needsRecovery: false,
+            pid: gone, runnerPid: gone, runnerStart: null, exitCode: null, error: null, failureKind: null, sessionId: randomUUID(), taskPort: null, skipSetup: false, needsRecovery: false,
             createdAt: now, startedAt: now, completedAt: null, updatedAt: now,
           })
         })
