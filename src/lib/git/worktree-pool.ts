@@ -79,7 +79,7 @@ function names(dir: string): string[] {
   } catch {
     return []
   }
-  return [...new Set(files.filter((f) => f !== 'repo').map((f) => f.replace(/\.(ready|filling|taken)$/, '')))].sort()
+  return [...new Set(files.filter((f) => f !== 'repo').map((f) => f.replace(/\.(ready|ready\.tmp|filling|taken)$/, '')))].sort()
 }
 
 function fillerAlive(entry: string): boolean {
