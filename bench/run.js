@@ -27,6 +27,7 @@ import {CLAUDE_WORKTREE_FIGURES} from './claude-worktree-figures.js'
 import {DAEMON_FIGURES} from './daemon-figures.js'
 import {FLEET_FIGURES} from './fleet-figures.js'
 import {LIVE_FIGURES} from './live-figures.js'
+import {QUEUE_FIGURES} from './queue-figures.js'
 import {BIG_REPO_FIGURES, REPO_FIGURES} from './repo-figures.js'
 import {seedTasks} from './seed.js'
 import {valueRow} from './support.js'
@@ -241,7 +242,7 @@ async function main() {
     }
     const repoScratch = process.env.MAKIMA_BENCH_TMPDIR ? fastScratch : scratch
     const ctx = {scratch, fastScratch, repoScratch, quick: QUICK, shared: {}}
-    for (const figure of [...REPO_FIGURES, ...CLAUDE_WORKTREE_FIGURES, ...BIG_REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES, ...FLEET_FIGURES].filter((f) => wanted(f.id))) {
+    for (const figure of [...REPO_FIGURES, ...CLAUDE_WORKTREE_FIGURES, ...BIG_REPO_FIGURES, ...CLAUDE_FIGURES, ...LIVE_FIGURES, ...QUEUE_FIGURES, ...FLEET_FIGURES].filter((f) => wanted(f.id))) {
       progress(figure.title)
       try {
         rows.push(...(await figure.measure(ctx)))

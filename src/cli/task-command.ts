@@ -4,7 +4,7 @@ import type {Config} from '../lib/config/types.js'
 import {databaseError, databaseProblem} from '../lib/store/database-errors.js'
 import type {Store} from '../lib/store/store.js'
 import {isEnded, type TaskRecord} from '../lib/store/task-record.js'
-import type {TaskManager} from '../lib/tasks/manager.js'
+import type {TaskManager, TaskManagerOptions} from '../lib/tasks/manager.js'
 
 /** Base of the task commands: opens the store and a TaskManager for this process, closes them after. */
 export abstract class TaskCommand extends MakimaCommand {
@@ -18,7 +18,7 @@ export abstract class TaskCommand extends MakimaCommand {
     return this.openedStore
   }
 
-  protected async taskManager(overrides?: Record<string, unknown>): Promise<TaskManager> {
+  protected async taskManager(overrides?: Record<string, unknown>, options: Pick<TaskManagerOptions, 'hostQueued'> = {}): Promise<TaskManager> {
     const config = this.makimaConfig(overrides)
     // The modules load while the database opens (each import reads files between compiles).
     const modules = Promise.all([import('../lib/tasks/manager.js'), import('../lib/claude/stored-token.js')])
@@ -30,6 +30,7 @@ export abstract class TaskCommand extends MakimaCommand {
       config,
       env: withStoredToken(process.env, config.home),
       runnerEntry: {execPath: process.execPath, script: cliEntry()},
+      ...options,
     })
   }
 

@@ -11,6 +11,17 @@ useTaskCleanup()
 const slow = () => steps({delayMs: 2500, then: {text: 'slow but done'}})
 const cap = {MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS: '1'}
 
+async function exited(pid: number, withinMs: number): Promise<boolean> {
+  for (const end = Date.now() + withinMs; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return true
+    }
+  }
+  return false
+}
+
 describe('task spawn --queue with a cap of one slot', () => {
   test('detached: the first runs, the others wait in order with their places, all complete in order', async () => {
     const w = await taskWorld(slow(), cap)
@@ -35,6 +46,10 @@ describe('task spawn --queue with a cap of one slot', () => {
     const ended = await Promise.all(ids.map((id) => w.json(['task', 'show', id])))
     expect(ended.map((t) => t.state)).toEqual(['completed', 'completed', 'completed'])
     expect(ended[0].completedAt <= ended[1].startedAt && ended[1].completedAt <= ended[2].startedAt).toBe(true)
+    // the runner whose task ended ran the next queued one itself (no new process between them),
+    // and exits once the queue it took on is done
+    expect(ended.map((t) => t.runnerPid)).toEqual([ended[0].runnerPid, ended[0].runnerPid, ended[0].runnerPid])
+    expect(await exited(ended[0].runnerPid, 20_000)).toBe(true)
   }, 180_000)
 
   test('attached: shows "queued (1 ahead)", then runs here and completes', async () => {

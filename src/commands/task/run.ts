@@ -8,7 +8,7 @@ export default class TaskRun extends TaskCommand {
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(TaskRun)
-    const manager = await this.taskManager()
+    const manager = await this.taskManager({}, {hostQueued: true})
     const task = manager.store.tasks.resolve(args.task)
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
     manager.onEvent((event) => {
@@ -25,6 +25,9 @@ export default class TaskRun extends TaskCommand {
     process.on('SIGHUP', () => undefined) // the terminal that started us may go away
     log(`runner pid ${process.pid} for task ${task.id}`)
     await manager.run(task.id)
+    // queued tasks this runner's freed slots let in run here too (tasks/queue.ts)
+    const {whenHostedDone} = await import('../../lib/tasks/queue.js')
+    await whenHostedDone(manager)
     return undefined
   }
 }

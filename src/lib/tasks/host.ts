@@ -52,4 +52,10 @@ export interface TaskHost {
   readonly queuedHere: Set<string>
   /** start the queued tasks that fit in the free slots (queue.ts) */
   promoteQueued(): TaskRecord[]
+  /** this process runs the queued tasks it promotes itself (a detached runner; queue.ts) */
+  readonly hostsQueued: boolean
+  /** the runs of queued tasks this process took on (queue.ts hostQueuedTask) */
+  readonly hosted: Set<Promise<unknown>>
+  /** run a task that holds a slot in this process until it ends (then the work after a run) */
+  run(taskId: string): Promise<TaskRecord>
 }

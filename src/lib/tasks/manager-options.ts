@@ -24,4 +24,9 @@ export interface TaskManagerOptions {
    * refills in its own process); without it a detached `task pool-fill` does (tasks/workspace/pool.ts)
    */
   poolRefill?: (repoPath: string, base: string) => void
+  /**
+   * This process is a detached runner (`task run`): a queued task that a slot freed here lets in is
+   * run in this process, which is already up, instead of in a new runner (tasks/queue.ts)
+   */
+  hostQueued?: boolean
 }

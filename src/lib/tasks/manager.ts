@@ -43,6 +43,8 @@ export class TaskManager implements TaskHost {
   abandoning = false
   /** queued tasks this process waits for (attached --queue): promoted here, run here */
   readonly queuedHere = new Set<string>()
+  /** runs of queued tasks this runner took on itself (options.hostQueued; tasks/queue.ts) */
+  readonly hosted = new Set<Promise<unknown>>()
   /** tool keys of the tasks this process runs: in memory only (tasks/roles/tool-keys.ts) */
   private readonly toolKeys: ToolKeys
 
@@ -62,6 +64,10 @@ export class TaskManager implements TaskHost {
 
   get env(): Record<string, string | undefined> {
     return this.options.env
+  }
+
+  get hostsQueued(): boolean {
+    return Boolean(this.options.hostQueued) && !this.stopping
   }
 
   get onCheckpoint(): TaskManagerOptions['onCheckpoint'] {

@@ -21,8 +21,9 @@ export function queueOrTake(m: TaskHost, task: TaskRecord | string, from: readon
 /**
  * Start the queued tasks that fit in the free slots, oldest first (task-store.ts promoteQueued).
  * A promoted task this process is waiting for is left to that wait (its state is now
- * `initializing`); for every other one this process starts a detached runner, so a queued task
- * runs even when the process that queued it is gone. Called whenever a slot may have freed:
+ * `initializing`); a detached runner (`task run`) runs the others itself, one process already up
+ * (no start-up between a task's end and the next one's start); any other process starts a
+ * detached runner for each, so a queued task runs even when the process that queued it is gone. Called whenever a slot may have freed:
  * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
  */
 export function promoteQueued(m: TaskHost): TaskRecord[] {
@@ -38,6 +39,10 @@ export function promoteQueued(m: TaskHost): TaskRecord[] {
     promoted.push(task)
     if (m.queuedHere.delete(task.id)) continue
     try {
+      if (m.hostsQueued) {
+        hostQueuedTask(m, task.id)
+        continue
+      }
       m.progress(task.id, 'a slot is free: starting (queued task)')
       m.startDetachedRunner(task.id)
     } catch (error) {
@@ -45,4 +50,28 @@ export function promoteQueued(m: TaskHost): TaskRecord[] {
     }
   }
   return promoted
+}
+
+/**
+ * Run a promoted task in this runner process (its runnerPid is already this process: the store's
+ * promotion wrote it). The runner's command waits for these before it exits (whenHostedDone).
+ */
+function hostQueuedTask(m: TaskHost, taskId: string): void {
+  m.progress(taskId, `a slot is free: starting (queued task, in runner pid ${process.pid})`)
+  const run: Promise<unknown> = m
+    .run(taskId)
+    .catch((error: Error) => {
+      try {
+        m.finish(taskId, 'failed', {error: `the runner could not run the queued task: ${error.message}`})
+      } catch {
+        // already ended
+      }
+    })
+    .finally(() => m.hosted.delete(run))
+  m.hosted.add(run)
+}
+
+/** Wait until every queued task this runner took on (and those they let in) has ended. */
+export async function whenHostedDone(m: TaskHost): Promise<void> {
+  while (m.hosted.size > 0) await Promise.allSettled([...m.hosted])
 }
