@@ -130,21 +130,3 @@ export function systemPromptFor(task: PromptRole): string {
   const role = task.isSupervisor ? SUPERVISOR_PROMPT : task.isOrchestrator ? ORCHESTRATOR_PROMPT : SUBTASK_PROMPT
   return task.contractId && !task.isSupervisor ? `${role}${CONTRACT_PROMPT}` : role
 }
-
-/**
- * The first message of a task the server respawns where its Claude session cannot be resumed
- * (spawnTask with conversationHistory, protocol.md): the earlier conversation as context, then
- * the plan. A string is used as it is; anything else as indented JSON.
- */
-export function planWithHistory(plan: string, history: unknown): string {
-  const text = typeof history === 'string' ? history : JSON.stringify(history, null, 2)
-  return `This task was started before and its session could not be resumed here. The conversation so far:
-
-<conversation-history>
-${text}
-</conversation-history>
-
-Continue from where it left off, with this task:
-
-${plan}`
-}

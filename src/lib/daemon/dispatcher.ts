@@ -1,4 +1,3 @@
-import {planWithHistory} from '../claude/prompts.js'
 import {MakimaError} from '../errors.js'
 import {ENDED_STATES, isActive, type TaskRecord} from '../store/task-record.js'
 import type {TaskSpec} from '../tasks/spec.js'
@@ -68,7 +67,8 @@ async function respawnInNewWorktree(ctx: DispatchContext, task: TaskRecord, cmd:
   // take the slot first (nothing is made when the cap is full), then build the worktree
   ctx.store.inbox.take(task.id, 'message')
   const resume = cmd.resumeSession && task.sessionId !== null
-  const plan = !resume && cmd.conversationHistory !== undefined ? planWithHistory(cmd.plan, cmd.conversationHistory) : cmd.plan
+  // a new session: the server's copy of the conversation (trimmed) or the note on the work so far, then the plan
+  const plan = resume ? cmd.plan : firstMessageOf(cmd)
   ctx.manager.acquire(task.id, ENDED_STATES, {worktreePath: worktree, plan, error: null, exitCode: null, completedAt: null})
   try {
     // on the task's branch as it is, or (a checkpoint patch follows) the branch moved to the patch's base
