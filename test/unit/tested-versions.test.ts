@@ -1,6 +1,7 @@
 // The tested Claude Code range (src/lib/claude/tested-versions.ts) is what the suite really runs:
 // its newest is package.json's pinned devDependency, its oldest the npm alias devDependency, and
-// the two executables in node_modules print those versions (real child processes).
+// the two executables in node_modules print those versions (real child processes); the CI
+// recipes install the newest.
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -17,6 +18,11 @@ describe('the tested Claude Code range', () => {
     expect(pkg.devDependencies['claude-code-2-1-197']).toBe(`npm:@anthropic-ai/claude-code@${TESTED_CLAUDE.oldest}`)
     expect(CLAUDE_VERSIONS.map((v) => v.label)).toEqual([TESTED_CLAUDE.newest, TESTED_CLAUDE.oldest])
     expect(CLAUDE_VERSIONS[0].bin).toBe(PINNED_CLAUDE)
+  })
+
+  it.each(['github-actions.yml', 'gitlab-ci.yml'])('the CI recipe %s installs the newest tested', (file) => {
+    const text = readFileSync(join(projectRoot, 'examples', 'ci', file), 'utf8')
+    expect([...text.matchAll(/@anthropic-ai\/claude-code@(\S+)/g)].map((m) => m[1])).toEqual([TESTED_CLAUDE.newest])
   })
 
   it.each(CLAUDE_VERSIONS)('node_modules holds Claude Code $label where the tests look for it', ({label, bin}) => {
