@@ -97,7 +97,7 @@ try {
     const cleaned = text
       .split('\n')
       .filter(Boolean)
-      .map((l) => l.replaceAll(work, '/home/dev').replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT'))
+      .map((l) => l.replaceAll(work, '/home/dev').replaceAll(work.replaceAll('/', '-'), '-home-dev').replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT'))
       .join('\n')
     writeFileSync(path.join(outDir, name), `${cleaned}\n`)
     console.log(`${name}: ${cleaned.split('\n').length} lines`)
