@@ -16,7 +16,11 @@ describe('isRoutineLine: the lines a run does not parse', () => {
   it('skips only lines that cannot change the session, end a turn or show an auth failure (every fixture)', () => {
     let routine = 0
     // both tested Claude Code versions: 2.1.197 at the top, 2.1.332 in its folder
-    const files = [FIXTURES, join(FIXTURES, '2.1.332')].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, f)))
+    const files = [FIXTURES, join(FIXTURES, '2.1.332')].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => join(dir, f)),
+    )
     expect(files.length).toBeGreaterThanOrEqual(15)
     for (const file of files) {
       let session: string | null = null

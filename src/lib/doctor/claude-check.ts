@@ -20,11 +20,22 @@ export async function checkClaude(ctx: DoctorContext): Promise<CheckResult> {
   const out = `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim()
   const firstLine = out.split('\n')[0] ?? ''
   if (r.exitCode !== 0) {
-    const why = r.exitCode === undefined ? (r.timedOut ? 'did not answer within 10 s' : (String(r.message ?? '').split('\n')[0] || 'could not be started')) : `exited with ${r.exitCode}: ${firstLine}`
-    return {check: 'claude', status: 'fail', detail: `Claude Code (process.claudeCommand "${command}" = ${resolved}) cannot be run: \`${resolved} --version\` ${why}`, fix: `reinstall it (${INSTALL}), or point makima at a working one: makima config set process.claudeCommand <path>`}
+    const why = r.exitCode === undefined ? (r.timedOut ? 'did not answer within 10 s' : String(r.message ?? '').split('\n')[0] || 'could not be started') : `exited with ${r.exitCode}: ${firstLine}`
+    return {
+      check: 'claude',
+      status: 'fail',
+      detail: `Claude Code (process.claudeCommand "${command}" = ${resolved}) cannot be run: \`${resolved} --version\` ${why}`,
+      fix: `reinstall it (${INSTALL}), or point makima at a working one: makima config set process.claudeCommand <path>`,
+    }
   }
   const version = claudeVersionOf(firstLine)
-  if (!version) return {check: 'claude', status: 'warn', detail: `${resolved} --version printed no version ("${firstLine}"); ${tested}`, fix: `check that process.claudeCommand "${command}" is Claude Code (${INSTALL})`}
+  if (!version)
+    return {
+      check: 'claude',
+      status: 'warn',
+      detail: `${resolved} --version printed no version ("${firstLine}"); ${tested}`,
+      fix: `check that process.claudeCommand "${command}" is Claude Code (${INSTALL})`,
+    }
   const position = testedRangePosition(version)
   if (position === 'older') {
     return {
