@@ -30,9 +30,9 @@ RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-slim AS runtime
-# The Claude Code version makima is tested against: package.json's devDependency
+# The newest Claude Code version makima is tested with: package.json's devDependency
 # @anthropic-ai/claude-code (test/unit/deploy-manifests.test.ts keeps the two equal).
-ARG CLAUDE_CODE_VERSION=2.1.197
+ARG CLAUDE_CODE_VERSION=2.1.332
 # More Debian packages for tasks: bubblewrap for process.bubblewrap.enabled (it needs
 # unprivileged user namespaces, which most pods do not allow), openssh-client for ssh remotes.
 # Add gh here for the `pr` completion action (it also needs GH_TOKEN in the environment).

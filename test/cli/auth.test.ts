@@ -2,7 +2,8 @@
 // within seconds with what to do, without any login prompt; `makima auth login` drives
 // `claude setup-token` in a pseudo-terminal; `makima auth status` asks the real claude.
 //
-// The 401 and status tests run the REAL claude. The login tests use test/support/fake-claude/claude,
+// The 401 and status tests run the REAL claude; the 401 test runs on both tested versions
+// (CLAUDE_VERSIONS), since it reads what Claude Code prints. The login tests use test/support/fake-claude/claude,
 // the one fake in the suite (the real setup-token needs a browser sign-in; see its header).
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
@@ -10,7 +11,7 @@ import {describe, expect, test} from 'vitest'
 
 import {recordClaudeArgv} from '../support/claude-recorder.js'
 import {runCli, useCleanup} from '../support/cli.js'
-import {PINNED_CLAUDE, projectRoot, testEnv} from '../support/env.js'
+import {CLAUDE_VERSIONS, PINNED_CLAUDE, projectRoot, testEnv} from '../support/env.js'
 import {isAlive, waitFor} from '../support/processes.js'
 import {taskWorld} from '../support/task-helpers.js'
 
@@ -21,11 +22,11 @@ const REAL_CLAUDE = PINNED_CLAUDE
 const GOOD_CODE = 'GOOD-CODE-1234#fake-state'
 const URL_RE = /https:\/\/claude\.com\/cai\/oauth\/authorize\?code=true&\S+&state=fake-state-\d+-\d+/
 
-describe('a 401 from the API', () => {
+describe.each(CLAUDE_VERSIONS)('a 401 from the API (Claude Code $label)', ({bin}) => {
   test('fails the task within seconds (default retries) with "run `makima auth login`", and starts no login', async () => {
     const w = await taskWorld(() => ({status: 401, error: 'OAuth token has expired. Please obtain a new token or run /login'}))
     expect(w.t.env.CLAUDE_CODE_MAX_RETRIES).toBeUndefined() // Claude Code would retry for minutes
-    const argv = await recordClaudeArgv(w)
+    const argv = await recordClaudeArgv(w, bin)
     const started = Date.now()
     // stdin stays open: a login prompt would wait on it forever.
     const p = w.spawn(['task', 'spawn', '--json', '--repo', w.repo.dir, 'a plan that meets an expired token'])

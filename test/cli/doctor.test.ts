@@ -1,8 +1,15 @@
+// makima doctor through the built CLI, with the real Claude Code devDependencies (both tested
+// versions). The claude check's old, newer and broken versions use tiny fake `claude` scripts that
+// only answer `--version` (no real release is that old or that new offline); each says so in its
+// own first lines.
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {WebSocketServer} from 'ws'
 
+import {TESTED_CLAUDE} from '../../src/lib/claude/tested-versions.js'
 import {runCli, useCleanup} from '../support/cli.js'
-import {testEnv} from '../support/env.js'
+import {CLAUDE_VERSIONS, testEnv, type TestEnv} from '../support/env.js'
 
 useCleanup()
 
@@ -41,7 +48,7 @@ describe('makima doctor', () => {
     expect(checks.node.status).toBe(Number(process.versions.node.split('.')[0]) >= 22 ? 'ok' : 'warn')
     if (checks.node.status === 'warn') expect(checks.node.detail).toContain('reached end of life in April 2026; makima supports 22, 24 and 26')
     expect(checks.git.status).toBe('ok')
-    expect(checks.claude).toMatchObject({status: 'ok', detail: expect.stringContaining('2.1.197')})
+    expect(checks.claude).toMatchObject({status: 'ok', detail: expect.stringContaining(TESTED_CLAUDE.newest)})
     expect(checks.auth).toMatchObject({status: 'ok', detail: expect.stringContaining('api_key (ANTHROPIC_API_KEY)')})
     expect(checks.database).toMatchObject({status: 'ok', detail: expect.stringContaining('schema')})
     expect(checks.home.status).toBe('ok')
@@ -56,7 +63,7 @@ describe('makima doctor', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/FAIL\s+auth\s+Claude Code is not logged in/)
     expect(r.stdout).toMatch(/fix: makima auth login/)
-    expect(r.stdout).toMatch(/ok\s+claude\s+2\.1\.197/)
+    expect(r.stdout).toMatch(/ok\s+claude\s+2\.1\.332/)
   })
 
   it('fails (exit 1) with how to fix it: refused key, missing claude', async () => {
@@ -87,5 +94,54 @@ describe('makima doctor', () => {
     expect(checks.server).toMatchObject({status: 'fail', detail: expect.stringMatching(/3 s|timeout|timed out/i)})
     expect(elapsed).toBeLessThan(15_000)
     silent.close()
+  })
+})
+
+/** A fake `claude` that only prints a version (or fails): what doctor's claude check reads. */
+function fakeClaude(t: TestEnv, body: string): string {
+  const file = join(t.root, 'fake-claude')
+  writeFileSync(file, `#!/bin/sh\n# A FAKE claude for doctor's version check only: no real release prints this offline.\n${body}\n`, {mode: 0o755})
+  return file
+}
+
+async function claudeCheck(t: TestEnv): Promise<Check> {
+  const r = await runCli(['doctor', '--json'], {env: t.env})
+  return byName(JSON.parse(r.stdout)).claude
+}
+
+describe('makima doctor: the Claude Code version', () => {
+  it.each(CLAUDE_VERSIONS)('Claude Code $label (a real devDependency) is ok and within the tested range', async ({label, bin}) => {
+    const t = testEnv({extra: {MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: bin}})
+    const check = await claudeCheck(t)
+    expect(check).toMatchObject({status: 'ok', detail: `${label} (Claude Code) (${bin}); tested: ${TESTED_CLAUDE.oldest} to ${TESTED_CLAUDE.newest}`})
+  })
+
+  it('warns when the claude on PATH is older than the oldest tested, saying how to update', async () => {
+    const t = testEnv()
+    const fake = fakeClaude(t, 'echo "1.0.0 (Claude Code)"')
+    t.env.MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND = fake
+    const check = await claudeCheck(t)
+    expect(check.status).toBe('warn')
+    expect(check.detail).toBe(`1.0.0 (Claude Code) (${fake}) is older than the oldest Claude Code makima is tested with, 2.1.197: what makima reads of its output may differ`)
+    expect(check.fix).toBe(`npm install -g @anthropic-ai/claude-code@${TESTED_CLAUDE.newest} (or newer)`)
+    const text = await runCli(['doctor'], {env: t.env})
+    expect(text.stdout).toMatch(/^warn {2}claude {4}1\.0\.0 \(Claude Code\)/m)
+  })
+
+  it('a version newer than tested is ok, and says so', async () => {
+    const t = testEnv()
+    t.env.MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND = fakeClaude(t, 'echo "2.10.0 (Claude Code)"')
+    const check = await claudeCheck(t)
+    expect(check).toMatchObject({status: 'ok', detail: expect.stringMatching(/^2\.10\.0 \(Claude Code\) .*; newer than the newest tested, 2\.1\.332$/)})
+  })
+
+  it('fails when the configured claude cannot run, naming the command and how to install', async () => {
+    const t = testEnv()
+    const fake = fakeClaude(t, 'echo "error: broken install" >&2; exit 3')
+    t.env.MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND = fake
+    const check = await claudeCheck(t)
+    expect(check.status).toBe('fail')
+    expect(check.detail).toBe(`Claude Code (process.claudeCommand "${fake}" = ${fake}) cannot be run: \`${fake} --version\` exited with 3: error: broken install`)
+    expect(check.fix).toContain('npm install -g @anthropic-ai/claude-code')
   })
 })

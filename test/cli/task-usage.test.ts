@@ -1,14 +1,14 @@
 // Usage of every task (issue 19), through the built CLI against the REAL claude and a scripted API,
-// on both behaviours of Claude Code's total_cost_usd: 2.1.197 (the pinned devDependency; a total of
-// the process) and 2.1.332 (the npm alias devDependency claude-code-2-1-332; a total of the
-// session, carried over when a follow-up resumes it). A task and a follow-up through `task send`:
+// on both behaviours of Claude Code's total_cost_usd: 2.1.332 (the pinned devDependency; a total of
+// the session, carried over when a follow-up resumes it) and 2.1.197 (the npm alias devDependency
+// claude-code-2-1-197; a total of the process). A task and a follow-up through `task send`:
 // each run's own cost and the task's total are right in both, never a sum of running totals.
 import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import {describe, expect, test} from 'vitest'
 
 import {useCleanup} from '../support/cli.js'
-import {CLAUDE_2_1_332, PINNED_CLAUDE} from '../support/env.js'
+import {CLAUDE_2_1_197, PINNED_CLAUDE} from '../support/env.js'
 import {byPrompt, steps} from '../support/scripted-api.js'
 import {taskWorld, type TaskWorld} from '../support/task-helpers.js'
 
@@ -31,8 +31,8 @@ function resultsPerProcess(w: TaskWorld, taskId: string): {version: string; tota
 }
 
 const VERSIONS = [
-  {version: '2.1.197', claude: PINNED_CLAUDE, sessionTotal: false},
-  {version: '2.1.332', claude: CLAUDE_2_1_332, sessionTotal: true},
+  {version: '2.1.332', claude: PINNED_CLAUDE, sessionTotal: true},
+  {version: '2.1.197', claude: CLAUDE_2_1_197, sessionTotal: false},
 ]
 
 describe.each(VERSIONS)('usage with Claude Code $version', ({version, claude, sessionTotal}) => {

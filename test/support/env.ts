@@ -12,14 +12,31 @@ import {killProcessesWithEnv} from './processes.js'
 /** Root of the makima project (the directory holding package.json). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-/** The Claude Code the tests run: package.json's pinned devDependency @anthropic-ai/claude-code. */
+/**
+ * The Claude Code the tests run: package.json's pinned devDependency @anthropic-ai/claude-code,
+ * the newest release makima is tested with (src/lib/claude/tested-versions.ts).
+ */
 export const PINNED_CLAUDE = join(projectRoot, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe')
 
 /**
- * The newer Claude Code, the npm alias devDependency claude-code-2-1-332, for the tests of what
- * reads its output (its result lines have another field order and a session-total cost).
+ * The oldest Claude Code makima is tested with, the npm alias devDependency claude-code-2-1-197,
+ * for the tests of what reads its output (its result lines start with "type" and its cost is a
+ * total of the process, not of the session).
  */
-export const CLAUDE_2_1_332 = join(projectRoot, 'node_modules', 'claude-code-2-1-332', 'bin', 'claude.exe')
+export const CLAUDE_2_1_197 = join(projectRoot, 'node_modules', 'claude-code-2-1-197', 'bin', 'claude.exe')
+
+/** @deprecated 2.1.332 is the pinned one now: use PINNED_CLAUDE (kept for a branch merged later). */
+export const CLAUDE_2_1_332 = PINNED_CLAUDE
+
+/**
+ * Both Claude Code versions the suite runs, newest first, for `describe.each` over the tests of
+ * what reads Claude Code's output (stream parser, usage, auth failures, run end). Only those run
+ * twice; everything else runs the pinned one.
+ */
+export const CLAUDE_VERSIONS: readonly {label: string; bin: string}[] = [
+  {label: '2.1.332', bin: PINNED_CLAUDE},
+  {label: '2.1.197', bin: CLAUDE_2_1_197},
+]
 
 /**
  * A directory holding only `claude` -> PINNED_CLAUDE, first on every test PATH. Both Claude Code

@@ -1,6 +1,6 @@
 // isRoutineLine (src/lib/claude/routine-line.ts): the output lines a run stores without parsing
 // must never be ones that change its course (session, turn end, auth failure): checked on every
-// real fixture of Claude Code's stream-json.
+// real fixture of Claude Code's stream-json (both tested versions).
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -15,9 +15,16 @@ const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 describe('isRoutineLine: the lines a run does not parse', () => {
   it('skips only lines that cannot change the session, end a turn or show an auth failure (every fixture)', () => {
     let routine = 0
-    for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl'))) {
+    // both tested Claude Code versions: 2.1.197 at the top, 2.1.332 in its folder
+    const files = [FIXTURES, join(FIXTURES, '2.1.332')].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => join(dir, f)),
+    )
+    expect(files.length).toBeGreaterThanOrEqual(15)
+    for (const file of files) {
       let session: string | null = null
-      for (const line of readFileSync(join(FIXTURES, file), 'utf8')
+      for (const line of readFileSync(file, 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '')) {
         const event = parseStreamLine(line)

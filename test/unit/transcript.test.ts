@@ -7,8 +7,8 @@ import {TranscriptRenderer} from '../../src/lib/ui/transcript.js'
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 
-function renderFile(file: string, renderer = new TranscriptRenderer({color: false, width: 100})): string[] {
-  return readFileSync(join(FIXTURES, file), 'utf8')
+function renderFile(file: string, renderer = new TranscriptRenderer({color: false, width: 100}), dir = FIXTURES): string[] {
+  return readFileSync(join(dir, file), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .flatMap((l) => renderer.render(parseStreamLine(l)))
@@ -39,6 +39,19 @@ describe('TranscriptRenderer', () => {
       '  ⎿  ?? src/',
       'Wrote src/a.ts and src/b.ts.',
       '✓ done in 0.3s · $0.0004 · 3 turns',
+    ])
+  })
+
+  it('renders print-twofiles of Claude Code 2.1.332 the same way (its result line has another field order)', () => {
+    const lines = renderFile('print-twofiles.jsonl', undefined, join(FIXTURES, '2.1.332'))
+    expect(lines).toEqual([
+      expect.stringMatching(/^session [0-9a-f]{8} · model claude-opus-5-5$/),
+      '⏺ Bash(mkdir -p src && printf "export const a = 1;\\n" > src/a.ts)',
+      '  ⎿  (no output)',
+      '⏺ Bash(printf "export const b = 2;\\n" > src/b.ts && git status --short)',
+      '  ⎿  ?? src/',
+      'Wrote src/a.ts and src/b.ts.',
+      '✓ done in 0.4s · $0.0001 · 3 turns',
     ])
   })
 

@@ -8,9 +8,9 @@
  * object of a type we do not model becomes `unknown`, and missing or mistyped fields become
  * null / empty defaults.
  *
- * Verified against Claude Code 2.1.197 output (test/fixtures/claude-stream-json/) and 2.1.332
- * (test/fixtures/claude-usage/), whose `result` lines have their fields in another order: every
- * field is read by name. What the usage numbers mean per version: usage.ts.
+ * Verified against the output of Claude Code 2.1.197 and 2.1.332 (test/fixtures/claude-stream-json/
+ * and its 2.1.332/ folder, test/fixtures/claude-usage/), whose `result` lines have their fields in
+ * another order: every field is read by name. What the usage numbers mean per version: usage.ts.
  */
 import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 

@@ -39,20 +39,6 @@ export async function checkGit(ctx: DoctorContext): Promise<CheckResult> {
   return version ? {check: 'git', status: 'ok', detail: version} : {check: 'git', status: 'fail', detail: 'git was not found', fix: 'install git (apt-get install git)'}
 }
 
-export async function checkClaude(ctx: DoctorContext): Promise<CheckResult> {
-  const {resolveClaudeCommand} = await import('../claude/invocation.js')
-  let resolved: string
-  try {
-    resolved = resolveClaudeCommand(ctx.config.process.claudeCommand, ctx.env.PATH)
-  } catch (error) {
-    return {check: 'claude', status: 'fail', detail: (error as Error).message, fix: 'npm install -g @anthropic-ai/claude-code, or makima config set process.claudeCommand <path>'}
-  }
-  const r = await run(resolved, ['--version'], ctx.env)
-  return r?.ok
-    ? {check: 'claude', status: 'ok', detail: `${r.out.split('\n')[0]} (${resolved})`}
-    : {check: 'claude', status: 'fail', detail: `${resolved} --version failed: ${r?.out.split('\n')[0] ?? ''}`, fix: 'reinstall Claude Code'}
-}
-
 /** Claude Code's own offline answer, with the environment tasks get (`makima auth status`). */
 export async function checkClaudeAuth(ctx: DoctorContext): Promise<CheckResult | undefined> {
   const {resolveClaudeCommand} = await import('../claude/invocation.js')
@@ -195,7 +181,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const results = await Promise.all([
     checkNode(ctx),
     checkGit(ctx),
-    checkClaude(ctx),
+    import('./claude-check.js').then((m) => m.checkClaude(ctx)),
     checkClaudeAuth(ctx),
     checkGh(ctx),
     checkBubblewrap(ctx),
