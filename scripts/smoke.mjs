@@ -8,7 +8,7 @@
 // repository with the real Claude Code CLI (node_modules' @anthropic-ai/claude-code, or --claude)
 // against the scripted Anthropic API of the tests; `task list --json` lists that task; `makima
 // daemon` against a small WebSocket server: its `authenticate` (docs/protocol.md "Handshake"), the
-// server's `authenticated`, then one command (`checkTargetExists`) and its answer.
+// server's `authenticated`, then one command (`inheritGitConfig`) and its answer.
 // Exit 0 when every step passed; else 1 and one line naming this Node's version and the step.
 import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
@@ -21,6 +21,7 @@ import {parseArgs} from 'node:util'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NODE = process.version
 const MARKER = 'MAKIMA_SMOKE_ID'
+const GIT_EMAIL = 'smoke@makima.invalid'
 const {values: options} = parseArgs({options: {claude: {type: 'string'}}})
 const claude = path.resolve(options.claude ?? path.join(ROOT, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'))
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -89,7 +90,7 @@ function isolatedEnv(root, apiUrl, marker) {
   mkdirSync(path.join(root, 'makima-home'), {mode: 0o700})
   mkdirSync(bin)
   symlinkSync(claude, path.join(bin, 'claude'))
-  writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = makima smoke\n\temail = smoke@makima.invalid\n[init]\n\tdefaultBranch = main\n')
+  writeFileSync(path.join(home, '.gitconfig'), `[user]\n\tname = makima smoke\n\temail = ${GIT_EMAIL}\n[init]\n\tdefaultBranch = main\n`)
   const env = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(CLAUDE|MAKIMA_|ANTHROPIC_|GIT_|VITEST|npm_)/.test(k) || k === 'NODE_OPTIONS') continue
@@ -115,8 +116,8 @@ function isolatedEnv(root, apiUrl, marker) {
   })
 }
 
-/** The daemon handshake: authenticate -> authenticated, then checkTargetExists -> its answer. */
-async function daemonHandshake(support, env, {taskId, targetDir}) {
+/** The daemon handshake: authenticate -> authenticated, then inheritGitConfig -> gitConfigInherited (the git identity of HOME). */
+async function daemonHandshake(support, env, sourceDir) {
   const apiKey = `mk-smoke-${randomUUID()}`
   const daemonId = randomUUID()
   const frames = []
@@ -131,7 +132,7 @@ async function daemonHandshake(support, env, {taskId, targetDir}) {
       frames.push(msg)
       if (msg.type === 'authenticate') {
         ws.send(JSON.stringify({type: 'authenticated', daemonId}))
-        ws.send(JSON.stringify({type: 'checkTargetExists', taskId, targetDir}))
+        ws.send(JSON.stringify({type: 'inheritGitConfig', sourceDir}))
       } else if (typeof msg.seq === 'number') ws.send(JSON.stringify({type: 'ack', seq: msg.seq}))
     })
     ws.on('error', () => {})
@@ -149,8 +150,8 @@ async function daemonHandshake(support, env, {taskId, targetDir}) {
     const hello = await until(() => frames.find((m) => m.type === 'authenticate') ?? (exit && fail(`the daemon exited (${JSON.stringify(exit)}) before it authenticated: ${tail(output)}`)), 'no authenticate from the daemon')
     if (hello.apiKey !== apiKey) fail('authenticate carried another API key than MAKIMA_DAEMON_SERVER_APIKEY')
     if (hello.version !== pkg.version) fail(`authenticate says version ${JSON.stringify(hello.version)}, package.json ${pkg.version}`)
-    const answer = await until(() => frames.find((m) => m.type === 'checkTargetExistsResult' || m.type === 'commandError'), 'no answer to checkTargetExists')
-    if (answer.type !== 'checkTargetExistsResult' || answer.exists !== true) fail(`checkTargetExists of ${targetDir} was answered ${JSON.stringify(answer)}`)
+    const answer = await until(() => frames.find((m) => m.type === 'gitConfigInherited' || m.type === 'commandError'), 'no answer to inheritGitConfig')
+    if (answer.type !== 'gitConfigInherited' || answer.userEmail !== GIT_EMAIL) fail(`inheritGitConfig of ${sourceDir} was answered ${JSON.stringify(answer)} (expected userEmail ${GIT_EMAIL})`)
     daemon.kill('SIGTERM')
     await until(() => exit, 'the daemon did not exit after SIGTERM', 30_000)
     if (exit.code !== 0) fail(`the daemon exited ${JSON.stringify(exit)} after SIGTERM: ${tail(output)}`)
@@ -209,7 +210,7 @@ async function main() {
     done(step)
 
     step = 'daemon handshake'
-    await daemonHandshake(support, env, {taskId: task.id, targetDir: repo})
+    await daemonHandshake(support, env, repo)
     done(step)
     process.stdout.write(`smoke (Node ${NODE}): every step passed\n`)
   } catch (error) {
