@@ -75,13 +75,14 @@ function installFor(work, cached, {node, env, version}) {
   }
   sh('cp', ['-a', path.join(modules, 'better-sqlite3'), path.join(into, 'better-sqlite3')])
   rmSync(path.join(into, 'better-sqlite3', 'build'), {recursive: true, force: true})
-  sh(node, [npmCli(), 'rebuild', 'better-sqlite3', '--foreground-scripts'], {cwd: work, env})
+  // JOBS: node-gyp's make -j (better-sqlite3 has a few C++ files besides SQLite's one C file)
+  sh(node, [npmCli(), 'rebuild', 'better-sqlite3'], {cwd: work, env: {...env, JOBS: 'max'}})
   const partial = `${cached}.partial-${process.pid}`
   rmSync(partial, {recursive: true, force: true})
   sh('cp', ['-a', path.join(into, 'better-sqlite3'), partial])
   // builds for this Node under an older package-lock.json are of no further use
   const major = version.split('.')[0]
-  for (const old of readdirSync(CACHE)) if (old.startsWith(`better-sqlite3-${major}.`)) rmSync(path.join(CACHE, old), {recursive: true, force: true})
+  for (const old of readdirSync(CACHE)) if (old.startsWith(`better-sqlite3-${major}.`) && path.join(CACHE, old) !== partial) rmSync(path.join(CACHE, old), {recursive: true, force: true})
   sh('mv', ['-T', partial, cached])
 }
 
