@@ -16,5 +16,23 @@ if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig
   process.stdout.write('makima prepare: no sources here (src/, tsconfig.json); not building\n')
   process.exit(0)
 }
+// The build needs the devDependencies (tsc, esbuild, oclif). npm installs them in its clone of a
+// git URL before `prepare`, and `npm ci` in a checkout does; an install that leaves them out
+// (--omit=dev, NODE_ENV=production in a checkout, a folder without node_modules) would fail
+// deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
+const missing = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json'].filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
+if (missing.length > 0) {
+  const names = missing.map((file) => file.split('/')[0]).join(', ')
+  if (existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.js'))) {
+    process.stdout.write(`makima prepare: the build tools (${names}) are not installed in ${ROOT}; keeping the dist/ that is there\n`)
+    process.exit(0)
+  }
+  process.stderr.write(
+    `makima prepare: cannot build dist/ in ${ROOT}: the devDependencies ${names} are not installed there ` +
+      `(an install with --omit=dev or NODE_ENV=production?). Run \`npm ci\` (or \`npm install --include=dev\`) in ${ROOT}, then \`npm run build\`; ` +
+      `or install a built package instead: \`npm pack\` in a checkout, then \`npm install -g ./makima-<version>.tgz\`.\n`,
+  )
+  process.exit(1)
+}
 const result = spawnSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'inherit'})
 process.exit(result.status ?? 1)
