@@ -107,7 +107,10 @@ function smokeOne(major) {
     copySources(work)
 
     step = 'install (better-sqlite3 built for this Node)'
-    const lockHash = createHash('sha256').update(readFileSync(path.join(ROOT, 'package-lock.json'))).digest('hex').slice(0, 16)
+    const lockHash = createHash('sha256')
+      .update(readFileSync(path.join(ROOT, 'package-lock.json')))
+      .digest('hex')
+      .slice(0, 16)
     installFor(work, path.join(CACHE, `better-sqlite3-${version}-${lockHash}`), {node, env, version})
     process.stdout.write(`Node ${version}: installed (${secs()})\n`)
 

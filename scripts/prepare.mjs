@@ -20,7 +20,20 @@ if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig
 // git URL before `prepare`, and `npm ci` in a checkout does; an install that leaves them out
 // (--omit=dev, NODE_ENV=production in a checkout, a folder without node_modules) would fail
 // deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
-const missing = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json'].filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
+const TOOLS = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json']
+const missingTools = () => TOOLS.filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
+// `npm install -g <git URL>`: npm prepares its clone with an `npm install` that inherits the global
+// flag, so it installs nothing in the clone and runs this with no devDependencies (npm/cli#8440,
+// open with npm 11): install them here, locally and without install scripts (the build needs no
+// native module; better-sqlite3 is built when npm installs the packed result).
+if (missingTools().length > 0 && process.env.npm_config_global === 'true') {
+  process.stdout.write(`makima prepare: installing the build tools (devDependencies) in ${ROOT} (npm prepares a git URL's clone in global mode and installs nothing there)\n`)
+  const env = {...process.env}
+  for (const key of Object.keys(env)) if (/^npm_config_(global|prefix|location)$/i.test(key)) delete env[key]
+  const installed = spawnSync('npm', ['install', '--global=false', '--include=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'], {cwd: ROOT, env, stdio: 'inherit'})
+  if (installed.status !== 0) process.stderr.write(`makima prepare: npm install of the devDependencies in ${ROOT} exited ${installed.status ?? installed.signal}\n`)
+}
+const missing = missingTools()
 if (missing.length > 0) {
   const names = missing.map((file) => file.split('/')[0]).join(', ')
   if (existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.js'))) {

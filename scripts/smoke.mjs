@@ -44,7 +44,16 @@ async function loadSupport() {
     "export {listenForDaemons, DAEMON_PATH} from './daemon-endpoint.ts'",
     "export {killProcessesWithEnv} from './processes.ts'",
   ].join('\n')
-  await build({stdin: {contents, resolveDir: path.join(ROOT, 'test', 'support'), loader: 'ts'}, outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'error'})
+  await build({
+    stdin: {contents, resolveDir: path.join(ROOT, 'test', 'support'), loader: 'ts'},
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  })
   try {
     return await import(pathToFileURL(outfile).href)
   } finally {
@@ -147,7 +156,10 @@ async function daemonHandshake(support, env, sourceDir) {
   daemon.stderr.on('data', (d) => (output += d))
   daemon.on('exit', (code, signal) => (exit = {code, signal}))
   try {
-    const hello = await until(() => frames.find((m) => m.type === 'authenticate') ?? (exit && fail(`the daemon exited (${JSON.stringify(exit)}) before it authenticated: ${tail(output)}`)), 'no authenticate from the daemon')
+    const hello = await until(
+      () => frames.find((m) => m.type === 'authenticate') ?? (exit && fail(`the daemon exited (${JSON.stringify(exit)}) before it authenticated: ${tail(output)}`)),
+      'no authenticate from the daemon',
+    )
     if (hello.apiKey !== apiKey) fail('authenticate carried another API key than MAKIMA_DAEMON_SERVER_APIKEY')
     if (hello.version !== pkg.version) fail(`authenticate says version ${JSON.stringify(hello.version)}, package.json ${pkg.version}`)
     const answer = await until(() => frames.find((m) => m.type === 'gitConfigInherited' || m.type === 'commandError'), 'no answer to inheritGitConfig')
@@ -179,7 +191,10 @@ async function main() {
     const env = isolatedEnv(root, api.url, marker)
     const repo = path.join(root, 'repo')
     mkdirSync(repo)
-    for (const args of [['init', '-q'], ['commit', '-q', '--allow-empty', '-m', 'initial']]) {
+    for (const args of [
+      ['init', '-q'],
+      ['commit', '-q', '--allow-empty', '-m', 'initial'],
+    ]) {
       const git = await run('git', args, {env, cwd: repo})
       if (git.code !== 0) fail(`git ${args.join(' ')}: ${tail(git.stderr)}`)
     }
