@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const command = process.env.npm_command ?? ''
 
-if (command === 'pack' || command === 'publish') process.exit(0)
+if (command === 'pack' || command === 'publish' || process.env.MAKIMA_PREPARE_NESTED === '1') process.exit(0)
 if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig.json'))) {
   process.stdout.write('makima prepare: no sources here (src/, tsconfig.json); not building\n')
   process.exit(0)
@@ -22,16 +22,17 @@ if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig
 // deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
 const TOOLS = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json']
 const missingTools = () => TOOLS.filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
-// `npm install -g <git URL>`: npm prepares its clone with an `npm install` that inherits the global
-// flag, so it installs nothing in the clone and runs this with no devDependencies (npm/cli#8440,
-// open with npm 11): install them here, locally and without install scripts (the build needs no
-// native module; better-sqlite3 is built when npm installs the packed result).
+// `npm install -g <folder or git URL>`: npm runs this in the folder (or its clone of the URL) in
+// global mode, having installed none of its dependencies there (npm/cli#8440, open with npm 11), so
+// the build would fail with `tsc: not found`. Install them here, locally, first: a folder install
+// links the folder, so makima then runs on that node_modules (better-sqlite3 built by its install
+// script). The nested install runs this script again: MAKIMA_PREPARE_NESTED makes that a no-op.
 if (missingTools().length > 0 && process.env.npm_config_global === 'true') {
-  process.stdout.write(`makima prepare: installing the build tools (devDependencies) in ${ROOT} (npm prepares a git URL's clone in global mode and installs nothing there)\n`)
-  const env = {...process.env}
+  process.stdout.write(`makima prepare: installing the dependencies in ${ROOT} first (npm runs prepare in global mode with none installed: npm/cli#8440)\n`)
+  const env = {...process.env, MAKIMA_PREPARE_NESTED: '1'}
   for (const key of Object.keys(env)) if (/^npm_config_(global|prefix|location)$/i.test(key)) delete env[key]
-  const installed = spawnSync('npm', ['install', '--global=false', '--include=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'], {cwd: ROOT, env, stdio: 'inherit'})
-  if (installed.status !== 0) process.stderr.write(`makima prepare: npm install of the devDependencies in ${ROOT} exited ${installed.status ?? installed.signal}\n`)
+  const installed = spawnSync('npm', ['install', '--global=false', '--include=dev', '--no-save', '--no-audit', '--no-fund'], {cwd: ROOT, env, stdio: 'inherit'})
+  if (installed.status !== 0) process.stderr.write(`makima prepare: npm install in ${ROOT} exited ${installed.status ?? installed.signal}\n`)
 }
 const missing = missingTools()
 if (missing.length > 0) {
