@@ -20,6 +20,17 @@ if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig
 // git URL before `prepare`, and `npm ci` in a checkout does; an install that leaves them out
 // (--omit=dev, NODE_ENV=production in a checkout, a folder without node_modules) would fail
 // deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
+// `npm install -g <git URL>`: npm prepares its clone (in its cache, git-clone*) with an `npm install`
+// that inherits the global flag, so it installs the clone as a global package of its own while the
+// outer install writes the same folder: it ends in `tsc: not found` or ENOENT (npm/cli#8440, #3692,
+// open with npm 11; tried here three times). Say so and what works, before npm gets that far.
+if (process.env.npm_config_global === 'true' && /^git-clone/.test(path.basename(ROOT))) {
+  process.stderr.write(
+    'makima prepare: `npm install -g <git URL>` does not work with npm (it prepares the clone in global mode: npm/cli#8440). ' +
+      'Instead: `npm pack <git URL>` (it builds), then `npm install -g ./makima-<version>.tgz`; or clone it and run `npm ci && npm link` (or `npm install -g <folder>`) there.\n',
+  )
+  process.exit(1)
+}
 const TOOLS = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json']
 const missingTools = () => TOOLS.filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
 // `npm install -g <folder or git URL>`: npm runs this in the folder (or its clone of the URL) in
