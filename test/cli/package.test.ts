@@ -69,7 +69,7 @@ describe('the npm package', () => {
     expect(spawn.stderr).toContain('Done from the packed CLI.')
   })
 
-  test('prepare without the build tools: says what to run, and keeps a dist/ that is there', async () => {
+  test("prepare without the build tools, or in npm's global git-URL clone: says what to run; keeps a dist/ that is there", async () => {
     // A folder of the sources whose node_modules lacks the devDependencies (--omit=dev, NODE_ENV=production).
     const t = testEnv()
     const folder = join(t.root, 'makima')
@@ -82,6 +82,14 @@ describe('the npm package', () => {
     expect(bare.stderr).toContain(`makima prepare: cannot build dist/ in ${folder}: the devDependencies typescript, esbuild, oclif are not installed there`)
     expect(bare.stderr).toContain(`Run \`npm ci\` (or \`npm install --include=dev\`) in ${folder}`)
     expect(existsSync(join(folder, 'dist'))).toBe(false)
+
+    // npm's clone of a git URL under `npm install -g` (npm/cli#8440): stopped at once, saying what works.
+    const clone = join(t.root, 'git-clone1AbCdE')
+    cpSync(folder, clone, {recursive: true})
+    const global = await runProcess(process.execPath, [join(clone, 'scripts', 'prepare.mjs')], {env: {...t.env, npm_config_global: 'true'}, cwd: clone, timeoutMs: 30_000})
+    expect(global.code).toBe(1)
+    expect(global.stderr).toContain('`npm install -g <git URL>` does not work with npm (it prepares the clone in global mode: npm/cli#8440)')
+    expect(global.stderr).toContain('`npm pack <git URL>` (it builds), then `npm install -g ./makima-<version>.tgz`')
 
     cpSync(join(projectRoot, 'dist'), join(folder, 'dist'), {recursive: true})
     const built = await prepare()
