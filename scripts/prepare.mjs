@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// npm's `prepare` script: builds dist/ (npm run build) when makima is installed from a git URL
-// or a folder (`npm install -g <git URL or folder>`) and after `npm ci` / `npm install` in a
+// npm's `prepare` script: builds dist/ (npm run build) when makima is installed from a folder
+// (`npm install -g <folder>`), in npm's clone of a git URL (`npm pack <git URL>`), and after `npm ci` / `npm install` in a
 // checkout. `npm pack` and `npm publish` build in `prepack` instead, so it skips those; so does an
 // install without the sources (the Dockerfile's `npm ci` runs before src/ is copied in).
 import {spawnSync} from 'node:child_process'
@@ -16,10 +16,6 @@ if (!existsSync(path.join(ROOT, 'src')) || !existsSync(path.join(ROOT, 'tsconfig
   process.stdout.write('makima prepare: no sources here (src/, tsconfig.json); not building\n')
   process.exit(0)
 }
-// The build needs the devDependencies (tsc, esbuild, oclif). npm installs them in its clone of a
-// git URL before `prepare`, and `npm ci` in a checkout does; an install that leaves them out
-// (--omit=dev, NODE_ENV=production in a checkout, a folder without node_modules) would fail
-// deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
 // `npm install -g <git URL>`: npm prepares its clone (in its cache, git-clone*) with an `npm install`
 // that inherits the global flag, so it installs the clone as a global package of its own while the
 // outer install writes the same folder: it ends in `tsc: not found` or ENOENT (npm/cli#8440, #3692,
@@ -31,9 +27,12 @@ if (process.env.npm_config_global === 'true' && /^git-clone/.test(path.basename(
   )
   process.exit(1)
 }
+// The build needs the devDependencies (tsc, esbuild, oclif). `npm ci` in a checkout installs them;
+// an install that leaves them out (--omit=dev, NODE_ENV=production, a folder without
+// node_modules) would fail deep in the build with `tsc: not found` and leave a package without dist/: say what to do.
 const TOOLS = ['typescript/bin/tsc', 'esbuild/package.json', 'oclif/package.json']
 const missingTools = () => TOOLS.filter((file) => !existsSync(path.join(ROOT, 'node_modules', file)))
-// `npm install -g <folder or git URL>`: npm runs this in the folder (or its clone of the URL) in
+// `npm install -g <folder>`: npm links the folder and runs this there in
 // global mode, having installed none of its dependencies there (npm/cli#8440, open with npm 11), so
 // the build would fail with `tsc: not found`. Install them here, locally, first: a folder install
 // links the folder, so makima then runs on that node_modules (better-sqlite3 built by its install
