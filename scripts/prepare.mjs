@@ -2,7 +2,8 @@
 // npm's `prepare` script: builds dist/ (npm run build) when makima is installed from a folder
 // (`npm install -g <folder>`), in npm's clone of a git URL (`npm pack <git URL>`), and after
 // `npm ci` / `npm install` in a checkout. `npm pack` and `npm publish` build in `prepack` instead,
-// so it skips those; so does an install without the sources (the Dockerfile's `npm ci` runs before src/ is copied in).
+// so it skips those; so does an install without the sources (the Dockerfile's `npm ci` runs
+// before src/ is copied in).
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
