@@ -5,7 +5,8 @@
 #     -v makima-home:/var/lib/makima makima:latest
 #   docker run --rm -it -v makima-home:/var/lib/makima makima:latest task list --all
 #
-# Two stages: `build` compiles the native modules (better-sqlite3, node-pty) and the CLI bundle,
+# Two stages: `build` installs the native modules (better-sqlite3, compiled when no prebuilt binary
+# fits; @lydell/node-pty, prebuilt) and builds the CLI bundle,
 # then drops the devDependencies; the runtime image gets the result, git and the Claude Code CLI.
 # Both stages use the same base image, so the native modules match the runtime's Node and libc.
 # Node 24 (LTS): makima supports Node 22, 24 and 26 (package.json engines).

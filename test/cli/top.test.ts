@@ -99,7 +99,7 @@ interface Pty {
 
 /** `makima top` in a real pseudo-terminal, through a shell that keeps the terminal open a moment after top exits (node-pty can drop a last chunk). */
 async function topInPty(args: string[]) {
-  const pty = (await import('node-pty')) as unknown as {spawn(file: string, args: string[], options: object): Pty}
+  const pty = (await import('@lydell/node-pty')) as unknown as {spawn(file: string, args: string[], options: object): Pty}
   const env: NodeJS.ProcessEnv = {...w.t.env, TERM: 'xterm-256color'}
   delete env.CI
   const child = pty.spawn('/bin/sh', ['-c', '"$0" "$@"; code=$?; sleep 0.5; exit $code', process.execPath, binRun, 'top', ...args], {

@@ -46,15 +46,36 @@ interface PtyLike {
   onExit(listener: (e: {exitCode: number; signal?: number}) => void): {dispose(): void}
 }
 
+/** The pseudo-terminal package: node-pty's code with prebuilt binaries (README "Dependencies"). */
+export const PTY_PACKAGE = '@lydell/node-pty'
+
+/**
+ * The pseudo-terminal, loaded on first use (only `auth login` and the daemon's login flow need it).
+ * Its native part comes from an optional dependency per platform, `@lydell/node-pty-<platform>-<arch>`
+ * (linux, darwin and win32 on x64 and arm64): an install with --omit=optional, or on another
+ * platform, has none, and the error says so and what to do.
+ */
 async function loadPty(): Promise<{spawn: (file: string, args: string[], options: Record<string, unknown>) => PtyLike}> {
   try {
-    const mod = (await import('node-pty')) as unknown as {spawn?: unknown; default?: {spawn?: unknown}}
+    const mod = (await import('@lydell/node-pty')) as unknown as {spawn?: unknown; default?: {spawn?: unknown}}
     const spawn = (mod.spawn ?? mod.default?.spawn) as ((file: string, args: string[], options: Record<string, unknown>) => PtyLike) | undefined
-    if (!spawn) throw new Error('node-pty has no spawn()')
+    if (!spawn) throw new Error(`${PTY_PACKAGE} has no spawn()`)
     return {spawn}
   } catch (error) {
-    throw new MakimaError('INTERNAL', `could not load node-pty (needed to drive \`claude setup-token\`): ${(error as Error).message}`)
+    const {packageRoot} = await import('../package-root.js')
+    const platformPackage = `${PTY_PACKAGE}-${process.platform}-${process.arch}`
+    throw new MakimaError(
+      'INTERNAL',
+      `could not load ${PTY_PACKAGE} (the pseudo-terminal \`claude setup-token\` runs in): ${firstLine((error as Error).message)}. ` +
+        `Its prebuilt binary comes from the optional dependency ${platformPackage} (published for linux, darwin and win32 on x64 and arm64) in ${packageRoot()}/node_modules; ` +
+        `if it is missing there, reinstall makima without --omit=optional (\`npm install -g makima\`, or \`npm ci\` in a checkout). Without it, run \`claude setup-token\` yourself and set CLAUDE_CODE_OAUTH_TOKEN where makima runs.`,
+      {cause: error},
+    )
   }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim()
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
