@@ -49,6 +49,8 @@ export abstract class TaskCommand extends MakimaCommand {
       // Started later by whichever makima process frees a slot (tasks/manager.ts promoteQueued).
       const position = manager.store.tasks.queuePosition(manager.store.tasks.require(task.id))
       if (position !== null) process.stderr.write(`task ${task.shortId} queued (${position - 1} ahead)\n`)
+      // Held by a rate limit: no slot may free before the reset, so a runner of its own waits for it (task run).
+      if (task.rateLimitedUntil !== null) manager.startDetachedRunner(task.id)
       await writeOutput(manager.store.tasks.get(task.id) ?? task)
       if (this.jsonEnabled()) return {taskId: task.id, queuePosition: position}
       this.say(task.id)

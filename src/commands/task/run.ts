@@ -24,6 +24,13 @@ export default class TaskRun extends TaskCommand {
     process.on('SIGINT', stop)
     process.on('SIGHUP', () => undefined) // the terminal that started us may go away
     log(`runner pid ${process.pid} for task ${task.id}`)
+    if (task.state === 'queued') {
+      // a task held by a rate limit (task spawn --detach): wait in the queue as an attached spawn does
+      const {waitInQueue} = await import('../../cli/queue-wait.js')
+      manager.queuedHere.add(task.id)
+      const waited = await waitInQueue(manager, task)
+      if (waited.task.state !== 'initializing') return undefined
+    }
     await manager.run(task.id)
     return undefined
   }

@@ -5,6 +5,7 @@ import {MakimaError} from '../errors.js'
 import {ENDED_STATES, isActive, isEnded, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../os/process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from '../os/task-processes.js'
+import {refuseBeforeReset, resumesAfterLimit, usageLimitResetMs} from './limits/usage-limit.js'
 import {limitsForFollowUp} from './limits/stop.js'
 import type {TaskLimits} from './limits/limits.js'
 import type {TaskHost} from './host.js'
@@ -74,7 +75,7 @@ export async function sendMessage(
   host: TaskHost,
   idOrPrefix: string,
   message: string,
-  options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {},
+  options: {inProcess?: boolean; limits?: Partial<TaskLimits>; resumeAfterLimit?: boolean} = {},
 ): Promise<{task: TaskRecord; resumed: boolean}> {
   if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
   host.reap()
@@ -96,7 +97,13 @@ export async function sendMessage(
     throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
   }
   task = limitsForFollowUp(host.store, task, options.limits, true)
+  if (options.resumeAfterLimit !== undefined) task = host.store.tasks.update(task.id, {resumeAfterLimit: options.resumeAfterLimit})
+  if (!resumesAfterLimit(task)) refuseBeforeReset(task)
   host.store.inbox.push(task.id, 'message', message)
+  if (resumesAfterLimit(task) && (usageLimitResetMs(task) ?? 0) > Date.now()) {
+    // before the reset with --resume-after-limit: a runner waits for it (manager.run, limits/usage-limit.ts)
+    return {task: options.inProcess ? task : host.startDetachedRunner(task.id), resumed: true}
+  }
   try {
     task = host.acquire(task.id, ENDED_STATES)
   } catch (error) {

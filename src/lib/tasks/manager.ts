@@ -21,6 +21,8 @@ import type {TaskRun} from './run/claude-run.js'
 import {resolveTaskSpec, type TaskSpec} from './spec.js'
 import {ToolKeys} from './roles/tool-keys.js'
 import {promoteQueued, queueOrTake} from './queue.js'
+import {currentHold, heldError} from './rate-hold.js'
+import type {RateLimitHold} from '../store/rate-limit-store.js'
 import {setUpWorkspaceOrFail} from './workspace/setup.js'
 import type {TaskLimits} from './limits/limits.js'
 import type {TaskManagerOptions} from './manager-options.js'
@@ -121,6 +123,8 @@ export class TaskManager implements TaskHost {
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
+    const hold = currentHold(this.store) // rate limited (the daemon's spawnTask): refused with retryAfter
+    if (hold) throw heldError(hold)
     await purgeExpiredTasks(this.store, this.config)
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
@@ -140,6 +144,11 @@ export class TaskManager implements TaskHost {
   acquireOrQueue(taskId: string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
     this.claudePath()
     return queueOrTake(this, taskId, from, waitHere)
+  }
+
+  /** The machine's rate-limit hold while it lasts (tasks/rate-hold.ts), else null. */
+  rateLimitHold(): RateLimitHold | null {
+    return currentHold(this.store)
   }
 
   /** Start the queued tasks that fit in the free slots, oldest first (tasks/queue.ts). */
@@ -188,7 +197,12 @@ export class TaskManager implements TaskHost {
    */
   async run(taskId: string): Promise<TaskRecord> {
     const {runTaskHere} = await import('./run/loop.js')
-    const ended = await runTaskHere(this, taskId)
+    const {resumesAfterLimit, waitForResetAndAcquire} = await import('./limits/usage-limit.js')
+    const waiting = (t: TaskRecord) => !this.abandoning && resumesAfterLimit(t)
+    // --resume-after-limit: a task a usage limit ended waits here for the reset, then resumes (limits/usage-limit.ts)
+    if (waiting(this.store.tasks.require(taskId)) && !(await waitForResetAndAcquire(this, taskId))) return this.store.tasks.require(taskId)
+    let ended = await runTaskHere(this, taskId)
+    while (waiting(ended) && (await waitForResetAndAcquire(this, taskId))) ended = await runTaskHere(this, taskId)
     if (!this.abandoning) {
       const {afterRun} = await import('./workspace/after-run.js')
       await afterRun(this, ended, this.options)
@@ -280,7 +294,7 @@ export class TaskManager implements TaskHost {
   }
 
   /** A follow-up message: to the running claude, or resuming an ended session (controls.ts). */
-  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>; resumeAfterLimit?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
     const {sendMessage} = await import('./controls.js')
     return sendMessage(this, idOrPrefix, message, options)
   }

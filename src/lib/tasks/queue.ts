@@ -2,16 +2,22 @@ import {isSameProcessAlive} from '../os/process-table.js'
 import type {TaskPatch, TaskRecord, TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
 import type {TaskHost} from './host.js'
+import {currentHold, holdText} from './rate-hold.js'
 
 // The machine's queue of tasks waiting for a slot (task spawn/start --queue): the store decides
 // (task-store.ts admitOrQueue/promoteQueued, in the IMMEDIATE transaction of the slots); these
 // are the TaskManager's side of it.
 
-/** Take a slot, or record the task as `queued` when the cap is full or others already wait. */
+/**
+ * Take a slot, or record the task as `queued` when the cap is full, others already wait, or a rate
+ * limit holds admission (rate-hold.ts; the task's rateLimitedUntil says until when).
+ */
 export function queueOrTake(m: TaskHost, task: TaskRecord | string, from: readonly TaskState[], waitHere: boolean): TaskRecord {
-  const owner: TaskPatch = waitHere ? m.runnerPatch() : {runnerPid: null, runnerStart: null}
-  const admitted = m.changed(m.store.tasks.admitOrQueue(task, m.caps(), from, m.runnerPatch(), owner))
+  const hold = currentHold(m.store)
+  const owner: TaskPatch = {...(waitHere ? m.runnerPatch() : {runnerPid: null, runnerStart: null}), rateLimitedUntil: hold ? new Date(hold.untilMs).toISOString() : null}
+  const admitted = m.changed(m.store.tasks.admitOrQueue(task, m.caps(), from, {...m.runnerPatch(), rateLimitedUntil: null}, owner, hold !== null))
   if (admitted.state !== 'queued') return admitted
+  if (hold) m.progress(admitted.id, `held: ${holdText(hold)}; it starts after that`)
   if (waitHere) m.queuedHere.add(admitted.id)
   m.promoteQueued() // slots may be free with a queue nobody has promoted yet
   // Detached, a task promoted just now already has its runner: the caller only prints the id.
@@ -26,9 +32,10 @@ export function queueOrTake(m: TaskHost, task: TaskRecord | string, from: readon
  * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
  */
 export function promoteQueued(m: TaskHost): TaskRecord[] {
+  if (currentHold(m.store)) return [] // rate limited: nothing starts before the reset
   let changes: StateChange[]
   try {
-    changes = m.store.tasks.promoteQueued(m.caps(), m.runnerPatch() as {runnerPid: number; runnerStart: string | null}, (t) => Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))
+    changes = m.store.tasks.promoteQueued(m.caps(), {...(m.runnerPatch() as {runnerPid: number; runnerStart: string | null}), rateLimitedUntil: null}, (t) => Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))
   } catch {
     return [] // busy or closed: the next slot to free tries again
   }
