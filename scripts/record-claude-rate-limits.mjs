@@ -12,7 +12,8 @@
 //   node scripts/record-claude-rate-limits.mjs [path/to/claude] [--login apikey|oauth] [--save <dir> <suffix>]
 //
 // --login oauth logs in with CLAUDE_CODE_OAUTH_TOKEN (a subscription-style login) instead of
-// ANTHROPIC_API_KEY. --save writes <dir>/<case>-<suffix>.jsonl with the temp dir rewritten to /home/dev.
+// ANTHROPIC_API_KEY. --save writes <dir>/<case>-<suffix>.jsonl with the temp dir rewritten to /home/dev
+// (the task's directory is /home/dev/app, as in the other fixtures). --cases retry,usage picks some.
 import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -49,8 +50,9 @@ try {
   }
   for (const name of cases) {
     const api = await startScriptedApi(scripts[name]())
-    const home = path.join(work, `home-${name}`)
-    const cwd = path.join(work, `work-${name}`)
+    const root = mkdtempSync(path.join(work, `${name}-`))
+    const home = path.join(root, 'home')
+    const cwd = path.join(root, 'app')
     mkdirSync(home)
     mkdirSync(cwd)
     const env = {
@@ -82,7 +84,7 @@ try {
     for (const l of lines) if (!l.includes('"subtype":"init"')) console.log(l.slice(0, 700))
     if (save) {
       mkdirSync(save[0], {recursive: true})
-      writeFileSync(path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`), `${lines.map((l) => l.split(work).join('/home/dev')).join('\n')}\n`)
+      writeFileSync(path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`), `${lines.map((l) => l.split(root).join('/home/dev')).join('\n')}\n`)
     }
   }
 } finally {
