@@ -84,7 +84,7 @@ try {
     for (const l of lines) if (!l.includes('"subtype":"init"')) console.log(l.slice(0, 700))
     if (save) {
       mkdirSync(save[0], {recursive: true})
-      writeFileSync(path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`), `${lines.map((l) => l.split(root).join('/home/dev')).join('\n')}\n`)
+      writeFileSync(path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`), `${lines.map((l) => l.split(root).join('/home/dev').split(root.replaceAll('/', '-')).join('-home-dev')).join('\n')}\n`)
     }
   }
 } finally {

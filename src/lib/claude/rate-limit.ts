@@ -63,7 +63,7 @@ export function usageLimitOf(text: string | null, now: number = Date.now()): Usa
 
 /**
  * The time of "resets 3pm", "resets 3:30pm", "resets 15:00", "resets Dec 6, 3pm" in a text, in
- * the local time zone, as epoch milliseconds: the next such time after `now` (tomorrow when 3pm
+ * the local time zone (in UTC when followed by "(UTC)", as Claude Code writes it on a UTC machine), as epoch milliseconds: the next such time after `now` (tomorrow when 3pm
  * has passed today; next year for a date already past). null when the text names no time.
  */
 export function resetTimeOf(text: string, now: number = Date.now()): number | null {
@@ -75,17 +75,20 @@ export function resetTimeOf(text: string, now: number = Date.now()): number | nu
   if (ampm === undefined && minute === undefined) return null // "resets 3" names no time
   if (h > 23 || min > 59 || (ampm !== undefined && (h < 1 || h > 12))) return null
   if (ampm !== undefined) h = (h % 12) + (ampm.toLowerCase().startsWith('p') ? 12 : 0)
+  // "resets 5am (UTC)": Claude Code names the zone when it is UTC; otherwise the time is local
+  const utc = /^\s*\(UTC\)/.test(text.slice(m.index + m[0].length))
   const base = new Date(now)
+  const year = utc ? base.getUTCFullYear() : base.getFullYear()
+  const date = (y: number, mo: number, d: number) => (utc ? Date.UTC(y, mo, d, h, min) : new Date(y, mo, d, h, min).getTime())
   if (month !== undefined) {
     const mi = MONTHS.indexOf(month.slice(0, 3).toLowerCase())
     if (mi === -1) return null
-    const at = new Date(base.getFullYear(), mi, Number(day), h, min)
-    if (at.getTime() <= now - 86_400_000) at.setFullYear(at.getFullYear() + 1)
-    return at.getTime()
+    const at = date(year, mi, Number(day))
+    return at <= now - 86_400_000 ? date(year + 1, mi, Number(day)) : at
   }
-  const at = new Date(base.getFullYear(), base.getMonth(), base.getDate(), h, min)
-  if (at.getTime() <= now) at.setDate(at.getDate() + 1)
-  return at.getTime()
+  const [mo, d] = utc ? [base.getUTCMonth(), base.getUTCDate()] : [base.getMonth(), base.getDate()]
+  const at = date(year, mo, d)
+  return at <= now ? date(year, mo, d + 1) : at
 }
 
 /** "15:00" today, else "Dec 6 15:00", in local time: how makima shows a reset. */

@@ -45,7 +45,8 @@ export class RateWatch {
     } else if (event.kind === 'api_retry' && event.errorStatus === 429) {
       this.hold(this.now() + Math.max(event.retryDelayMs, 1000), 'retry', 'api_retry')
     } else if (event.kind === 'result' && event.isError && (event.usageLimit || (event.apiErrorStatus === 429 && this.rejected))) {
-      const untilMs = event.usageLimit?.resetsAtMs ?? this.rejected?.resetsAtMs ?? null
+      // the event's resetsAt is exact; the text rounds it ("resets 5am" for 05:00:21)
+      const untilMs = this.rejected?.resetsAtMs ?? event.usageLimit?.resetsAtMs ?? null
       const kind = this.rejected?.rateLimitType ?? event.usageLimit?.limit ?? 'unknown'
       this.usageLimit = {untilMs, kind, text: event.usageLimit?.text ?? event.result ?? 'usage limit reached'}
       if (untilMs !== null) this.hold(untilMs, kind, 'usage_limit')
