@@ -42,7 +42,10 @@ try {
   const scripts = {
     retry: () => {
       let n = 0
-      return () => (n++ === 0 ? {headers: {'retry-after': '1', ...rateLimitHeaders({status: 'allowed', resetsAt: now() + 3600})}, then: {status: 429, error: 'Number of requests has exceeded your rate limit'}} : {text: 'done after the retry'})
+      return () =>
+        n++ === 0
+          ? {headers: {'retry-after': '1', ...rateLimitHeaders({status: 'allowed', resetsAt: now() + 3600})}, then: {status: 429, error: 'Number of requests has exceeded your rate limit'}}
+          : {text: 'done after the retry'}
     },
     usage: () => () => ({headers: rateLimitHeaders({status: 'rejected', resetsAt: now() + 120, claim: 'five_hour'}), then: {status: 429, error: 'rate limited'}}),
     warning: () => () => ({headers: rateLimitHeaders({status: 'allowed_warning', resetsAt: now() + 3600, claim: 'seven_day', utilization: 0.91}), then: {text: 'done with a warning'}}),
@@ -84,7 +87,10 @@ try {
     for (const l of lines) if (!l.includes('"subtype":"init"')) console.log(l.slice(0, 700))
     if (save) {
       mkdirSync(save[0], {recursive: true})
-      writeFileSync(path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`), `${lines.map((l) => l.split(root).join('/home/dev').split(root.replaceAll('/', '-')).join('-home-dev')).join('\n')}\n`)
+      writeFileSync(
+        path.join(save[0], `${name === 'retry' ? 'rate-limit-retry' : name === 'usage' ? 'usage-limit' : `rate-limit-${name}`}-${save[1]}.jsonl`),
+        `${lines.map((l) => l.split(root).join('/home/dev').split(root.replaceAll('/', '-')).join('-home-dev')).join('\n')}\n`,
+      )
     }
   }
 } finally {

@@ -24,8 +24,7 @@ export const resumeAfterLimitFlag = {
   'resume-after-limit': Flags.boolean({
     helpGroup: 'LIMITS',
     allowNo: true,
-    description:
-      'when a usage limit of Claude Code (a 5-hour or weekly limit) ends the task, resume it by itself with a short "continue" once the limit resets (default limits.resumeAfterLimit)',
+    description: 'when a usage limit of Claude Code (a 5-hour or weekly limit) ends the task, resume it by itself with a short "continue" once the limit resets (default limits.resumeAfterLimit)',
   }),
 }
 

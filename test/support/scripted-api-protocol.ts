@@ -9,13 +9,7 @@ export type ReplyBlock = {type: 'text'; text: string} | {type: 'tool_use'; name:
  * `anthropic-ratelimit-unified-status`; rateLimitHeaders below), on an error status as on a success.
  */
 export type Reply =
-  | {text: string}
-  | {bash: string}
-  | {blocks: ReplyBlock[]}
-  | {status: number; error?: string}
-  | {delayMs: number; then: Reply}
-  | {hang: true}
-  | {headers: Record<string, string>; then: Reply}
+  {text: string} | {bash: string} | {blocks: ReplyBlock[]} | {status: number; error?: string} | {delayMs: number; then: Reply} | {hang: true} | {headers: Record<string, string>; then: Reply}
 
 /**
  * The rate-limit response headers of the real API for a subscription login

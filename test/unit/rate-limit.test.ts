@@ -44,7 +44,8 @@ describe('usageLimitOf: a run a usage limit ended', () => {
   })
 
   it('other texts, a spend limit and no text are not one', () => {
-    for (const text of [null, '', 'API Error: 500 server error', 'limit reached: 3 turns (max 3)', "You've hit your monthly spend limit. Run /usage-credits"]) expect(usageLimitOf(text, NOW)).toBeNull()
+    for (const text of [null, '', 'API Error: 500 server error', 'limit reached: 3 turns (max 3)', "You've hit your monthly spend limit. Run /usage-credits"])
+      expect(usageLimitOf(text, NOW)).toBeNull()
   })
 })
 

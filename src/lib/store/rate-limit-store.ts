@@ -38,8 +38,7 @@ export class RateLimitStore {
   /** The hold as last recorded, past or not (null: never one). */
   last(): RateLimitHold | null {
     const row = this.db.prepare('SELECT until_ms, kind, source, task_id, updated_ms FROM rate_limit WHERE id = 1').get() as
-      | {until_ms: number; kind: string; source: RateLimitSource; task_id: string | null; updated_ms: number}
-      | undefined
+      {until_ms: number; kind: string; source: RateLimitSource; task_id: string | null; updated_ms: number} | undefined
     return row ? {untilMs: row.until_ms, kind: row.kind, source: row.source, taskId: row.task_id, updatedMs: row.updated_ms} : null
   }
 

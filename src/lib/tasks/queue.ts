@@ -35,7 +35,9 @@ export function promoteQueued(m: TaskHost): TaskRecord[] {
   if (currentHold(m.store)) return [] // rate limited: nothing starts before the reset
   let changes: StateChange[]
   try {
-    changes = m.store.tasks.promoteQueued(m.caps(), {...(m.runnerPatch() as {runnerPid: number; runnerStart: string | null}), rateLimitedUntil: null}, (t) => Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)))
+    changes = m.store.tasks.promoteQueued(m.caps(), {...(m.runnerPatch() as {runnerPid: number; runnerStart: string | null}), rateLimitedUntil: null}, (t) =>
+      Boolean(t.runnerPid && isSameProcessAlive(t.runnerPid, t.runnerStart)),
+    )
   } catch {
     return [] // busy or closed: the next slot to free tries again
   }
