@@ -88,7 +88,7 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
     const spawned = await w.makima(['task', 'spawn', '--detach', '--repo', w.repo.dir, 'second task'])
     expect(spawned.code, spawned.stderr).toBe(0)
     const second = spawned.stdout.trim()
-    expect(spawned.stderr).toMatch(/queued \(0 ahead\)/)
+    expect(spawned.stderr).toMatch(/held: rate limited until \d\d:\d\d(:\d\d)? \(five_hour\); it starts after that/)
     const held = await w.json(['task', 'show', second])
     expect(Date.now()).toBeLessThan(resetMs)
     expect(held).toMatchObject({state: 'queued', rateLimitedUntil: new Date(resetMs).toISOString()})
