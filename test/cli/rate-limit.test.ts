@@ -64,8 +64,8 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
   }, 120_000)
 
   test('OAuth: a usage limit ends the task as usage_limit; a spawn inside the hold is held, then runs after the reset; task send resumes the first', async () => {
-    // 20 s: room for the steps inside the hold (a few CLI commands) on a loaded machine
-    const limited = limitedUntilReset(20, 'first done after the reset')
+    // 30 s: room for the steps inside the hold (a few CLI commands) on a loaded machine
+    const limited = limitedUntilReset(30, 'first done after the reset')
     const w = await taskWorld(byPrompt({'limited task': limited.script, 'second task': {text: 'second done'}, 'go on': {text: 'went on'}}), {
       ...OAUTH,
       MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: claude,
@@ -80,7 +80,7 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
 
     // before the reset task send says when it resets (exit 4)
     const early = await w.makima(['task', 'send', failed.id, 'go on'])
-    expect(Date.now()).toBeLessThan(resetMs) // else the machine was too slow for this test's 20 s
+    expect(Date.now()).toBeLessThan(resetMs) // else the machine was too slow for this test's 30 s
     expect(early.code).toBe(4)
     expect(errorLines(early.stderr)[0]).toMatch(/usage limit of Claude Code that resets at \d\d:\d\d/)
 
@@ -94,6 +94,14 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
     expect(held).toMatchObject({state: 'queued', rateLimitedUntil: new Date(resetMs).toISOString()})
     const shown = await w.makima(['task', 'show', second])
     expect(shown.stdout).toMatch(/rate limit +held: rate limited until \d\d:\d\d/)
+    const doctor = await w.makima(['doctor', '--json'])
+    expect(JSON.parse(doctor.stdout)).toContainEqual(
+      expect.objectContaining({check: 'ratelimit', status: 'warn', detail: expect.stringMatching(/^rate limited until \d\d:\d\d(:\d\d)? \(five_hour, from (rate_limit_event|usage_limit)\), 1 task held$/)}),
+    )
+    const top = await w.json(['top', '--all'])
+    expect(top.find((row: any) => row.id === second)?.rateLimit).toMatch(/^held: rate limited until /)
+    expect(top.find((row: any) => row.id === failed.id)?.rateLimit).toMatch(/^usage limit: resets at \d\d:\d\d(:\d\d)? \(resume with task send\)$/)
+    expect(Date.now()).toBeLessThan(resetMs)
     const waited = await w.makima(['task', 'wait', second, '--timeout', '90'], {timeoutMs: 100_000})
     expect(waited.code, waited.stderr).toBe(0)
     const secondCalls = w.api.calls.filter((c) => c.firstUserText.includes('second task'))
