@@ -96,7 +96,11 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
     expect(shown.stdout).toMatch(/rate limit +held: rate limited until \d\d:\d\d/)
     const doctor = await w.makima(['doctor', '--json'])
     expect(JSON.parse(doctor.stdout)).toContainEqual(
-      expect.objectContaining({check: 'ratelimit', status: 'warn', detail: expect.stringMatching(/^rate limited until \d\d:\d\d(:\d\d)? \(five_hour, from (rate_limit_event|usage_limit)\), 1 task held$/)}),
+      expect.objectContaining({
+        check: 'ratelimit',
+        status: 'warn',
+        detail: expect.stringMatching(/^rate limited until \d\d:\d\d(:\d\d)? \(five_hour, from (rate_limit_event|usage_limit)\), 1 task held$/),
+      }),
     )
     const top = await w.json(['top', '--all'])
     expect(top.find((row: any) => row.id === second)?.rateLimit).toMatch(/^held: rate limited until /)
