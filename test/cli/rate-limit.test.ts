@@ -132,4 +132,57 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
     expect(continued).toBeTruthy()
     expect(continued!.request.at).toBeGreaterThanOrEqual(limited.resetMs()!)
   }, 180_000)
+
+  test('OAuth: task send --resume-after-limit before the reset: the message waits and resumes the task at the reset', async () => {
+    const limited = limitedUntilReset(10, 'first answer')
+    const w = await taskWorld(byPrompt({'later please': {text: 'resumed with the message'}, 'limited at first': limited.script}), {
+      ...OAUTH,
+      MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: claude,
+    })
+    const first = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'limited at first'])
+    expect(first.code, first.stderr).toBe(1)
+    const task = JSON.parse(first.stdout)
+    expect(task.failureKind).toBe('usage_limit')
+    const sent = await w.makima(['task', 'send', '--resume-after-limit', task.id, 'later please'])
+    expect(sent.code, sent.stderr).toBe(0)
+    expect(Date.now()).toBeLessThan(limited.resetMs()!)
+    expect(sent.stderr + sent.stdout).toMatch(/resumes with the message when its usage limit resets/)
+    const waited = await w.makima(['task', 'wait', task.id, '--json', '--timeout', '60'], {timeoutMs: 70_000})
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(JSON.parse(waited.stdout)).toMatchObject({state: 'completed', resumeAfterLimit: true})
+    const resumed = w.api.calls.find((c) => c.lastUserText === 'later please')
+    expect(resumed!.request.at).toBeGreaterThanOrEqual(limited.resetMs()!)
+  }, 120_000)
+
+  test('OAuth: a task queued for the cap when a usage limit frees the slot is started after the reset, with nobody waiting for it', async () => {
+    let resetMs: number | null = null
+    const w = await taskWorld(
+      byPrompt({
+        'slot holder': async (): Promise<Reply> => {
+          await new Promise((r) => setTimeout(r, 3000)) // long enough for the next task to queue behind it
+          resetMs ??= (Math.ceil(Date.now() / 1000) + 8) * 1000
+          return usageLimited(resetMs)
+        },
+        'queued behind': {text: 'ran after the reset'},
+      }),
+      {...OAUTH, MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: claude, MAKIMA_DAEMON_PROCESS_MAXCONCURRENTTASKS: '1'},
+    )
+    const holder = (await w.makima(['task', 'spawn', '--detach', '--repo', w.repo.dir, 'slot holder'])).stdout.trim()
+    const queued = await w.makima(['task', 'spawn', '--detach', '--queue', '--repo', w.repo.dir, 'queued behind'])
+    expect(queued.code, queued.stderr).toBe(0)
+    const id = queued.stdout.trim()
+    expect((await w.json(['task', 'show', id])).state).toBe('queued')
+    // only `task show` from here on: it starts nothing (task wait would promote the queue itself)
+    const deadline = Date.now() + 90_000
+    let task: any
+    do {
+      await new Promise((r) => setTimeout(r, 500))
+      task = await w.json(['task', 'show', id])
+    } while (task.state !== 'completed' && task.state !== 'failed' && Date.now() < deadline)
+    expect(task.state).toBe('completed')
+    expect((await w.json(['task', 'show', holder])).failureKind).toBe('usage_limit')
+    const calls = w.api.calls.filter((c) => c.firstUserText.includes('queued behind'))
+    expect(calls.length).toBeGreaterThan(0)
+    expect(calls.every((c) => c.request.at >= resetMs!)).toBe(true)
+  }, 150_000)
 })

@@ -29,7 +29,8 @@ export default class TaskRun extends TaskCommand {
       const {waitInQueue} = await import('../../cli/queue-wait.js')
       manager.queuedHere.add(task.id)
       const waited = await waitInQueue(manager, task)
-      if (waited.task.state !== 'initializing') return undefined
+      // another process may have taken it over meanwhile (its runner fields say whose it is)
+      if (waited.task.state !== 'initializing' || waited.task.runnerPid !== process.pid) return undefined
     }
     await manager.run(task.id)
     return undefined

@@ -114,13 +114,19 @@ export async function sendMessage(
   return {task: host.startDetachedRunner(task.id), resumed: true}
 }
 
-/** Poll the store until the task has ended (reaping dead runners on the way). */
+/** A task --resume-after-limit resumes at its usage limit's reset: waited for until a minute past it. */
+function awaitsResume(task: TaskRecord): boolean {
+  return resumesAfterLimit(task) && (usageLimitResetMs(task) ?? 0) + RESUME_GRACE_MS > Date.now()
+}
+const RESUME_GRACE_MS = 60_000
+
+/** Poll the store until the task has ended (reaping dead runners on the way); through a usage limit it resumes after (awaitsResume). */
 export async function waitForTaskEnd(host: TaskHost, taskId: string, timeoutMs?: number): Promise<TaskRecord> {
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
   for (;;) {
     host.reap()
     const task = host.store.tasks.require(taskId)
-    if (isEnded(task.state)) return task
+    if (isEnded(task.state) && !awaitsResume(task)) return task
     if (Date.now() >= deadline) throw new MakimaError('TIMEOUT', `task ${task.shortId} is still ${task.state}`)
     await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
   }

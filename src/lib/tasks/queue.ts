@@ -32,7 +32,11 @@ export function queueOrTake(m: TaskHost, task: TaskRecord | string, from: readon
  * finish, reap, and the queue waits' polls. Errors are noted, never thrown.
  */
 export function promoteQueued(m: TaskHost): TaskRecord[] {
-  if (currentHold(m.store)) return [] // rate limited: nothing starts before the reset
+  if (currentHold(m.store)) {
+    // rate limited: nothing starts before the reset, and no slot may free then: make sure someone waits for it
+    wakerForHold(m)
+    return []
+  }
   let changes: StateChange[]
   try {
     changes = m.store.tasks.promoteQueued(m.caps(), {...(m.runnerPatch() as {runnerPid: number; runnerStart: string | null}), rateLimitedUntil: null}, (t) =>
@@ -54,4 +58,20 @@ export function promoteQueued(m: TaskHost): TaskRecord[] {
     }
   }
   return promoted
+}
+
+/**
+ * During a rate-limit hold, a queue none of whose tasks has a live owner (every slot freed while
+ * held, say) would wait for the next slot to free after the reset, maybe forever: the first such
+ * task gets a detached runner of its own, which waits in the queue (task run) and at the reset
+ * promotes what fits, starting runners for the others. Errors are noted, never thrown.
+ */
+function wakerForHold(m: TaskHost): void {
+  try {
+    const queue = m.store.tasks.queue()
+    if (queue.length === 0 || queue.some((t) => t.runnerPid !== null && isSameProcessAlive(t.runnerPid, t.runnerStart))) return
+    m.startDetachedRunner(queue[0].id)
+  } catch {
+    // busy: the next call tries again
+  }
 }
