@@ -185,4 +185,17 @@ describe.each(CLAUDES)('rate limits with Claude Code %s', (_name, claude) => {
     expect(calls.length).toBeGreaterThan(0)
     expect(calls.every((c) => c.request.at >= resetMs!)).toBe(true)
   }, 150_000)
+
+  test('OAuth: an attached spawn inside the hold says it is held, waits, and runs the task after the reset', async () => {
+    const limited = limitedUntilReset(10, 'never needed')
+    const w = await taskWorld(byPrompt({'hits the limit': limited.script, 'attached after': {text: 'attached done'}}), {...OAUTH, MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: claude})
+    expect((await w.makima(['task', 'spawn', '--repo', w.repo.dir, 'hits the limit'])).code).toBe(1)
+    const attached = await w.makima(['task', 'spawn', '--json', '--repo', w.repo.dir, 'attached after'], {timeoutMs: 90_000})
+    expect(attached.code, attached.stderr).toBe(0)
+    expect(attached.stderr).toMatch(/task [0-9a-f]{8} held: rate limited until \d\d:\d\d(:\d\d)? \(five_hour\)/)
+    expect(JSON.parse(attached.stdout)).toMatchObject({state: 'completed', rateLimitedUntil: null})
+    const calls = w.api.calls.filter((c) => c.firstUserText.includes('attached after'))
+    expect(calls.length).toBeGreaterThan(0)
+    expect(calls.every((c) => c.request.at >= limited.resetMs()!)).toBe(true)
+  }, 120_000)
 })
