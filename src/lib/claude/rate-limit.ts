@@ -24,6 +24,14 @@ export interface RateLimitInfo {
   utilization: number | null
 }
 
+/** `rate_limit_event` of stream-event.ts: what the API's rate-limit headers said. */
+export interface RateLimitEvent {
+  kind: 'rate_limit'
+  sessionId: string | null
+  info: RateLimitInfo
+  raw: Record<string, unknown>
+}
+
 const STATUSES: readonly string[] = ['allowed', 'allowed_warning', 'rejected']
 
 export function rateLimitInfoOf(v: unknown): RateLimitInfo {

@@ -12,7 +12,9 @@
  * (test/fixtures/claude-usage/), whose `result` lines have their fields in another order: every
  * field is read by name. What the usage numbers mean per version: usage.ts.
  */
-import {rateLimitInfoOf, usageLimitOf, type RateLimitInfo, type UsageLimitEnd} from './rate-limit.js'
+import {rateLimitInfoOf, usageLimitOf, type RateLimitEvent, type UsageLimitEnd} from './rate-limit.js'
+
+export type {RateLimitEvent} from './rate-limit.js'
 import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 
 export type JsonObject = Record<string, unknown>
@@ -99,14 +101,6 @@ export interface ResultEvent {
   terminalReason: string | null
   /** an error result that says a usage limit ended the run ("You've hit your 5-hour limit · resets 3pm"; rate-limit.ts) */
   usageLimit: UsageLimitEnd | null
-  raw: JsonObject
-}
-
-/** `rate_limit_event`: what the API's rate-limit headers said (rate-limit.ts). */
-export interface RateLimitEvent {
-  kind: 'rate_limit'
-  sessionId: string | null
-  info: RateLimitInfo
   raw: JsonObject
 }
 

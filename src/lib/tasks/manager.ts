@@ -21,7 +21,7 @@ import type {TaskRun} from './run/claude-run.js'
 import {resolveTaskSpec, type TaskSpec} from './spec.js'
 import {ToolKeys} from './roles/tool-keys.js'
 import {promoteQueued, queueOrTake} from './queue.js'
-import {currentHold, heldError} from './rate-hold.js'
+import {currentHold, refuseWhileHeld} from './rate-hold.js'
 import type {RateLimitHold} from '../store/rate-limit-store.js'
 import {setUpWorkspaceOrFail} from './workspace/setup.js'
 import type {TaskLimits} from './limits/limits.js'
@@ -123,8 +123,7 @@ export class TaskManager implements TaskHost {
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
-    const hold = currentHold(this.store) // rate limited (the daemon's spawnTask): refused with retryAfter
-    if (hold) throw heldError(hold)
+    refuseWhileHeld(this.store) // rate limited (the daemon's spawnTask): CONCURRENCY_LIMIT with retryAfter
     await purgeExpiredTasks(this.store, this.config)
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
@@ -147,9 +146,7 @@ export class TaskManager implements TaskHost {
   }
 
   /** The machine's rate-limit hold while it lasts (tasks/rate-hold.ts), else null. */
-  rateLimitHold(): RateLimitHold | null {
-    return currentHold(this.store)
-  }
+  rateLimitHold = (): RateLimitHold | null => currentHold(this.store)
 
   /** Start the queued tasks that fit in the free slots, oldest first (tasks/queue.ts). */
   promoteQueued(): TaskRecord[] {
@@ -196,13 +193,9 @@ export class TaskManager implements TaskHost {
    * Messages that arrive after claude closed are delivered by resuming the session (tasks/run/loop.ts).
    */
   async run(taskId: string): Promise<TaskRecord> {
-    const {runTaskHere} = await import('./run/loop.js')
-    const {resumesAfterLimit, waitForResetAndAcquire} = await import('./limits/usage-limit.js')
-    const waiting = (t: TaskRecord) => !this.abandoning && resumesAfterLimit(t)
-    // --resume-after-limit: a task a usage limit ended waits here for the reset, then resumes (limits/usage-limit.ts)
-    if (waiting(this.store.tasks.require(taskId)) && !(await waitForResetAndAcquire(this, taskId))) return this.store.tasks.require(taskId)
-    let ended = await runTaskHere(this, taskId)
-    while (waiting(ended) && (await waitForResetAndAcquire(this, taskId))) ended = await runTaskHere(this, taskId)
+    const [{runTaskHere}, {runThroughUsageLimits}] = await Promise.all([import('./run/loop.js'), import('./limits/usage-limit.js')])
+    // --resume-after-limit: run again after each usage limit's reset (limits/usage-limit.ts)
+    const ended = await runThroughUsageLimits(this, taskId, () => runTaskHere(this, taskId))
     if (!this.abandoning) {
       const {afterRun} = await import('./workspace/after-run.js')
       await afterRun(this, ended, this.options)

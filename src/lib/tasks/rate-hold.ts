@@ -29,3 +29,9 @@ export function heldError(hold: RateLimitHold, now: number = Date.now()): Makima
     details: {retryAfter, rateLimitedUntil: new Date(hold.untilMs).toISOString()},
   })
 }
+
+/** Throws heldError while the machine is held (TaskManager.admit: the daemon's spawnTask). */
+export function refuseWhileHeld(store: Store): void {
+  const hold = currentHold(store)
+  if (hold) throw heldError(hold)
+}

@@ -70,3 +70,15 @@ export async function waitForResetAndAcquire(host: TaskHost, taskId: string): Pr
     }
   }
 }
+
+/**
+ * Run the task here (`runOnce`: the run loop), and again each time --resume-after-limit resumes it
+ * after a usage limit's reset; a task that waits for its reset already waits first (TaskManager.run).
+ */
+export async function runThroughUsageLimits(host: TaskHost, taskId: string, runOnce: () => Promise<TaskRecord>): Promise<TaskRecord> {
+  const waiting = (task: TaskRecord) => !host.abandoning && resumesAfterLimit(task)
+  if (waiting(host.store.tasks.require(taskId)) && !(await waitForResetAndAcquire(host, taskId))) return host.store.tasks.require(taskId)
+  let ended = await runOnce()
+  while (waiting(ended) && (await waitForResetAndAcquire(host, taskId))) ended = await runOnce()
+  return ended
+}
