@@ -2,6 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {isEnded, type TaskRecord} from '../lib/store/task-record.js'
 import type {TaskManager} from '../lib/tasks/manager.js'
+import {holdText} from '../lib/tasks/rate-hold.js'
 
 /**
  * Wait in the machine's queue for a task this process queued (attached `--queue`): every 200 ms
@@ -23,7 +24,7 @@ export async function waitInQueue(manager: TaskManager, task: TaskRecord): Promi
   process.on('SIGTERM', onSignal)
   process.on('SIGHUP', onSignal)
   try {
-    let shown: number | null = null
+    let shown: string | null = null
     for (;;) {
       if (leaving) await leaving
       if (!interrupted) manager.reap() // promotes: this task too when its turn has come
@@ -36,9 +37,11 @@ export async function waitInQueue(manager: TaskManager, task: TaskRecord): Promi
         return {task: current, interrupted}
       }
       const ahead = (manager.store.tasks.queuePosition(current) ?? 1) - 1
-      if (ahead !== shown) {
-        process.stderr.write(`task ${current.shortId} queued (${ahead} ahead)\n`)
-        shown = ahead
+      const hold = manager.rateLimitHold()
+      const why = hold ? `held: ${holdText(hold)}` : `queued (${ahead} ahead)`
+      if (why !== shown) {
+        process.stderr.write(`task ${current.shortId} ${why}\n`)
+        shown = why
       }
       await sleep(200)
     }

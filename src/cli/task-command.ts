@@ -49,7 +49,13 @@ export abstract class TaskCommand extends MakimaCommand {
     if (task.state === 'queued' && detach) {
       // Started later by whichever makima process frees a slot (tasks/manager.ts promoteQueued).
       const position = manager.store.tasks.queuePosition(manager.store.tasks.require(task.id))
-      if (position !== null) process.stderr.write(`task ${task.shortId} queued (${position - 1} ahead)\n`)
+      const hold = task.rateLimitedUntil !== null ? manager.rateLimitHold() : null
+      const {holdText} = await import('../lib/tasks/rate-hold.js')
+      if (hold) process.stderr.write(`task ${task.shortId} held: ${holdText(hold)}; it starts after that\n`)
+      else if (position !== null) process.stderr.write(`task ${task.shortId} queued (${position - 1} ahead)\n`)
+      // Held by a rate limit: no slot may free before the reset, so a runner waits for it (task run),
+      // unless queueing already gave the queue one (tasks/queue.ts wakerForHold).
+      if (task.rateLimitedUntil !== null && manager.store.tasks.require(task.id).runnerPid === null) manager.startDetachedRunner(task.id)
       await writeOutput(manager.store.tasks.get(task.id) ?? task)
       if (this.jsonEnabled()) return {taskId: task.id, queuePosition: position}
       this.say(task.id)

@@ -19,6 +19,15 @@ export const limitFlags = {
   }),
 }
 
+/** task spawn/start/send: resume a task a usage limit ended once it resets (default limits.resumeAfterLimit). */
+export const resumeAfterLimitFlag = {
+  'resume-after-limit': Flags.boolean({
+    helpGroup: 'LIMITS',
+    allowNo: true,
+    description: 'when a usage limit of Claude Code (a 5-hour or weekly limit) ends the task, resume it by itself with a short "continue" once the limit resets (default limits.resumeAfterLimit)',
+  }),
+}
+
 export type LimitFlagValues = {timeout?: string; 'max-turns'?: string; 'max-cost'?: string}
 
 /** task spawn/start: wait in the machine's queue when every slot is taken (default process.queueWhenFull). */
@@ -56,6 +65,7 @@ export const specFlags = {
       'run in a loop until Claude Code declares the task done: each run ends with a completion gate; when it is not ready Claude Code is started again with --continue (limits: autonomous.maxRuns, autonomous.maxRunsWithoutProgress, autonomous.maxSameBlocker)',
   }),
   ...limitFlags,
+  ...resumeAfterLimitFlag,
   orchestrator: Flags.boolean({
     description: 'run the task as an orchestrator: it splits the work into subtasks it creates, starts and waits for with ./.makima/orchestrate.sh, and integrates their work',
   }),
@@ -74,6 +84,7 @@ type SpecFlagValues = LimitFlagValues & {
   'no-setup'?: boolean
   orchestrator?: boolean
   autonomous?: boolean
+  'resume-after-limit'?: boolean
 }
 
 /** The TaskSpec the spec flags describe. */
@@ -98,5 +109,6 @@ export function specFromFlags(plan: string, flags: SpecFlagValues): TaskSpec {
     isOrchestrator: flags.orchestrator ?? false,
     autonomous: flags.autonomous ?? false,
     limits: limitsFromFlags(flags),
+    resumeAfterLimit: flags['resume-after-limit'],
   }
 }

@@ -41,6 +41,8 @@ const TASK_FIELDS = [
   'usage',
   'limits',
   'queuePosition',
+  'rateLimitedUntil',
+  'resumeAfterLimit',
 ]
 
 describe('task spawn (attached)', () => {

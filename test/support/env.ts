@@ -25,9 +25,6 @@ export const PINNED_CLAUDE = join(projectRoot, 'node_modules', '@anthropic-ai', 
  */
 export const CLAUDE_2_1_197 = join(projectRoot, 'node_modules', 'claude-code-2-1-197', 'bin', 'claude.exe')
 
-/** @deprecated 2.1.332 is the pinned one now: use PINNED_CLAUDE (kept for a branch merged later). */
-export const CLAUDE_2_1_332 = PINNED_CLAUDE
-
 /**
  * Both Claude Code versions the suite runs, newest first, for `describe.each` over the tests of
  * what reads Claude Code's output (stream parser, usage, auth failures, run end). Only those run

@@ -4,7 +4,36 @@
 /** One block of a scripted assistant reply. `id` of a tool_use is generated when omitted. */
 export type ReplyBlock = {type: 'text'; text: string} | {type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string}
 
-export type Reply = {text: string} | {bash: string} | {blocks: ReplyBlock[]} | {status: number; error?: string} | {delayMs: number; then: Reply} | {hang: true}
+/**
+ * `{headers, then}`: `then`, with these extra response headers (e.g. `retry-after`,
+ * `anthropic-ratelimit-unified-status`; rateLimitHeaders below), on an error status as on a success.
+ */
+export type Reply =
+  {text: string} | {bash: string} | {blocks: ReplyBlock[]} | {status: number; error?: string} | {delayMs: number; then: Reply} | {hang: true} | {headers: Record<string, string>; then: Reply}
+
+/**
+ * The rate-limit response headers of the real API for a subscription login
+ * (`anthropic-ratelimit-unified-*`, as Claude Code reads them) and `retry-after` when given.
+ * `resetsAt`: epoch seconds; `claim`: the window that limits ("five_hour", "seven_day", ...).
+ */
+export function rateLimitHeaders(o: {status: 'allowed' | 'allowed_warning' | 'rejected'; resetsAt: number; claim?: string; utilization?: number; retryAfterSecs?: number}): Record<string, string> {
+  const claim = o.claim ?? 'five_hour'
+  const window = claim === 'seven_day' ? '7d' : '5h'
+  const h: Record<string, string> = {
+    'anthropic-ratelimit-unified-status': o.status,
+    'anthropic-ratelimit-unified-reset': String(o.resetsAt),
+    'anthropic-ratelimit-unified-representative-claim': claim,
+    [`anthropic-ratelimit-unified-${window}-status`]: o.status,
+    [`anthropic-ratelimit-unified-${window}-reset`]: String(o.resetsAt),
+    [`anthropic-ratelimit-unified-${window}-utilization`]: String(o.utilization ?? (o.status === 'allowed' ? 0.2 : o.status === 'allowed_warning' ? 0.9 : 1)),
+    'anthropic-ratelimit-unified-fallback-percentage': '0.5',
+    'anthropic-ratelimit-requests-limit': '50',
+    'anthropic-ratelimit-requests-remaining': o.status === 'rejected' ? '0' : '40',
+    'anthropic-ratelimit-requests-reset': new Date(o.resetsAt * 1000).toISOString(),
+  }
+  if (o.retryAfterSecs !== undefined) h['retry-after'] = String(o.retryAfterSecs)
+  return h
+}
 
 export interface ToolResult {
   tool_use_id: string

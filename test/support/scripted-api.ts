@@ -7,7 +7,7 @@ import type {AddressInfo, Socket} from 'node:net'
 import {buildContext, errorBody, messageJson, replyBlocks, sseEvents, type RecordedRequest, type Reply, type Script, type ScriptContext} from './scripted-api-protocol.js'
 
 export type {RecordedRequest, Reply, ReplyBlock, Script, ScriptContext, ToolResult} from './scripted-api-protocol.js'
-export {realUserText} from './scripted-api-protocol.js'
+export {rateLimitHeaders, realUserText} from './scripted-api-protocol.js'
 
 export interface ScriptedApi {
   /** Base URL for ANTHROPIC_BASE_URL, e.g. http://127.0.0.1:41234 */
@@ -40,8 +40,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
-function sendJson(res: ServerResponse, status: number, body: string, head = false): void {
-  res.writeHead(status, {'content-type': 'application/json', 'request-id': 'req_scripted'})
+function sendJson(res: ServerResponse, status: number, body: string, head = false, extra: Record<string, string> = {}): void {
+  res.writeHead(status, {...extra, 'content-type': 'application/json', 'request-id': 'req_scripted'})
   res.end(head ? undefined : body)
 }
 
@@ -63,19 +63,21 @@ export async function startScriptedApi(script: Script): Promise<ScriptedApi> {
       timers.add(t)
     })
 
-  async function answer(res: ServerResponse, ctx: ScriptContext, reply: Reply): Promise<void> {
+  async function answer(res: ServerResponse, ctx: ScriptContext, reply: Reply, headers: Record<string, string> = {}): Promise<void> {
     if (closed || res.destroyed) return
     if ('hang' in reply) return // the response stays open until close() destroys the socket
+    if ('headers' in reply) return answer(res, ctx, reply.then, {...headers, ...reply.headers})
     if ('delayMs' in reply) {
       await sleep(reply.delayMs)
-      return answer(res, ctx, reply.then)
+      return answer(res, ctx, reply.then, headers)
     }
-    if ('status' in reply) return sendJson(res, reply.status, errorBody(reply.status, reply.error))
+    if ('status' in reply) return sendJson(res, reply.status, errorBody(reply.status, reply.error), false, headers)
     const blocks = replyBlocks(reply)
     const id = `msg_scripted_${++messageSeq}`
     const model = typeof ctx.body?.model === 'string' ? ctx.body.model : 'claude-scripted'
-    if (!ctx.stream) return sendJson(res, 200, JSON.stringify(messageJson(id, model, blocks)))
+    if (!ctx.stream) return sendJson(res, 200, JSON.stringify(messageJson(id, model, blocks)), false, headers)
     res.writeHead(200, {
+      ...headers,
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       'request-id': `req_scripted_${messageSeq}`,

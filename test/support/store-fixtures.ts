@@ -57,6 +57,8 @@ export function record(id: string, patch: Partial<TaskRecord> = {}): TaskRecord 
     skipSetup: false,
     limits: null,
     queueSeq: null,
+    rateLimitedUntil: null,
+    resumeAfterLimit: false,
     needsRecovery: false,
     createdAt: now,
     startedAt: null,

@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {projectRoot} from '../support/env.js'
 import {parseStreamLine, userMessageLine, type ClaudeEvent} from '../../src/lib/claude/stream-event.js'
 import {authFailureOf} from '../../src/lib/claude/auth-failure.js'
+import {resetTimeOf} from '../../src/lib/claude/rate-limit.js'
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'claude-stream-json')
 
@@ -58,7 +59,8 @@ describe.each(VERSIONS)('parseStreamLine on the real output of Claude Code $vers
     if (first.kind !== 'init') return
     expect(first.sessionId).toMatch(/^[0-9a-f-]{36}$/)
     expect(first.cwd).toBe('/home/dev/app')
-    expect(first.model).toMatch(model)
+    // the rate-limit fixtures log in with an OAuth token, which picks another default model
+    expect(first.model).toMatch(/^(rate-limit|usage-limit)-/.test(file) ? /^claude-/ : model)
     expect(first.tools).toContain('Bash')
     expect(first.version).toBe(version)
     // session_id is on every line
@@ -116,6 +118,48 @@ describe.each(VERSIONS)('parseStreamLine on the real output of Claude Code $vers
     expect(result.subtype).toBe('success')
     expect(result.result).toMatch(/^API Error: 500 scripted failure/)
     expect(events.map(authFailureOf)).toEqual([null, null, null])
+  })
+
+  // Rate limits (issue 19 §3), recorded from both versions: scripts/record-claude-rate-limits.mjs, fixtures README.
+  describe('rate limits', () => {
+    it('rate-limit-retry (API key): a 429 with retry-after 1 is an api_retry of 429 with its delay, then the run succeeds', () => {
+      const events = load(`rate-limit-retry-${version}.jsonl`)
+      expect(events.map((e) => e.kind)).toEqual(['init', 'api_retry', 'assistant', 'result'])
+      const [retry] = only(events, 'api_retry')
+      expect(retry).toMatchObject({attempt: 1, errorStatus: 429, error: 'rate_limit'})
+      expect(retry.retryDelayMs).toBeGreaterThanOrEqual(1000) // retry-after: 1 (2.1.332 adds jitter)
+      expect(only(events, 'result')[0]).toMatchObject({isError: false, usageLimit: null})
+      expect(events.map(authFailureOf).every((a) => a === null)).toBe(true)
+    })
+
+    for (const file of ['usage-limit', 'usage-limit-from-429']) {
+      it(`${file} (OAuth login): a rejected rate_limit_event with resetsAt, then an error result that names the limit and its reset`, () => {
+        const events = load(`${file}-${version}.jsonl`)
+        expect(events.map((e) => e.kind)).toEqual(['init', 'rate_limit', 'assistant', 'result'])
+        const [event] = only(events, 'rate_limit')
+        expect(event.info).toMatchObject({status: 'rejected', rateLimitType: 'five_hour'})
+        expect(event.info.resetsAtMs).toBe((event.raw.rate_limit_info as {resetsAt: number}).resetsAt * 1000)
+        const [assistant] = only(events, 'assistant')
+        expect(assistant).toMatchObject({synthetic: true, error: 'rate_limit'})
+        const [result] = only(events, 'result')
+        expect(result).toMatchObject({isError: true, apiErrorStatus: 429})
+        // 2.1.197 says "session limit", 2.1.332 "5-hour limit"; both "resets 5am (UTC)" on this UTC machine
+        expect(result.usageLimit?.limit).toBe(version === '2.1.197' ? 'session' : '5-hour')
+        expect(result.usageLimit?.text).toMatch(/^You've hit your (session|5-hour) limit · resets \d{1,2}(:\d\d)?[ap]m \(UTC\)$/)
+        // read as of the recording (an hour or less before the reset), the text's time is the event's reset, cut to the minute
+        const fromText = resetTimeOf(result.result!, event.info.resetsAtMs! - 3_500_000)!
+        expect(event.info.resetsAtMs! - fromText).toBeGreaterThanOrEqual(-60_000)
+        expect(event.info.resetsAtMs! - fromText).toBeLessThan(3_600_000)
+        expect(events.map(authFailureOf).every((a) => a === null)).toBe(true)
+      })
+    }
+
+    it('rate-limit-allowed (OAuth login): a success carries a rate_limit_event that says allowed, not a usage limit', () => {
+      const events = load(`rate-limit-allowed-${version}.jsonl`)
+      const [event] = only(events, 'rate_limit')
+      expect(event.info).toMatchObject({status: 'allowed', rateLimitType: 'seven_day'})
+      expect(only(events, 'result')[0]).toMatchObject({isError: false, usageLimit: null})
+    })
   })
 
   it(`${retries.file}: api_retry 401 lines, the first one already an auth failure`, () => {
@@ -193,10 +237,10 @@ describe('parseStreamLine edge cases', () => {
   })
 
   it('unknown types are unknown, with the type and the object', () => {
-    const e = parseStreamLine('{"type":"rate_limit_event","rate_limit_info":{"status":"allowed"}}')
+    const e = parseStreamLine('{"type":"stream_event","event":{"status":"allowed"}}')
     expect(e.kind).toBe('unknown')
-    expect(e.kind === 'unknown' && e.type).toBe('rate_limit_event')
-    expect(e.kind === 'unknown' && e.raw.rate_limit_info).toEqual({status: 'allowed'})
+    expect(e.kind === 'unknown' && e.type).toBe('stream_event')
+    expect(e.kind === 'unknown' && e.raw.event).toEqual({status: 'allowed'})
     const noType = parseStreamLine('{"foo":1}')
     expect(noType).toEqual({kind: 'unknown', type: null, raw: {foo: 1}})
   })

@@ -21,6 +21,7 @@ function row(over: Partial<TopRow>): TopRow {
     costEstimated: false,
     turns: 7,
     lastLine: '⏺ Bash(echo warming up; sleep 300)',
+    rateLimit: null,
     ...over,
   }
 }

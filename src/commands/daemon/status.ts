@@ -35,6 +35,7 @@ export default class DaemonStatus extends MakimaCommand {
         tasksByState: numbers.tasksByState,
         slots: numbers.slots,
         outbox: numbers.outbox,
+        rateLimitedUntil: numbers.rateLimit ? new Date(numbers.rateLimit.untilMs).toISOString() : null,
       }
       if (this.jsonEnabled()) return status
       this.say(`daemon       ${running ? `running (pid ${pid})` : 'not running'}`)
@@ -44,6 +45,9 @@ export default class DaemonStatus extends MakimaCommand {
       const oldest = status.outbox.oldestUnackedAgeSecs === null ? '' : `, oldest ${status.outbox.oldestUnackedAgeSecs.toFixed(0)}s old`
       this.say(`outbox       ${status.outbox.messages} unacknowledged (${status.outbox.bytes} bytes${oldest}), last seq ${status.outbox.lastSeq}, acked ${status.outbox.lastAckedSeq ?? '-'}`)
       this.say(`slots        ${status.slots.used} of ${status.slots.max} in use`)
+      const {holdLine} = await import('../../lib/ui/rate-limit-format.js')
+      const hold = numbers.rateLimit && holdLine({...numbers.rateLimit, source: numbers.rateLimit.source as never, taskId: null, updatedMs: 0}, numbers.rateLimit.held)
+      if (hold) this.say(`rate limit   ${hold}; spawnTask is answered CONCURRENCY_LIMIT with retryAfter until then`)
       this.say(`tasks        ${status.activeTasks.length} active`)
       for (const t of status.activeTasks) this.say(`  ${t.id.slice(0, 8)}  ${t.state.padEnd(12)} ${t.name}`)
       return undefined

@@ -24,8 +24,17 @@ export default class TaskRun extends TaskCommand {
     process.on('SIGINT', stop)
     process.on('SIGHUP', () => undefined) // the terminal that started us may go away
     log(`runner pid ${process.pid} for task ${task.id}`)
-    await manager.run(task.id)
-    // queued tasks this runner's freed slots let in run here too (tasks/queue.ts)
+    let mine = true
+    if (task.state === 'queued') {
+      // a task held by a rate limit (task spawn --detach): wait in the queue as an attached spawn does
+      const {waitInQueue} = await import('../../cli/queue-wait.js')
+      manager.queuedHere.add(task.id)
+      const waited = await waitInQueue(manager, task)
+      // another process may have taken it over meanwhile (its runner fields say whose it is)
+      mine = waited.task.state === 'initializing' && waited.task.runnerPid === process.pid
+    }
+    if (mine) await manager.run(task.id)
+    // queued tasks this runner promoted (while waiting, or as its task's slot freed) run here too (tasks/queue.ts)
     const {whenHostedDone} = await import('../../lib/tasks/queue.js')
     await whenHostedDone(manager)
     return undefined

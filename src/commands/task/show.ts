@@ -1,5 +1,6 @@
 import {TaskCommand} from '../../cli/task-command.js'
 import {taskIdArg} from '../../cli/task-flags.js'
+import {rateLimitLine} from '../../lib/ui/rate-limit-format.js'
 
 export default class TaskShow extends TaskCommand {
   static override summary = 'Show one task'
@@ -25,6 +26,8 @@ export default class TaskShow extends TaskCommand {
       ['name', task.name],
       ['state', task.state],
       ['error', task.error],
+      ['queue', task.queuePosition === null ? null : `${task.queuePosition - 1} ahead`],
+      ['rate limit', rateLimitLine(task)],
       ['repo', task.repoSource],
       ['base branch', task.baseBranch],
       ['branch', task.branch],

@@ -10,6 +10,8 @@ export default class TaskSpawn extends TaskCommand {
 
 When every slot is taken (process.maxConcurrentTasks) it exits 4, or with --queue (or process.queueWhenFull) records the task as queued: it starts as soon as a slot frees, first queued first started across every makima process of the machine.
 
+While Claude Code's API rate-limits this machine (a 429 or a usage limit seen in a task's output; \`makima doctor\` shows it) the task is queued, held until the limit resets, then started: attached this command waits, detached a background runner waits for it.
+
 Attached (the default) it shows a readable transcript and returns when the task ends: exit 0 when it completed, 1 when it failed or was interrupted. Ctrl-C interrupts the task (exit 130). With --detach the worktree is made here, Claude Code runs in a background process, and the task id is printed at once; follow it with \`makima task logs -f <id>\`.
 
 In CI (CI set, or output that is not a terminal) the transcript is plain text written line by line, and the run ends with one summary line (state, duration, cost, branch); with GITHUB_STEP_SUMMARY set, a Markdown summary is appended to that file. --output writes the final task object as JSON to a file.`
@@ -43,7 +45,8 @@ In CI (CI set, or output that is not a terminal) the transcript is plain text wr
     const plan = await readPlan(args.plan, process.stdin)
     const manager = await this.taskManager()
     const spec = specFromFlags(plan, flags)
-    const queue = flags.queue ?? manager.config.process.queueWhenFull
+    // a rate limit holds admission (tasks/rate-hold.ts): the task waits in the queue (--no-queue: refused, exit 4)
+    const queue = flags.queue ?? (manager.config.process.queueWhenFull || manager.rateLimitHold() !== null)
     const task = queue ? await manager.admitOrQueue(spec, !flags.detach) : await manager.admit(spec)
 
     return this.runAdmitted(manager, task, Boolean(flags.detach), flags.output)

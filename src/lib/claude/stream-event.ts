@@ -12,6 +12,9 @@
  * and its 2.1.332/ folder, test/fixtures/claude-usage/), whose `result` lines have their fields in
  * another order: every field is read by name. What the usage numbers mean per version: usage.ts.
  */
+import {rateLimitInfoOf, usageLimitOf, type RateLimitEvent, type UsageLimitEnd} from './rate-limit.js'
+
+export type {RateLimitEvent} from './rate-limit.js'
 import {modelsOf, tokenUsageOf, type TokenUsage} from './usage.js'
 
 export type JsonObject = Record<string, unknown>
@@ -96,6 +99,8 @@ export interface ResultEvent {
   models: string[]
   /** e.g. "completed", "max_turns", "api_error" (newer versions) */
   terminalReason: string | null
+  /** an error result that says a usage limit ended the run ("You've hit your 5-hour limit · resets 3pm"; rate-limit.ts) */
+  usageLimit: UsageLimitEnd | null
   raw: JsonObject
 }
 
@@ -111,7 +116,7 @@ export interface InvalidEvent {
   error: string
 }
 
-export type ClaudeEvent = InitEvent | ApiRetryEvent | SystemEvent | AssistantEvent | UserEvent | ResultEvent | UnknownEvent | InvalidEvent
+export type ClaudeEvent = InitEvent | ApiRetryEvent | SystemEvent | AssistantEvent | UserEvent | ResultEvent | RateLimitEvent | UnknownEvent | InvalidEvent
 
 export type ClaudeEventKind = ClaudeEvent['kind']
 
@@ -185,6 +190,8 @@ export function eventOf(raw: JsonObject): ClaudeEvent {
         raw,
       }
     }
+    case 'rate_limit_event':
+      return {kind: 'rate_limit', sessionId, info: rateLimitInfoOf(raw.rate_limit_info), raw}
     case 'result':
       return {
         kind: 'result',
@@ -199,6 +206,7 @@ export function eventOf(raw: JsonObject): ClaudeEvent {
         usage: tokenUsageOf(raw.usage),
         models: modelsOf(raw.modelUsage),
         terminalReason: str(raw.terminal_reason),
+        usageLimit: raw.is_error === true || num(raw.api_error_status) === 429 ? usageLimitOf(str(raw.result)) : null,
         raw,
       }
     default:

@@ -140,6 +140,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 0,
     description: "default cost limit of a task in US dollars, Claude Code's figure at API prices (0 = none; task spawn --max-cost)",
   },
+  {
+    key: 'limits.resumeAfterLimit',
+    env: 'MAKIMA_DAEMON_LIMITS_RESUMEAFTERLIMIT',
+    type: 'boolean',
+    default: false,
+    description: 'a task a usage limit of Claude Code ended (failureKind usage_limit) is resumed with a short "continue" once the limit resets (task spawn/start/send --resume-after-limit)',
+  },
   {key: 'outbox.maxMessages', type: 'int', min: 1, default: 100_000, description: 'daemon outbox bound (messages)'},
   {key: 'outbox.maxBytes', type: 'int', min: 1, default: 268_435_456, description: 'daemon outbox bound (bytes)'},
   {

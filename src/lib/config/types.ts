@@ -22,7 +22,7 @@ export interface Config {
   history: {retentionDays: number; maxWorktreeBytes: number}
   autonomous: {maxRuns: number; maxRunsWithoutProgress: number; maxSameBlocker: number}
   /** defaults of each task's hard limits (0 = none; tasks/limits.ts) */
-  limits: {timeoutSecs: number; maxTurns: number; maxCostUsd: number}
+  limits: {timeoutSecs: number; maxTurns: number; maxCostUsd: number; resumeAfterLimit: boolean}
   outbox: {maxMessages: number; maxBytes: number}
   daemon: {readRoots: string[]; drainGraceSecs: number; metricsPort?: number; metricsHost: string; healthDbBudgetSecs: number}
 }

@@ -12,6 +12,8 @@ export interface DaemonNumbers {
   /** concurrency slots in use (every active task on the machine, CLI ones too) and the cap */
   slots: {used: number; max: number}
   outbox: {messages: number; bytes: number; oldestUnackedAgeSecs: number | null; lastSeq: number; lastAckedSeq: number | null}
+  /** the machine's rate-limit hold while it lasts (tasks/rate-hold.ts; until: epoch ms), and the tasks queued meanwhile */
+  rateLimit: {untilMs: number; kind: string; source: string; held: number} | null
 }
 
 export function daemonNumbers(store: Store, config: Config, now = Date.now()): DaemonNumbers {
@@ -19,7 +21,9 @@ export function daemonNumbers(store: Store, config: Config, now = Date.now()): D
   const rows = store.db.prepare("SELECT state, count(*) AS n FROM tasks WHERE origin = 'daemon' GROUP BY state").all() as {state: TaskState; n: number}[]
   for (const row of rows) tasksByState[row.state] = row.n
   const oldest = store.outbox.oldestCreatedAt()
+  const hold = store.rateLimit.current(now)
   return {
+    rateLimit: hold && {untilMs: hold.untilMs, kind: hold.kind, source: hold.source, held: store.tasks.queueLength()},
     tasksByState,
     slots: {used: store.tasks.countActive(), max: config.process.maxConcurrentTasks},
     outbox: {

@@ -39,7 +39,8 @@ export async function handleServerFrame(text: string, host: FrameHost): Promise<
     } catch (error) {
       const err = toMakimaError(error)
       if (err.code === 'INTERNAL') host.log('error', `${command.type} failed: ${err.message}`, {stack: (error as Error).stack})
-      sendCommandError(host, command.type, command as Record<string, unknown>, err.protocolCode, err.message)
+      const retryAfter = typeof err.details?.retryAfter === 'number' ? err.details.retryAfter : undefined // a rate limit (tasks/rate-hold.ts)
+      sendCommandError(host, command.type, command as Record<string, unknown>, err.protocolCode, err.message, retryAfter)
     }
   } catch (error) {
     host.log('error', `handling a server frame failed: ${(error as Error).message}`, {stack: (error as Error).stack})
@@ -47,14 +48,14 @@ export async function handleServerFrame(text: string, host: FrameHost): Promise<
 }
 
 /** A commandError, and the command's own answer with success: false when it has one. */
-export function sendCommandError(host: FrameHost, commandType: string, fields: Record<string, unknown>, code: string, fullMessage: string): void {
+export function sendCommandError(host: FrameHost, commandType: string, fields: Record<string, unknown>, code: string, fullMessage: string, retryAfter?: number): void {
   const message = capMessage(fullMessage)
   const ids = {
     taskId: typeof fields.taskId === 'string' ? fields.taskId : undefined,
     requestId: typeof fields.requestId === 'string' ? fields.requestId : undefined,
   }
   host.log('warn', `command ${commandType} refused: ${code}: ${message}`)
-  host.writer.sendNow({type: 'commandError', taskId: ids.taskId, body: {commandType, ...ids, code, message}})
+  host.writer.sendNow({type: 'commandError', taskId: ids.taskId, body: {commandType, ...ids, code, message, ...(retryAfter === undefined ? {} : {retryAfter})}})
   const answer = failureAnswer(commandType, fields, message)
   if (answer) host.writer.sendNow({...answer, taskId: ids.taskId})
 }

@@ -43,7 +43,7 @@ export interface OutboundBodies {
   taskDiff: TaskAnswer & {diff?: string; error?: string}
   checkpointCreated: Omit<CheckpointCreated, 'taskId'> & {taskId: Maybe<string>}
   gitConfigInherited: {success: boolean; userEmail?: string; userName?: string; error?: string}
-  commandError: {commandType: string; taskId?: string; requestId?: string; code: string; message: string}
+  commandError: {commandType: string; taskId?: string; requestId?: string; code: string; message: string; retryAfter?: number}
 }
 
 export type OutboundType = keyof OutboundBodies

@@ -63,6 +63,7 @@ export async function createMetrics(source: MetricsSource): Promise<DaemonMetric
     ['state'],
   )
   gauge('makima_slots_used', 'Concurrency slots in use (every active task on the machine)', (g) => g.set(numbers().slots.used))
+  gauge('makima_rate_limited_until_seconds', "When the machine's rate-limit hold lifts, epoch seconds (0: none; new tasks wait until then)", (g) => g.set((numbers().rateLimit?.untilMs ?? 0) / 1000))
   gauge('makima_slots_max', 'The concurrency cap (process.maxConcurrentTasks)', (g) => g.set(source.config.process.maxConcurrentTasks))
   gauge('makima_outbox_messages', 'Messages stored for the server and not yet acknowledged', (g) => g.set(source.store.outbox.depth.messages))
   gauge('makima_outbox_bytes', 'Bytes of the unacknowledged messages', (g) => g.set(source.store.outbox.depth.bytes))

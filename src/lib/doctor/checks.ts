@@ -191,6 +191,7 @@ export async function runChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     checkServer(ctx),
     checkSecrets(ctx),
     import('./daemon-check.js').then((m) => m.checkDaemon(ctx)),
+    import('./rate-limit-check.js').then((m) => m.checkRateLimit(ctx)),
   ])
   return results.filter((r): r is CheckResult => r !== undefined)
 }

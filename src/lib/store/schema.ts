@@ -169,4 +169,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN queue_seq INTEGER;
   CREATE INDEX tasks_queue ON tasks(queue_seq) WHERE queue_seq IS NOT NULL;
   `,
+  // 9: rate limits (issue 19 §3). rate_limit: the machine's hold, one row (one Claude login per
+  // MAKIMA_HOME): while until_ms lies in the future admission queues new tasks instead of starting
+  // them (rate-limit-store.ts). Per task: until when a usage limit stopped it (or holds it, while
+  // queued), and whether it resumes by itself after the reset (--resume-after-limit).
+  `
+  CREATE TABLE rate_limit (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    until_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    task_id TEXT,
+    updated_ms INTEGER NOT NULL
+  );
+  ALTER TABLE tasks ADD COLUMN rate_limited_until TEXT;
+  ALTER TABLE tasks ADD COLUMN resume_after_limit INTEGER NOT NULL DEFAULT 0;
+  `,
 ]

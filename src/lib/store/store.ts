@@ -4,6 +4,7 @@ import {CheckpointStore} from './checkpoint-store.js'
 import {InboxStore} from './inbox-store.js'
 import {OutboxStore} from './outbox-store.js'
 import {OutputStore} from './output-store.js'
+import {RateLimitStore} from './rate-limit-store.js'
 import {TaskStore} from './task-store.js'
 import {UsageStore} from './usage-store.js'
 
@@ -23,6 +24,13 @@ export class Store {
 
   private outboxStore?: OutboxStore
   private usageStore?: UsageStore
+  private rateLimitStore?: RateLimitStore
+
+  /** The machine's rate-limit hold (rate-limit-store.ts). */
+  get rateLimit(): RateLimitStore {
+    this.rateLimitStore ??= new RateLimitStore(this.db)
+    return this.rateLimitStore
+  }
 
   /** Runs of Claude Code and their usage (usage-store.ts). */
   get usage(): UsageStore {

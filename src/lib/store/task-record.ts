@@ -26,9 +26,11 @@ export interface CompletionActionResult {
 /**
  * Why a failed task failed, when it is one of the failures makima acts on: `auth` = Claude Code
  * is not logged in or its token expired (the daemon starts its login flow); `limit` = one of the
- * task's limits stopped it (tasks/limits.ts; `task send` resumes it only with new limits).
+ * task's limits stopped it (tasks/limits.ts; `task send` resumes it only with new limits);
+ * `usage_limit` = Claude Code's usage limit (a subscription's 5-hour or weekly limit) ended it:
+ * `rateLimitedUntil` says when it resets, `task send` or --resume-after-limit resumes it then.
  */
-export type FailureKind = 'auth' | 'limit'
+export type FailureKind = 'auth' | 'limit' | 'usage_limit'
 
 export interface TaskRecord {
   id: string
@@ -73,6 +75,10 @@ export interface TaskRecord {
   limits: TaskLimits | null
   /** place in the machine's queue while `queued` (ascending, FIFO; null otherwise) */
   queueSeq: number | null
+  /** ISO time a rate limit lifts: of the usage limit that ended it, or of the hold it waits out while queued */
+  rateLimitedUntil: string | null
+  /** --resume-after-limit: resumed with a short "continue" once a usage limit that ended it resets */
+  resumeAfterLimit: boolean
   needsRecovery: boolean
   createdAt: string
   startedAt: string | null
@@ -114,6 +120,9 @@ export interface TaskJson {
   limits: TaskLimits | null
   /** while `queued`: 1 for the next task to start, 2 for the one after, ...; else null */
   queuePosition: number | null
+  /** when the rate limit that ended (failureKind usage_limit) or holds (queued) the task lifts, else null */
+  rateLimitedUntil: string | null
+  resumeAfterLimit: boolean
 }
 
 export function toTaskJson(task: TaskRecord, usage: TaskUsage, queuePosition: number | null = null): TaskJson {
@@ -146,5 +155,7 @@ export function toTaskJson(task: TaskRecord, usage: TaskUsage, queuePosition: nu
     usage,
     limits: task.limits ?? null,
     queuePosition: task.state === 'queued' ? queuePosition : null,
+    rateLimitedUntil: task.rateLimitedUntil ?? null,
+    resumeAfterLimit: task.resumeAfterLimit ?? false,
   }
 }

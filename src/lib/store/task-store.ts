@@ -38,13 +38,15 @@ const COLUMNS: Record<keyof TaskRecord, string> = {
   sessionId: 'session_id',
   limits: 'limits',
   queueSeq: 'queue_seq',
+  rateLimitedUntil: 'rate_limited_until',
+  resumeAfterLimit: 'resume_after_limit',
   needsRecovery: 'needs_recovery',
   createdAt: 'created_at',
   startedAt: 'started_at',
   completedAt: 'completed_at',
   updatedAt: 'updated_at',
 }
-const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery', 'skipSetup'])
+const BOOLEANS = new Set<keyof TaskRecord>(['isOrchestrator', 'isSupervisor', 'autonomous', 'needsRecovery', 'skipSetup', 'resumeAfterLimit'])
 const JSONS = new Set<keyof TaskRecord>(['copyFiles', 'completionAction', 'limits'])
 const FIELDS = Object.keys(COLUMNS) as (keyof TaskRecord)[]
 
@@ -172,12 +174,13 @@ export class TaskStore {
    * acquireSlot with a queue (task spawn/start --queue): in the same IMMEDIATE transaction, when
    * the caps are full or other tasks are queued (nobody jumps the queue), the task is recorded as
    * `queued` at the end of the machine's queue, with `queuedPatch` (its owner: the runner fields
-   * of the process waiting for it, or null for nobody). promoteQueued starts it later.
+   * of the process waiting for it, or null for nobody). promoteQueued starts it later. `held`: a
+   * rate limit holds admission (tasks/rate-hold.ts): queued whatever the caps.
    */
-  admitOrQueue(task: TaskRecord | string, caps: SlotCaps, from: readonly TaskState[], patch: TaskPatch, queuedPatch: TaskPatch): StateChange {
+  admitOrQueue(task: TaskRecord | string, caps: SlotCaps, from: readonly TaskState[], patch: TaskPatch, queuedPatch: TaskPatch, held = false): StateChange {
     return immediate(this.db, () => {
       const {existing, record} = this.admissionTarget(task, from)
-      if (this.queueLength() === 0) {
+      if (!held && this.queueLength() === 0) {
         try {
           this.checkCaps(record, caps)
           return this.place(existing, record, {...patch, state: 'initializing', queueSeq: null})
@@ -227,7 +230,7 @@ export class TaskStore {
    * owner, or this process) moves to `initializing` with `runner` as its runner fields; the
    * caller runs it or starts a detached runner for it. Returns the promoted tasks.
    */
-  promoteQueued(caps: SlotCaps, runner: {runnerPid: number; runnerStart: string | null}, ownerAlive: (task: TaskRecord) => boolean): StateChange[] {
+  promoteQueued(caps: SlotCaps, runner: TaskPatch & {runnerPid: number; runnerStart: string | null}, ownerAlive: (task: TaskRecord) => boolean): StateChange[] {
     if (this.queueLength() === 0 || this.countActive() >= caps.maxConcurrentTasks) return [] // one read, no write lock
     return immediate(this.db, () => {
       let free = caps.maxConcurrentTasks - this.countActive()

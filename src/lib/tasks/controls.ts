@@ -5,6 +5,7 @@ import {MakimaError} from '../errors.js'
 import {ENDED_STATES, isActive, isEnded, type TaskRecord} from '../store/task-record.js'
 import {isSameProcessAlive} from '../os/process-table.js'
 import {pauseTaskProcesses, resumeTaskProcesses, terminateTaskProcesses} from '../os/task-processes.js'
+import {refuseBeforeReset, resumesAfterLimit, usageLimitResetMs} from './limits/usage-limit.js'
 import {limitsForFollowUp} from './limits/stop.js'
 import type {TaskLimits} from './limits/limits.js'
 import type {TaskHost} from './host.js'
@@ -74,7 +75,7 @@ export async function sendMessage(
   host: TaskHost,
   idOrPrefix: string,
   message: string,
-  options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {},
+  options: {inProcess?: boolean; limits?: Partial<TaskLimits>; resumeAfterLimit?: boolean} = {},
 ): Promise<{task: TaskRecord; resumed: boolean}> {
   if (message.trim().length === 0) throw new MakimaError('INVALID_INPUT', 'the message is empty')
   host.reap()
@@ -96,7 +97,13 @@ export async function sendMessage(
     throw new MakimaError('INVALID_STATE', `task ${task.shortId} is ${task.state} and its worktree is gone; its session cannot be resumed`)
   }
   task = limitsForFollowUp(host.store, task, options.limits, true)
+  if (options.resumeAfterLimit !== undefined) task = host.store.tasks.update(task.id, {resumeAfterLimit: options.resumeAfterLimit})
+  if (!resumesAfterLimit(task)) refuseBeforeReset(task)
   host.store.inbox.push(task.id, 'message', message)
+  if (resumesAfterLimit(task) && (usageLimitResetMs(task) ?? 0) > Date.now()) {
+    // before the reset with --resume-after-limit: a runner waits for it (manager.run, limits/usage-limit.ts)
+    return {task: options.inProcess ? task : host.startDetachedRunner(task.id), resumed: true}
+  }
   try {
     task = host.acquire(task.id, ENDED_STATES)
   } catch (error) {
@@ -107,13 +114,19 @@ export async function sendMessage(
   return {task: host.startDetachedRunner(task.id), resumed: true}
 }
 
-/** Poll the store until the task has ended (reaping dead runners on the way). */
+/** A task --resume-after-limit resumes at its usage limit's reset: waited for until a minute past it. */
+function awaitsResume(task: TaskRecord): boolean {
+  return resumesAfterLimit(task) && (usageLimitResetMs(task) ?? 0) + RESUME_GRACE_MS > Date.now()
+}
+const RESUME_GRACE_MS = 60_000
+
+/** Poll the store until the task has ended (reaping dead runners on the way); through a usage limit it resumes after (awaitsResume). */
 export async function waitForTaskEnd(host: TaskHost, taskId: string, timeoutMs?: number): Promise<TaskRecord> {
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
   for (;;) {
     host.reap()
     const task = host.store.tasks.require(taskId)
-    if (isEnded(task.state)) return task
+    if (isEnded(task.state) && !awaitsResume(task)) return task
     if (Date.now() >= deadline) throw new MakimaError('TIMEOUT', `task ${task.shortId} is still ${task.state}`)
     await sleep(Math.min(200, Math.max(1, deadline - Date.now())))
   }

@@ -21,6 +21,8 @@ import type {TaskRun} from './run/claude-run.js'
 import {resolveTaskSpec, type TaskSpec} from './spec.js'
 import {ToolKeys} from './roles/tool-keys.js'
 import {promoteQueued, queueOrTake} from './queue.js'
+import {currentHold, refuseWhileHeld} from './rate-hold.js'
+import type {RateLimitHold} from '../store/rate-limit-store.js'
 import {setUpWorkspaceOrFail} from './workspace/setup.js'
 import type {TaskLimits} from './limits/limits.js'
 import type {TaskManagerOptions} from './manager-options.js'
@@ -127,6 +129,7 @@ export class TaskManager implements TaskHost {
   /** Validate, take a slot and record the task in one step (nothing is recorded when the cap is full). */
   async admit(spec: TaskSpec): Promise<TaskRecord> {
     this.claudePath()
+    refuseWhileHeld(this.store) // rate limited (the daemon's spawnTask): CONCURRENCY_LIMIT with retryAfter
     await purgeExpiredTasks(this.store, this.config)
     const task = await resolveTaskSpec(spec, this.config, this.store.tasks)
     return this.changed(this.store.tasks.acquireSlot(task, this.caps(), ['pending'], this.runnerPatch()))
@@ -147,6 +150,9 @@ export class TaskManager implements TaskHost {
     this.claudePath()
     return queueOrTake(this, taskId, from, waitHere)
   }
+
+  /** The machine's rate-limit hold while it lasts (tasks/rate-hold.ts), else null. */
+  rateLimitHold = (): RateLimitHold | null => currentHold(this.store)
 
   /** Start the queued tasks that fit in the free slots, oldest first (tasks/queue.ts). */
   promoteQueued(): TaskRecord[] {
@@ -193,8 +199,9 @@ export class TaskManager implements TaskHost {
    * Messages that arrive after claude closed are delivered by resuming the session (tasks/run/loop.ts).
    */
   async run(taskId: string): Promise<TaskRecord> {
-    const {runTaskHere} = await import('./run/loop.js')
-    const ended = await runTaskHere(this, taskId)
+    const [{runTaskHere}, {runThroughUsageLimits}] = await Promise.all([import('./run/loop.js'), import('./limits/usage-limit.js')])
+    // --resume-after-limit: run again after each usage limit's reset (limits/usage-limit.ts)
+    const ended = await runThroughUsageLimits(this, taskId, () => runTaskHere(this, taskId))
     if (!this.abandoning) {
       const {afterRun} = await import('./workspace/after-run.js')
       await afterRun(this, ended, this.options)
@@ -286,7 +293,7 @@ export class TaskManager implements TaskHost {
   }
 
   /** A follow-up message: to the running claude, or resuming an ended session (controls.ts). */
-  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
+  async send(idOrPrefix: string, message: string, options: {inProcess?: boolean; limits?: Partial<TaskLimits>; resumeAfterLimit?: boolean} = {}): Promise<{task: TaskRecord; resumed: boolean}> {
     const {sendMessage} = await import('./controls.js')
     return sendMessage(this, idOrPrefix, message, options)
   }

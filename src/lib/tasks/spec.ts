@@ -38,6 +38,8 @@ export interface TaskSpec {
   origin?: 'cli' | 'daemon'
   /** limits given with the task; the config's limits.* fill in the rest */
   limits?: Partial<TaskLimits>
+  /** resume after a usage limit resets (default limits.resumeAfterLimit) */
+  resumeAfterLimit?: boolean
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -138,6 +140,8 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     sessionId: null,
     limits: mergeLimits(configLimits(config.limits), spec.limits),
     queueSeq: null,
+    rateLimitedUntil: null,
+    resumeAfterLimit: spec.resumeAfterLimit ?? config.limits.resumeAfterLimit,
     needsRecovery: false,
     createdAt: now,
     startedAt: null,

@@ -2,6 +2,7 @@ import {parseStreamLine} from '../claude/stream-event.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {ProcessUsageSampler} from '../os/process-usage.js'
+import {rateLimitLine} from './rate-limit-format.js'
 import {TranscriptRenderer} from './transcript.js'
 
 /** One task as `makima top` shows it (also its `--json` row). */
@@ -25,6 +26,8 @@ export interface TopRow {
   turns: number
   /** the last line of the task's transcript (what `task logs` would print last), or null */
   lastLine: string | null
+  /** "held: rate limited until 15:00" (queued during the machine's hold) or "usage limit: resets at ..." (rate-limit-format.ts) */
+  rateLimit: string | null
 }
 
 /** How many stored lines before the last one are rendered to find the last transcript line. */
@@ -57,6 +60,8 @@ export function collectTopRows(store: Store, sampler: ProcessUsageSampler, optio
     runners,
   )
   const spent = store.usage.totalsByTask(tasks.map((t) => t.id))
+  const hold = store.rateLimit.current()
+  const heldUntil = hold ? new Date(hold.untilMs).toISOString() : null
   return tasks.map((task: TaskRecord) => {
     const u = usage.get(task.id)
     const s = spent.get(task.id)
@@ -73,6 +78,7 @@ export function collectTopRows(store: Store, sampler: ProcessUsageSampler, optio
       costEstimated: s?.costEstimated ?? false,
       turns: s?.turns ?? 0,
       lastLine: lastTranscriptLine(store, task.id),
+      rateLimit: rateLimitLine(task.state === 'queued' ? {...task, rateLimitedUntil: heldUntil} : task),
     }
   })
 }

@@ -74,7 +74,7 @@ function cells(row: TopRow, now: number): string[] {
     row.costUsd === null ? '-' : `${row.costEstimated ? '~' : ''}${formatUsd(row.costUsd)}`,
     row.costUsd === null ? '-' : String(row.turns),
     fit(oneLine(row.name), NAME_MAX),
-    oneLine(row.lastLine ?? ''),
+    oneLine(row.rateLimit ?? row.lastLine ?? ''),
   ]
 }
 
@@ -121,7 +121,9 @@ export function renderFrame(rows: readonly TopRow[], options: FrameOptions): str
   const active = rows.filter((r) => r.state !== 'completed' && r.state !== 'failed' && r.state !== 'interrupted').length
   const clock = new Date(now).toTimeString().slice(0, 8)
   const estimate = rows.some((r) => r.costEstimated) ? ' · ~ cost: estimate at API prices' : ''
-  const title = fit(`makima top · ${active} active${options.all ? ` · ${rows.length} shown` : ''} · ${clock} · every ${options.intervalSecs}s${estimate}`, width)
+  const held = rows.find((r) => r.rateLimit?.startsWith('held: '))?.rateLimit?.slice(6)
+  const limited = held ? ` · ${held}, ${rows.filter((r) => r.rateLimit?.startsWith('held: ')).length} held` : ''
+  const title = fit(`makima top · ${active} active${options.all ? ` · ${rows.length} shown` : ''} · ${clock} · every ${options.intervalSecs}s${limited}${estimate}`, width)
   const {header, lines} = renderTable(rows, {width: width - 2, now})
   const room = height - 5 // title, header, (rows), blank, status, keys
   const selected = Math.max(

@@ -6,6 +6,7 @@
  * Pure: `render` returns lines to print (no trailing newlines) and never writes anywhere.
  * The caller decides `color` (isTTY, NO_COLOR); this module only respects the flag.
  */
+import {formatReset} from '../claude/rate-limit.js'
 import type {ClaudeEvent, ContentBlock, JsonObject} from '../claude/stream-event.js'
 
 export interface TranscriptOptions {
@@ -60,6 +61,13 @@ export class TranscriptRenderer {
       }
       case 'result':
         return [this.renderResult(event)]
+      case 'rate_limit': {
+        // what the API's rate-limit headers said: only a refusal is worth a line (issue 19 §3)
+        const {info} = event
+        if (info.status !== 'rejected') return []
+        const until = info.resetsAtMs === null ? '' : ` until ${formatReset(info.resetsAtMs)}`
+        return [this.paint('red', `! rate limited${until} (${info.rateLimitType ?? 'unknown'})`)]
+      }
       case 'invalid':
         return [event.line]
       case 'system':

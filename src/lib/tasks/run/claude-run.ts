@@ -10,6 +10,7 @@ import {OutputEvent, type TaskEventSink} from '../events.js'
 import {terminateTaskProcesses} from '../../os/task-processes.js'
 import {setUpRole, type RoleContext} from '../roles/role.js'
 import {RunMeter} from './meter.js'
+import {RateWatch, type UsageLimitOutcome} from './rate-watch.js'
 
 export const POLL_MS = 200
 /** How long a run stopped at a limit waits for Claude Code's `result` line (its cost) before ending every process. */
@@ -27,6 +28,8 @@ export interface RunOutcome {
   storeFailure: string | null
   /** the limit that stopped the run ("limit reached: 30m wall time"; run-meter.ts), if one did */
   limit: string | null
+  /** a usage limit of Claude Code ended the run (rate-watch.ts) */
+  usageLimit: UsageLimitOutcome | null
 }
 
 export interface TaskRunOptions {
@@ -70,6 +73,7 @@ export class TaskRun {
   /** resolves the wait for the `result` of a turn stopped at a limit */
   private limitResult?: () => void
   private meter?: RunMeter
+  private rateWatch?: RateWatch
   private sessionId: string | null
   private timer?: NodeJS.Timeout
   private terminating?: Promise<void>
@@ -98,6 +102,7 @@ export class TaskRun {
     }
     // Usage and limits of this run (run-meter.ts); a store that refuses the run's row fails it as output would.
     const kind = this.options.continueSession ? 'continue' : this.resumeSession ? 'resume' : 'start'
+    this.rateWatch = new RateWatch(this.options.store, this.task.id)
     this.storeOutput(() => (this.meter = new RunMeter({store: this.options.store, task: this.task, kind, onLimit: (m) => this.stopAtLimit(m)})))
     const args = claudeArgv(config.process, {
       resumeSessionId: this.resumeSession ? this.task.sessionId : null,
@@ -127,6 +132,7 @@ export class TaskRun {
         authFailure: this.authFailure,
         storeFailure: this.storeFailure,
         limit: this.limit,
+        usageLimit: this.rateWatch?.usageLimit ?? null,
       }
     })
   }
@@ -196,6 +202,7 @@ export class TaskRun {
       this.sessionId = event.sessionId
       this.task = store.tasks.update(this.task.id, {sessionId: event.sessionId})
     }
+    if (event.kind === 'rate_limit' || event.kind === 'api_retry' || event.kind === 'result') this.rateWatch?.observe(event)
     const auth = this.authFailure ? null : authFailureOf(event)
     if (auth) {
       // Claude Code retries a 401 for minutes: stop at the first sign.

@@ -10,6 +10,7 @@ import {startHeartbeat, type HeartbeatContext} from './heartbeat.js'
 import type {TaskHost} from '../host.js'
 import {failAtLimit, failIfLimitReached} from '../limits/stop.js'
 import {TaskRun, type RunOutcome} from './claude-run.js'
+import {usageLimitError} from './rate-watch.js'
 
 /**
  * Run a task in this process until it ends: initializing -> starting -> running -> ended.
@@ -30,7 +31,7 @@ export async function runTaskHere(host: TaskHost, taskId: string): Promise<TaskR
     return host.finish(taskId, 'failed', {error: (error as Error).message})
   }
   if (host.stopping) return host.finish(taskId, 'interrupted', {error: 'interrupted before Claude Code started'})
-  host.changed(store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, failureKind: null, exitCode: null, completedAt: null}))
+  host.changed(store.tasks.transition(taskId, ['initializing'], 'starting', {error: null, failureKind: null, rateLimitedUntil: null, exitCode: null, completedAt: null}))
   // Autonomous tasks: runs go on (--continue) until the completion gate says ready (tasks/autonomous/session.ts).
   const auto = task.autonomous ? new AutonomousSession(task, host.config.autonomous, (m) => host.progress(taskId, m)) : undefined
   await auto?.begin()
@@ -78,7 +79,7 @@ export async function runTaskHere(host: TaskHost, taskId: string): Promise<TaskR
     host.runs.delete(taskId)
     if (host.abandoning) return store.tasks.update(taskId, {pid: null, needsRecovery: true})
     task = store.tasks.require(taskId)
-    const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.limit && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
+    const again = !outcome.interrupted && !outcome.authFailure && !outcome.storeFailure && !outcome.limit && !outcome.usageLimit && task.sessionId && store.inbox.pendingCount(taskId, 'message') > 0
     continuation = undefined
     if (!again) {
       if (auto && endedNormally(outcome)) {
@@ -125,6 +126,12 @@ async function finishRun(host: TaskHost, taskId: string, outcome: RunOutcome): P
   if (outcome.authFailure) {
     return host.finish(taskId, 'failed', {exitCode, error: authFailureTaskError(outcome.authFailure), failureKind: 'auth'})
   }
+  if (outcome.usageLimit) {
+    const {usageLimit} = outcome
+    const task = host.store.tasks.require(taskId)
+    const rateLimitedUntil = usageLimit.untilMs === null ? null : new Date(usageLimit.untilMs).toISOString()
+    return host.finish(taskId, 'failed', {exitCode, error: usageLimitError(usageLimit, task.resumeAfterLimit), failureKind: 'usage_limit', rateLimitedUntil})
+  }
   if (exit.spawnError) return host.finish(taskId, 'failed', {error: `could not start Claude Code: ${exit.spawnError.message}`})
   if (lastResult && !lastResult.isError && exit.code === 0) {
     const completionAction = await runCompletionAction(host.store.tasks.require(taskId), completionContext(host, taskId))
@@ -161,6 +168,7 @@ function endedNormally(outcome: RunOutcome): boolean {
     !outcome.authFailure &&
     !outcome.storeFailure &&
     !outcome.limit &&
+    !outcome.usageLimit &&
     !outcome.exit.spawnError &&
     outcome.exit.code === 0 &&
     outcome.lastResult !== null &&
