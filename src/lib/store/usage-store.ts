@@ -179,6 +179,15 @@ export class UsageStore {
     return usageOfRow(row)
   }
 
+  /** totals(), or undefined when the database cannot be read now (a task's end is told without it). */
+  totalsIfReadable(taskId: string): TaskUsage | undefined {
+    try {
+      return this.totals(taskId)
+    } catch {
+      return undefined
+    }
+  }
+
   /** The usage of many tasks in one query (task list, top); tasks without runs are absent. */
   totalsByTask(taskIds: readonly string[], now = Date.now()): Map<string, TaskUsage> {
     const out = new Map<string, TaskUsage>()

@@ -9,7 +9,6 @@ import {MakimaError} from '../errors.js'
 import type {Store} from '../store/store.js'
 import {ACTIVE_STATES, WAITING_STATES, isActive, type TaskPatch, type TaskRecord, type TaskState} from '../store/task-record.js'
 import type {StateChange} from '../store/task-store.js'
-import type {TaskUsage} from '../store/usage-store.js'
 import {spawnDetachedRunner} from './run/detached-runner.js'
 import type {TaskEvent, TaskEventSink} from './events.js'
 import {purgeExpiredTasks} from './history.js'
@@ -226,7 +225,7 @@ export class TaskManager implements TaskHost {
       completedAt: new Date().toISOString(),
     })
     const task = this.changed(change)
-    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(taskId)})
+    this.emit({type: 'complete', taskId, success: state === 'completed', error: task.error, failureKind: task.failureKind, task, usage: this.store.usage.totalsIfReadable(taskId)})
     if (isActive(change.oldState)) this.promoteQueued()
     return task
   }
@@ -241,19 +240,10 @@ export class TaskManager implements TaskHost {
   /** Mark tasks whose runner died as interrupted (see tasks/run/stale-runners.ts). */
   reap(): TaskRecord[] {
     const reaped = reapStaleTasks(this.store, (task) =>
-      this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task, usage: this.usageOf(task.id)}),
+      this.emit({type: 'complete', taskId: task.id, success: false, error: task.error, failureKind: task.failureKind, task, usage: this.store.usage.totalsIfReadable(task.id)}),
     )
     this.promoteQueued()
     return reaped
-  }
-
-  /** The task's usage for its completion (taskComplete's `usage`); undefined when it cannot be read. */
-  private usageOf(taskId: string): TaskUsage | undefined {
-    try {
-      return this.store.usage.totals(taskId)
-    } catch {
-      return undefined
-    }
   }
 
   // ---- controls that work from any process (tasks/controls.ts) ----
