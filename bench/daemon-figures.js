@@ -246,6 +246,8 @@ async function recoveryStartup({scratch, quick}) {
             failureKind: null,
             taskPort: null,
             skipSetup: false,
+            rateLimitedUntil: null,
+            resumeAfterLimit: false,
             sessionId: randomUUID(),
             needsRecovery: false,
             createdAt: now,

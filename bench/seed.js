@@ -52,6 +52,8 @@ function taskRecord(i, base) {
     copyFiles: null,
     taskPort: null,
     skipSetup: false,
+    rateLimitedUntil: null,
+    resumeAfterLimit: false,
     completionActionKind: kind,
     completionAction: kind === 'none' ? null : {action: kind, ok: !failed, error: failed ? 'task failed' : null, url: null},
     pid: null,
