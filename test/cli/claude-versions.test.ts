@@ -38,14 +38,18 @@ describe.each(CLAUDE_VERSIONS)('Claude Code $label', ({label, bin}) => {
     expect(logs.stdout).toContain('Wrote made.txt for you.')
   })
 
-  test('an interrupted task ends interrupted with no process left', async () => {
+  test('an interrupted task ends interrupted with no process left, and what its run cost is kept', async () => {
     const w = await taskWorld(steps({bash: 'echo tick >> ticks.txt; sleep 300'}, {text: 'never reached'}), claude)
     const {taskId} = await w.json(['task', 'spawn', '--repo', w.repo.dir, '--detach', 'run forever'])
     await waitFor(() => describeTaskProcesses(taskId).some((p) => p.cmd === 'sleep 300'), {timeoutMs: 60_000, description: `task ${taskId} running "sleep 300"`})
     const r = await w.makima(['task', 'interrupt', taskId])
     expect(r.code, r.stderr).toBe(0)
     expect(describeTaskProcesses(taskId)).toEqual([])
-    expect(await w.json(['task', 'show', taskId])).toMatchObject({state: 'interrupted', pid: null})
+    const task = await w.json(['task', 'show', taskId])
+    expect(task).toMatchObject({state: 'interrupted', pid: null})
+    // the turn was asked to stop before claude was ended, so it reported its cost (a SIGTERMed 2.1.197 prints no result)
+    expect(task.usage.runs).toBe(1)
+    expect(task.usage.costUsd).toBeGreaterThan(0)
   }, 120_000)
 
   test.each([

@@ -14,7 +14,7 @@ import {RateWatch, type UsageLimitOutcome} from './rate-watch.js'
 
 export const POLL_MS = 200
 /** How long a run stopped at a limit waits for Claude Code's `result` line (its cost) before ending every process. */
-const LIMIT_RESULT_WAIT_MS = 2000
+const RESULT_WAIT_MS = 2000
 const FLUSH_LINES = 2000
 
 export interface RunOutcome {
@@ -71,7 +71,7 @@ export class TaskRun {
   private storeFailure: string | null = null
   private limit: string | null = null
   /** resolves the wait for the `result` of a turn stopped at a limit */
-  private limitResult?: () => void
+  private resultWaiter?: () => void
   private meter?: RunMeter
   private rateWatch?: RateWatch
   private sessionId: string | null
@@ -141,29 +141,36 @@ export class TaskRun {
     return this.options.role?.toolKeys ? this.options.role.toolKeys.redact(text) : text
   }
 
-  /** End the run and every process it started (SIGTERM, SIGKILL after the grace period). */
+  /**
+   * End the run and every process it started (SIGTERM, SIGKILL after the grace period). A turn in
+   * progress is first asked to stop (askForResult), so the run's cost is not lost with it.
+   */
   interrupt(reason?: string): Promise<void> {
     this.interruptRequested = true
     this.interruptReason ??= reason ?? null
-    return this.stopProcesses()
+    this.terminating ??= this.askForResult().then(() => this.terminate())
+    return this.terminating
   }
 
-  /**
-   * A limit was reached: end the run and every process it started, as an interrupt does. A turn
-   * in progress is first asked to stop (claude-process.ts requestInterrupt), so that Claude Code
-   * reports what the run cost in its `result` line; it gets LIMIT_RESULT_WAIT_MS for that.
-   */
+  /** A limit was reached: end the run and every process it started, as an interrupt does. */
   private stopAtLimit(message: string): void {
     if (this.limit !== null) return
     this.limit = message
+    this.terminating ??= this.askForResult().then(() => this.terminate())
+  }
+
+  /**
+   * Before its processes are ended, a turn in progress is asked to stop (claude-process.ts
+   * requestInterrupt), so that Claude Code reports what the run cost in its `result` line: a
+   * SIGTERMed 2.1.197 prints none, and that run's cost would be lost. It gets RESULT_WAIT_MS.
+   */
+  private askForResult(): Promise<void> {
     const asked = this.outstandingTurns > 0 && this.proc?.requestInterrupt()
-    const settled = asked
-      ? new Promise<void>((resolve) => {
-          this.limitResult = resolve
-          setTimeout(resolve, LIMIT_RESULT_WAIT_MS).unref()
-        })
-      : Promise.resolve()
-    this.terminating ??= settled.then(() => this.terminate())
+    if (!asked) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.resultWaiter = resolve
+      setTimeout(resolve, RESULT_WAIT_MS).unref()
+    })
   }
 
   private stopProcesses(): Promise<void> {
@@ -213,7 +220,7 @@ export class TaskRun {
     if (event.kind === 'result') {
       this.lastResult = event
       this.outstandingTurns = Math.max(0, this.outstandingTurns - 1)
-      if (this.limit !== null) return this.limitResult?.() // stopping: nothing more is delivered
+      if (this.limit !== null || this.interruptRequested) return this.resultWaiter?.() // stopping: nothing more is delivered
       if (this.outstandingTurns === 0) this.endTurn()
     }
   }
