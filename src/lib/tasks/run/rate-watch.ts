@@ -43,7 +43,8 @@ export class RateWatch {
         if (info.resetsAtMs !== null) this.hold(info.resetsAtMs, info.rateLimitType ?? 'unknown', 'rate_limit_event')
       } else if (info.status === 'allowed' && info.rateLimitType) this.safely(() => this.store.rateLimit.clear(info.rateLimitType!, this.now()))
     } else if (event.kind === 'api_retry' && event.errorStatus === 429) {
-      this.hold(this.now() + Math.max(event.retryDelayMs, 1000), 'retry', 'api_retry')
+      const now = this.now() // one clock reading: the hold lasts the whole retry delay from when it was recorded
+      this.hold(now + Math.max(event.retryDelayMs, 1000), 'retry', 'api_retry', now)
     } else if (event.kind === 'result' && event.isError && (event.usageLimit || (event.apiErrorStatus === 429 && this.rejected))) {
       // the event's resetsAt is exact; the text rounds it ("resets 5am" for 05:00:21)
       const untilMs = this.rejected?.resetsAtMs ?? event.usageLimit?.resetsAtMs ?? null
@@ -53,8 +54,8 @@ export class RateWatch {
     }
   }
 
-  private hold(untilMs: number, kind: string, source: 'rate_limit_event' | 'api_retry' | 'usage_limit'): void {
-    this.safely(() => this.store.rateLimit.record({untilMs, kind, source, taskId: this.taskId}, this.now()))
+  private hold(untilMs: number, kind: string, source: 'rate_limit_event' | 'api_retry' | 'usage_limit', now = this.now()): void {
+    this.safely(() => this.store.rateLimit.record({untilMs, kind, source, taskId: this.taskId}, now))
   }
 
   private safely(write: () => void): void {
