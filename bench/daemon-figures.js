@@ -174,7 +174,7 @@ function deadPid() {
 }
 
 async function recoveryStartup({scratch, quick}) {
-  const {Store} = await import(dist('store', 'store.js'))
+  const [{Store}, {newTaskRecord}] = await Promise.all([import(dist('store', 'store.js')), import(dist('store', 'task-record.js'))])
   const orphans = 50
   const runs = quick ? 3 : 7
   const dir = mkdtempSync(path.join(scratch, 'recovery-'))
@@ -214,47 +214,25 @@ async function recoveryStartup({scratch, quick}) {
       store.db.transaction(() => {
         worktrees.forEach((wt, i) => {
           const id = randomUUID()
-          store.tasks.insert({
-            id,
-            shortId: id.slice(0, 8),
-            name: `orphan ${i}`,
-            state: i % 5 === 0 ? 'paused' : 'running',
-            plan: 'bench orphan',
-            origin: 'daemon',
-            repoSource: repo,
-            repoPath: repo,
-            baseBranch: 'main',
-            targetBranch: null,
-            targetRepo: null,
-            branch: `makima/bench-${i}`,
-            worktreePath: wt,
-            baseSha: head,
-            parentTaskId: null,
-            isOrchestrator: false,
-            isSupervisor: false,
-            autonomous: false,
-            contractId: null,
-            continueFromTaskId: null,
-            copyFiles: null,
-            completionActionKind: 'none',
-            completionAction: null,
-            pid: gone,
-            runnerPid: gone,
-            runnerStart: null,
-            exitCode: null,
-            error: null,
-            failureKind: null,
-            taskPort: null,
-            skipSetup: false,
-            rateLimitedUntil: null,
-            resumeAfterLimit: false,
-            sessionId: randomUUID(),
-            needsRecovery: false,
-            createdAt: now,
-            startedAt: now,
-            completedAt: null,
-            updatedAt: now,
-          })
+          store.tasks.insert(
+            newTaskRecord({
+              id,
+              name: `orphan ${i}`,
+              state: i % 5 === 0 ? 'paused' : 'running',
+              plan: 'bench orphan',
+              origin: 'daemon',
+              repoSource: repo,
+              repoPath: repo,
+              baseBranch: 'main',
+              branch: `makima/bench-${i}`,
+              worktreePath: wt,
+              baseSha: head,
+              pid: gone,
+              runnerPid: gone,
+              sessionId: randomUUID(),
+              startedAt: now,
+            }),
+          )
         })
       })()
       store.close()

@@ -88,6 +88,56 @@ export interface TaskRecord {
 
 export type TaskPatch = Partial<Omit<TaskRecord, 'id' | 'shortId' | 'createdAt'>>
 
+/**
+ * A new task record: every field at its starting value (pending, no repository, nothing run,
+ * nothing held), then `fields`. The one place a column's default lives (task spec, test fixtures,
+ * bench seeds).
+ */
+export function newTaskRecord(fields: Pick<TaskRecord, 'id' | 'name' | 'plan'> & Partial<TaskRecord>): TaskRecord {
+  const now = new Date().toISOString()
+  return {
+    shortId: fields.id.slice(0, 8),
+    state: 'pending',
+    origin: 'cli',
+    repoSource: null,
+    repoPath: null,
+    baseBranch: null,
+    targetBranch: null,
+    targetRepo: null,
+    branch: null,
+    worktreePath: null,
+    baseSha: null,
+    parentTaskId: null,
+    isOrchestrator: false,
+    isSupervisor: false,
+    autonomous: false,
+    contractId: null,
+    continueFromTaskId: null,
+    copyFiles: null,
+    taskPort: null,
+    skipSetup: false,
+    completionActionKind: 'none',
+    completionAction: null,
+    pid: null,
+    runnerPid: null,
+    runnerStart: null,
+    exitCode: null,
+    error: null,
+    failureKind: null,
+    sessionId: null,
+    limits: null,
+    queueSeq: null,
+    rateLimitedUntil: null,
+    resumeAfterLimit: false,
+    needsRecovery: false,
+    createdAt: now,
+    startedAt: null,
+    completedAt: null,
+    updatedAt: now,
+    ...fields,
+  }
+}
+
 /** The task object of docs/cli.md (`--json`). */
 export interface TaskJson {
   id: string

@@ -10,7 +10,7 @@ import {defaultBranch, resolveCommit, slugify, taskBranchName} from '../git/refs
 import {resolveRepoSource} from '../git/repo-source.js'
 import {worktreeHealthy} from '../git/worktrees.js'
 import {confinedPath} from '../paths.js'
-import type {CompletionActionKind, TaskRecord} from '../store/task-record.js'
+import {newTaskRecord, type CompletionActionKind, type TaskRecord} from '../store/task-record.js'
 import type {TaskStore} from '../store/task-store.js'
 import {validateCompletionSpec} from './delivery/action-spec.js'
 import {configLimits, mergeLimits, type TaskLimits} from './limits/limits.js'
@@ -104,12 +104,10 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
   const {completionActionKind, targetRepo} = await validateCompletionSpec(spec, repoPath)
 
   const parentTaskId = parent?.id ?? null
-  const now = new Date().toISOString()
-  return {
+  return newTaskRecord({
     id,
     shortId,
     name,
-    state: 'pending',
     plan,
     origin: spec.origin ?? 'cli',
     repoSource,
@@ -118,8 +116,6 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     targetBranch: spec.targetBranch ?? null,
     targetRepo,
     branch,
-    worktreePath: null,
-    baseSha: null,
     parentTaskId,
     isOrchestrator: spec.isOrchestrator ?? false,
     isSupervisor: spec.isSupervisor ?? false,
@@ -127,27 +123,11 @@ export async function resolveTaskSpec(spec: TaskSpec, config: Config, tasks: Tas
     contractId: spec.contractId ?? null,
     continueFromTaskId: source?.id ?? null,
     copyFiles,
-    taskPort: null,
     skipSetup: spec.skipSetup ?? false,
     completionActionKind,
-    completionAction: null,
-    pid: null,
-    runnerPid: null,
-    runnerStart: null,
-    exitCode: null,
-    error: null,
-    failureKind: null,
-    sessionId: null,
     limits: mergeLimits(configLimits(config.limits), spec.limits),
-    queueSeq: null,
-    rateLimitedUntil: null,
     resumeAfterLimit: spec.resumeAfterLimit ?? config.limits.resumeAfterLimit,
-    needsRecovery: false,
-    createdAt: now,
-    startedAt: null,
-    completedAt: null,
-    updatedAt: now,
-  }
+  })
 }
 
 /** Where a task's worktree lives: <worktree.baseDir>/<shortId>-<name slug>, or temp/<id> without a repo. */
