@@ -1,4 +1,4 @@
-import type {CheckResult, DoctorContext} from './check-result.js'
+import {withDoctorStore, type CheckResult, type DoctorContext} from './check-result.js'
 
 /**
  * The daemon on this MAKIMA_HOME, in the numbers its /metrics serves (daemon-numbers.ts): running
@@ -6,16 +6,9 @@ import type {CheckResult, DoctorContext} from './check-result.js'
  * minutes old means the server has not acknowledged anything for that long: a warning.
  */
 export async function checkDaemon(ctx: DoctorContext): Promise<CheckResult | undefined> {
-  const {Store} = await import('../store/store.js')
   const {daemonNumbers} = await import('../daemon/daemon-numbers.js')
   const {isSameProcessAlive} = await import('../os/process-table.js')
-  let store
-  try {
-    store = Store.open(ctx.config.localDb.path)
-  } catch {
-    return undefined // the database check reports it
-  }
-  try {
+  return withDoctorStore(ctx, (store) => {
     const claim = JSON.parse(store.getMeta('daemon.process') ?? 'null') as {pid: number; start: string | null} | null
     const numbers = daemonNumbers(store, ctx.config)
     const running = claim !== null && isSameProcessAlive(claim.pid, claim.start)
@@ -29,7 +22,5 @@ export async function checkDaemon(ctx: DoctorContext): Promise<CheckResult | und
       return {check: 'daemon', status: 'warn', detail, fix: running ? 'check the server connection (makima daemon status)' : 'start makima daemon: it sends what the outbox holds'}
     }
     return {check: 'daemon', status: 'ok', detail}
-  } finally {
-    store.close()
-  }
+  })
 }
