@@ -25,8 +25,8 @@ export class RateLimitStore {
 
   /**
    * Record a hold. A later one replaces it only when it lasts longer (a short retry delay does
-   * not shorten a 5-hour window), or when it comes from the same window (a window that reset
-   * early, e.g. a new `allowed` event, is recorded with clear()).
+   * not shorten a 5-hour window) or when the recorded one has passed. A window that reset early
+   * (a new `allowed` event for it) is lifted with clear().
    */
   record(hold: Omit<RateLimitHold, 'updatedMs'>, now: number = Date.now()): void {
     const stmt = this.db.prepare(`INSERT INTO rate_limit (id, until_ms, kind, source, task_id, updated_ms) VALUES (1, ?, ?, ?, ?, ?)
