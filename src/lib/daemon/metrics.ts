@@ -52,7 +52,15 @@ export async function createMetrics(source: MetricsSource): Promise<DaemonMetric
     })
   const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({name, help, labelNames, registers})
 
-  const numbers = () => daemonNumbers(source.store, source.config)
+  // one reading of the store per scrape, shared by the gauges below (each collects on its own)
+  let scraped: ReturnType<typeof daemonNumbers> | undefined
+  const numbers = () => {
+    if (!scraped) {
+      scraped = daemonNumbers(source.store, source.config)
+      setImmediate(() => (scraped = undefined))
+    }
+    return scraped
+  }
   gauge(
     'makima_tasks',
     "The server's tasks on this daemon's machine, by state",
