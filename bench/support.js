@@ -6,6 +6,8 @@ import {chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'no
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
+import {isolatedEnvironment} from '../scripts/isolated-env.mjs'
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const BIN = path.join(ROOT, 'bin', 'run.js')
 export const NODE = process.execPath
@@ -33,32 +35,17 @@ export function benchWorld(scratch, name, {apiUrl = 'http://127.0.0.1:9', extra 
   const dir = mkdtempSync(path.join(scratch, `${name}-`))
   const home = path.join(dir, 'home')
   const makimaHome = path.join(dir, 'makima-home')
-  mkdirSync(home)
   mkdirSync(makimaHome)
-  writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = makima bench\n\temail = bench@makima.invalid\n[init]\n\tdefaultBranch = main\n')
-  const env = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'CLAUDECODE' || /^(CLAUDE_|MAKIMA_|ANTHROPIC_|GIT_)/.test(k) || ['NODE_OPTIONS', 'NODE_DEBUG', 'DEBUG'].includes(k)) continue
-    env[k] = v
-  }
-  Object.assign(env, {
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_STATE_HOME: path.join(home, '.local', 'state'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    MAKIMA_HOME: makimaHome,
-    ANTHROPIC_BASE_URL: apiUrl,
-    ANTHROPIC_API_KEY: 'bench-key',
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    IS_SANDBOX: '1',
-    DISABLE_AUTOUPDATER: '1',
-    CI: 'true',
-    NO_COLOR: '1',
-    GIT_CONFIG_NOSYSTEM: '1',
-    PATH: [path.join(ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter),
-    // the pinned devDependency (node_modules/.bin/claude may be the newer alias devDependency's)
-    MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: path.join(ROOT, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'),
-    ...extra,
+  const env = isolatedEnvironment({
+    home,
+    makimaHome,
+    apiUrl,
+    apiKey: 'bench-key',
+    gitName: 'makima bench',
+    gitEmail: 'bench@makima.invalid',
+    pathDirs: [path.join(ROOT, 'node_modules', '.bin')],
+    // the pinned devDependency (node_modules/.bin/claude may be the alias devDependency's)
+    extra: {MAKIMA_DAEMON_PROCESS_CLAUDECOMMAND: path.join(ROOT, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'), ...extra},
   })
   return {dir, home, makimaHome, env, db: path.join(makimaHome, 'makima.db')}
 }

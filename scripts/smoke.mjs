@@ -12,11 +12,13 @@
 // Exit 0 when every step passed; else 1 and one line naming this Node's version and the step.
 import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
+
+import {isolatedEnvironment} from './isolated-env.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NODE = process.version
@@ -93,35 +95,19 @@ async function until(fn, what, timeoutMs = 60_000) {
 
 /** The isolated environment of every child: own HOME and MAKIMA_HOME, claude and this Node first on PATH. */
 function isolatedEnv(root, apiUrl, marker) {
-  const home = path.join(root, 'home')
   const bin = path.join(root, 'bin')
-  mkdirSync(home, {recursive: true})
   mkdirSync(path.join(root, 'makima-home'), {mode: 0o700})
   mkdirSync(bin)
   symlinkSync(claude, path.join(bin, 'claude'))
-  writeFileSync(path.join(home, '.gitconfig'), `[user]\n\tname = makima smoke\n\temail = ${GIT_EMAIL}\n[init]\n\tdefaultBranch = main\n`)
-  const env = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(CLAUDE|MAKIMA_|ANTHROPIC_|GIT_|VITEST|npm_)/.test(k) || k === 'NODE_OPTIONS') continue
-    env[k] = v
-  }
-  return Object.assign(env, {
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    XDG_DATA_HOME: path.join(home, '.local', 'share'),
-    XDG_STATE_HOME: path.join(home, '.local', 'state'),
-    MAKIMA_HOME: path.join(root, 'makima-home'),
-    ANTHROPIC_BASE_URL: apiUrl,
-    ANTHROPIC_API_KEY: 'smoke-key',
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    IS_SANDBOX: '1',
-    DISABLE_AUTOUPDATER: '1',
-    CI: 'true',
-    NO_COLOR: '1',
-    GIT_CONFIG_NOSYSTEM: '1',
-    PATH: [bin, path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter),
-    [MARKER]: marker,
+  return isolatedEnvironment({
+    home: path.join(root, 'home'),
+    makimaHome: path.join(root, 'makima-home'),
+    apiUrl,
+    apiKey: 'smoke-key',
+    gitName: 'makima smoke',
+    gitEmail: GIT_EMAIL,
+    pathDirs: [bin, path.dirname(process.execPath)],
+    extra: {[MARKER]: marker},
   })
 }
 
