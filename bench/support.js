@@ -144,16 +144,8 @@ export function rssMb(pid) {
   }
 }
 
-/**
- * The scripted Anthropic Messages API of the test suite (test/support/scripted-api.ts), compiled
- * with esbuild (a devDependency) into the scratch dir so plain Node can import it.
- */
-export async function loadScriptedApi(scratch) {
-  const {build} = await import('esbuild')
-  const outfile = path.join(scratch, 'scripted-api.mjs')
-  await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error'})
-  return import(pathToFileURL(outfile).href)
-}
+/** The scripted Anthropic Messages API of the test suite, for plain Node (scripts/scripted-api.mjs). */
+export {loadScriptedApi} from '../scripts/scripted-api.mjs'
 
 /** A row of the bench table for a measured value (no yardstick): see run.js for the fields. */
 export function valueRow({id, figure, value, unit, op, target, detail, ok = true, runs = 1}) {

@@ -13,9 +13,9 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
 
-import {build} from 'esbuild'
+import {loadScriptedApi} from './scripted-api.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
@@ -25,9 +25,7 @@ const claude = args[0] ? path.resolve(args[0]) : path.join(ROOT, 'node_modules',
 
 const work = mkdtempSync(path.join(tmpdir(), 'makima-usage-probe-'))
 try {
-  const bundle = path.join(work, 'scripted-api.mjs')
-  await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error'})
-  const {startScriptedApi, byPrompt} = await import(pathToFileURL(bundle).href)
+  const {startScriptedApi, byPrompt} = await loadScriptedApi(work)
   const api = await startScriptedApi(byPrompt({'first task': (ctx) => (ctx.toolResults.length ? {text: 'did it'} : {bash: 'echo hi > a.txt'}), 'follow up': {text: 'followed'}}))
   const home = path.join(work, 'home')
   const cwd = path.join(work, 'work')

@@ -18,9 +18,9 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
 
-import {build} from 'esbuild'
+import {loadScriptedApi} from './scripted-api.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
@@ -35,9 +35,7 @@ const claude = args[0] ? path.resolve(args[0]) : path.join(ROOT, 'node_modules',
 
 const work = mkdtempSync(path.join(tmpdir(), 'makima-ratelimit-probe-'))
 try {
-  const bundle = path.join(work, 'scripted-api.mjs')
-  await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error'})
-  const {startScriptedApi, rateLimitHeaders} = await import(pathToFileURL(bundle).href)
+  const {startScriptedApi, rateLimitHeaders} = await loadScriptedApi(work)
   const now = () => Math.floor(Date.now() / 1000)
   const scripts = {
     retry: () => {

@@ -11,11 +11,9 @@ import {execFileSync, spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
 
-import {build} from 'esbuild'
+import {loadScriptedApi} from './scripted-api.mjs'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const [claudeArg, outArg] = process.argv.slice(2)
 if (!claudeArg || !outArg) {
   console.error('usage: node scripts/record-claude-stream.mjs <path/to/claude> <out dir>')
@@ -28,9 +26,7 @@ const EXPIRED = 'OAuth token has expired. Please obtain a new token or run /logi
 
 const work = realpathSync(mkdtempSync(path.join(tmpdir(), 'makima-record-')))
 try {
-  const bundle = path.join(work, 'scripted-api.mjs')
-  await build({entryPoints: [path.join(ROOT, 'test', 'support', 'scripted-api.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error'})
-  const {startScriptedApi, byPrompt, steps} = await import(pathToFileURL(bundle).href)
+  const {startScriptedApi, byPrompt, steps} = await loadScriptedApi(work)
   const api = await startScriptedApi(
     byPrompt({
       'write src/a.ts and src/b.ts': steps(
